@@ -1,0 +1,4 @@
+/** Gradient rules: compare family. */
+import { registerGradient, registerNonDifferentiable } from '../registry.js';
+void registerGradient;
+void registerNonDifferentiable;

@@ -1,0 +1,4 @@
+/** Gradient rules: conv family. */
+import { registerGradient, registerNonDifferentiable } from '../registry.js';
+void registerGradient;
+void registerNonDifferentiable;

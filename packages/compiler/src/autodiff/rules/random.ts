@@ -1,0 +1,4 @@
+/** Gradient rules: random family. */
+import { registerGradient, registerNonDifferentiable } from '../registry.js';
+void registerGradient;
+void registerNonDifferentiable;

@@ -1,0 +1,2 @@
+export * from './autodiff/registry.js';
+import './autodiff/rules/index.js';

@@ -1,0 +1,227 @@
+/**
+ * The symbolic graph: SSA nodes in creation (= topological) order. Each node applies one
+ * registered op to the outputs of earlier nodes; its output types are inferred when it is
+ * added, so every SymbolicTensor knows its dtype and (possibly partly unknown) shape.
+ */
+import type { DType } from './dtype.js';
+import { KilnError, fmtShape } from './errors.js';
+import { resolveAttrs } from './ops/attrs.js';
+import { type AttrValue, type Attrs, type TensorType, getOp } from './ops/registry.js';
+import type { Dim, Shape } from './shape.js';
+import { type NestedArray, Tensor, tensor } from './tensor.js';
+
+export interface SymbolicTensor {
+  readonly graph: Graph;
+  readonly dtype: DType;
+  readonly shape: Shape;
+  /** 'node' for output 0, 'node:i' for output i. */
+  readonly name: string;
+  readonly node: Node;
+  readonly index: number;
+}
+
+class SymbolicTensorImpl implements SymbolicTensor {
+  constructor(
+    readonly node: Node,
+    readonly index: number,
+    readonly dtype: DType,
+    readonly shape: Shape,
+  ) {}
+  get graph(): Graph {
+    return this.node.graph;
+  }
+  get name(): string {
+    return this.index === 0 ? this.node.name : `${this.node.name}:${this.index}`;
+  }
+  get rank(): number {
+    return this.shape.length;
+  }
+  toString(): string {
+    return `SymbolicTensor<${this.dtype}${fmtShape(this.shape)}>('${this.name}')`;
+  }
+}
+
+export class Node {
+  readonly outputs: SymbolicTensor[];
+  constructor(
+    readonly graph: Graph,
+    readonly id: number,
+    readonly name: string,
+    readonly op: string,
+    readonly inputs: readonly SymbolicTensor[],
+    readonly attrs: Readonly<Attrs>,
+    outputTypes: readonly TensorType[],
+    /** Nodes that must run before this one though no data flows (TF's ^name inputs). */
+    readonly controlInputs: readonly Node[] = [],
+  ) {
+    this.outputs = outputTypes.map((t, i) => new SymbolicTensorImpl(this, i, t.dtype, [...t.shape]));
+  }
+  /** The first output (most ops have exactly one). */
+  get output(): SymbolicTensor {
+    const o = this.outputs[0];
+    if (!o) throw new KilnError('INVALID_ARGUMENT', `node '${this.name}' (${this.op}) has no outputs`);
+    return o;
+  }
+  toString(): string {
+    return `Node(${this.op} '${this.name}')`;
+  }
+}
+
+export function isSymbolic(x: unknown): x is SymbolicTensor {
+  return x instanceof SymbolicTensorImpl;
+}
+
+export interface AddNodeOptions {
+  /** Exact name (must be unused); when absent a unique name is derived from `baseName` or the op. */
+  name?: string;
+  baseName?: string;
+  controlInputs?: readonly Node[];
+}
+
+export class Graph {
+  private readonly _nodes: Node[] = [];
+  private readonly byName = new Map<string, Node>();
+  private readonly scopes: string[] = [];
+  private readonly nameCounters = new Map<string, number>();
+
+  get nodes(): readonly Node[] {
+    return this._nodes;
+  }
+
+  /** A placeholder: fed at run time. `null` dims are unknown (e.g. the batch). */
+  placeholder(dtype: DType, shape: (number | null)[], name?: string): SymbolicTensor {
+    return this.addNode('placeholder', [], { dtype, shape }, { baseName: name ?? 'placeholder' }).output;
+  }
+
+  /** A variable: state that lives in the session, initialized from `init`. */
+  variable(init: Tensor, name?: string, opts?: { trainable?: boolean }): SymbolicTensor {
+    if (!(init instanceof Tensor)) {
+      throw new KilnError('INVALID_ARGUMENT', `variable${name ? ` '${name}'` : ''}: init must be a Tensor, got ${typeof init}`);
+    }
+    return this.addNode('variable', [], { value: init, trainable: opts?.trainable ?? true }, { baseName: name ?? 'variable' })
+      .output;
+  }
+
+  /** A constant from a Tensor, a number, or nested arrays. */
+  constant(value: Tensor | number | boolean | NestedArray, dtype?: DType, name?: string): SymbolicTensor {
+    let t: Tensor;
+    if (value instanceof Tensor) t = dtype && dtype !== value.dtype ? tensor(value, undefined, dtype) : value;
+    else t = tensor(value as NestedArray, undefined, dtype);
+    return this.addNode('const', [], { value: t }, { baseName: name ?? 'const' }).output;
+  }
+
+  /** Looks up 'name' (output 0) or 'name:i'. */
+  tensorByName(name: string): SymbolicTensor {
+    let nodeName = name;
+    let index = 0;
+    const m = /^(.*):(\d+)$/.exec(name);
+    if (m && !this.byName.has(name)) {
+      nodeName = m[1]!;
+      index = Number(m[2]);
+    }
+    const node = this.byName.get(nodeName);
+    if (!node) throw new KilnError('UNKNOWN_TENSOR', `no tensor named '${name}' in the graph`);
+    const out = node.outputs[index];
+    if (!out) {
+      throw new KilnError('UNKNOWN_TENSOR', `node '${nodeName}' (${node.op}) has ${node.outputs.length} outputs; no output ${index}`);
+    }
+    return out;
+  }
+
+  nodeByName(name: string): Node | undefined {
+    return this.byName.get(name);
+  }
+
+  /** Runs fn with names prefixed by `scope/` (nested scopes join with '/'). */
+  nameScope<T>(scope: string, fn: () => T): T {
+    if (!/^[A-Za-z0-9_.\-]+$/.test(scope)) throw new KilnError('INVALID_ARGUMENT', `nameScope: invalid scope name '${scope}'`);
+    this.scopes.push(scope);
+    try {
+      return fn();
+    } finally {
+      this.scopes.pop();
+    }
+  }
+
+  /** The current scope prefix joined with `base`, made unique with _1, _2, ... as TensorFlow does. */
+  uniqueName(base: string): string {
+    const full = [...this.scopes, base].join('/');
+    if (!this.byName.has(full) && !this.nameCounters.has(full)) {
+      this.nameCounters.set(full, 0);
+      return full;
+    }
+    let k = this.nameCounters.get(full) ?? 0;
+    let candidate: string;
+    do {
+      k++;
+      candidate = `${full}_${k}`;
+    } while (this.byName.has(candidate));
+    this.nameCounters.set(full, k);
+    return candidate;
+  }
+
+  /**
+   * Adds a node applying `op` to `inputs`: resolves attrs against the registry, infers output
+   * types (errors name the op and node) and returns the node. Used by every op function, the
+   * text-IR parser and the deserializer.
+   */
+  addNode(op: string, inputs: readonly SymbolicTensor[], attrs: Record<string, AttrValue | undefined>, opts: AddNodeOptions = {}): Node {
+    const def = getOp(op);
+    if (opts.name !== undefined && this.byName.has(opts.name)) {
+      throw new KilnError('INVALID_ARGUMENT', `${op}: a node named '${opts.name}' already exists`);
+    }
+    const name = opts.name ?? this.uniqueName(opts.baseName ?? op);
+    const what = `${op} '${name}'`;
+    for (const [i, x] of inputs.entries()) {
+      if (!isSymbolic(x)) throw new KilnError('INVALID_ARGUMENT', `${what}: input ${i} is not a SymbolicTensor`);
+      if (x.graph !== this) throw new KilnError('INVALID_ARGUMENT', `${what}: input '${x.name}' belongs to another graph`);
+    }
+    for (const c of opts.controlInputs ?? []) {
+      if (c.graph !== this) throw new KilnError('INVALID_ARGUMENT', `${what}: control input '${c.name}' belongs to another graph`);
+    }
+    const variadic = def.inputs.some((s) => s.variadic);
+    const fixed = def.inputs.length - (variadic ? 1 : 0);
+    if (variadic ? inputs.length < def.inputs.length : inputs.length !== def.inputs.length) {
+      throw new KilnError(
+        'INVALID_ARGUMENT',
+        `${what}: expects ${variadic ? `at least ${def.inputs.length}` : def.inputs.length} inputs (${def.inputs
+          .map((s) => s.name + (s.variadic ? '...' : ''))
+          .join(', ')}), got ${inputs.length}`,
+      );
+    }
+    void fixed;
+    const resolved = resolveAttrs(def, attrs, what);
+    const types = def.infer(
+      inputs.map((x) => ({ dtype: x.dtype, shape: x.shape })),
+      resolved,
+      { what },
+    );
+    const node = new Node(this, this._nodes.length, name, op, [...inputs], resolved, types, opts.controlInputs ?? []);
+    this._nodes.push(node);
+    this.byName.set(name, node);
+    return node;
+  }
+
+  /** Placeholders in creation order. */
+  placeholders(): Node[] {
+    return this._nodes.filter((n) => n.op === 'placeholder');
+  }
+
+  /** Variable nodes in creation order. */
+  variables(): Node[] {
+    return this._nodes.filter((n) => n.op === 'variable');
+  }
+
+  /** Nodes that consume each node's outputs (computed on demand; the graph is append-only). */
+  consumers(): Map<Node, Node[]> {
+    const m = new Map<Node, Node[]>();
+    for (const n of this._nodes) m.set(n, []);
+    for (const n of this._nodes) {
+      for (const x of n.inputs) m.get(x.node)!.push(n);
+      for (const c of n.controlInputs) m.get(c)!.push(n);
+    }
+    return m;
+  }
+}
+
+export type { Dim };

@@ -1,0 +1,10 @@
+export * from './dtype.js';
+export * from './errors.js';
+export * from './shape.js';
+export * from './tensor.js';
+export * from './graph.js';
+export * from './ops/registry.js';
+export * from './ops/attrs.js';
+export * from './ops/apply.js';
+import './ops/source.js';
+export * from './ops/index.js';

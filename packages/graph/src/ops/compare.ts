@@ -1,0 +1,2 @@
+/** Ops: compare family. */
+export {};

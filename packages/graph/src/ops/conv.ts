@@ -1,0 +1,2 @@
+/** Ops: conv family. */
+export {};

@@ -1,0 +1,2 @@
+/** Ops: linalg family. */
+export {};

@@ -1,0 +1,2 @@
+/** Ops: losses family. */
+export {};

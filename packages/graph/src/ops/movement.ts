@@ -1,0 +1,2 @@
+/** Ops: movement family. */
+export {};

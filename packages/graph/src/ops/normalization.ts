@@ -1,0 +1,2 @@
+/** Ops: normalization family. */
+export {};

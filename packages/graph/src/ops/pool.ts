@@ -1,0 +1,2 @@
+/** Ops: pool family. */
+export {};

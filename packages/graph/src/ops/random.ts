@@ -1,0 +1,2 @@
+/** Ops: random family. */
+export {};

@@ -1,0 +1,2 @@
+/** Ops: reduce family. */
+export {};

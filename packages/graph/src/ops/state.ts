@@ -1,0 +1,2 @@
+/** Ops: state family. */
+export {};

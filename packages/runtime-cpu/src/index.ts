@@ -1,0 +1,2 @@
+export * from './reference/registry.js';
+export * from './reference/executor.js';

@@ -1,0 +1,100 @@
+/**
+ * The reference executor: runs a Graph node by node on host Tensors with the reference
+ * kernels. Only nodes the fetches depend on (through data or control edges) run, in graph
+ * order. Variable writes are staged and returned, never applied here, so a failed run
+ * changes nothing.
+ */
+import { KilnError, type Node, type SymbolicTensor, Tensor, fmtShape } from '@kiln/graph';
+import { getRefKernel, type RefContext } from './registry.js';
+import './kernels/index.js';
+
+export interface EvaluateOptions {
+  /** Placeholder values keyed by placeholder name. */
+  feeds?: Record<string, Tensor>;
+  /** Current variable values (defaults to each variable's initial value). */
+  variables?: Map<Node, Tensor>;
+  /** Seed for random ops; each random node draws from its own stream derived from it. */
+  seed?: number;
+}
+
+export interface EvaluateResult {
+  values: Tensor[];
+  /** Variable updates made by assign ops during the run (apply them to commit the run). */
+  writes: Map<Node, Tensor>;
+}
+
+/** The nodes `fetches` depend on, in graph (topological) order. */
+export function requiredNodes(fetches: readonly Node[]): Node[] {
+  const seen = new Set<Node>();
+  const stack = [...fetches];
+  while (stack.length) {
+    const n = stack.pop()!;
+    if (seen.has(n)) continue;
+    seen.add(n);
+    for (const x of n.inputs) stack.push(x.node);
+    for (const c of n.controlInputs) stack.push(c);
+  }
+  return [...seen].sort((a, b) => a.id - b.id);
+}
+
+/** mulberry32: a small, well-distributed 32-bit generator; deterministic per seed. */
+export function makeRandom(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function checkOutput(node: Node, i: number, t: Tensor): void {
+  const sym = node.outputs[i]!;
+  const ok = t.dtype === sym.dtype && t.shape.length === sym.shape.length && sym.shape.every((d, k) => d === null || d === t.shape[k]);
+  if (!ok) {
+    throw new KilnError(
+      'INTERNAL',
+      `${node.op} '${node.name}': reference kernel produced ${t.dtype}${fmtShape(t.shape)} but inference said ${sym.dtype}${fmtShape(sym.shape)}`,
+    );
+  }
+}
+
+export function evaluateWithState(fetches: readonly SymbolicTensor[], opts: EvaluateOptions = {}): EvaluateResult {
+  const feeds = opts.feeds ?? {};
+  const values = new Map<Node, Tensor[]>();
+  const writes = new Map<Node, Tensor>();
+  const seed = opts.seed ?? 0;
+  for (const node of requiredNodes(fetches.map((f) => f.node))) {
+    let outs: Tensor[];
+    if (node.op === 'placeholder') {
+      const fed = feeds[node.name];
+      if (!fed) throw new KilnError('MISSING_FEED', `placeholder '${node.name}' ${node.outputs[0]!.dtype}${fmtShape(node.outputs[0]!.shape)} was not fed`);
+      outs = [fed];
+    } else if (node.op === 'variable') {
+      outs = [writes.get(node) ?? opts.variables?.get(node) ?? (node.attrs.value as Tensor)];
+    } else {
+      const ctx: RefContext = {
+        node,
+        random: makeRandom((seed * 1000003 + node.id * 7919 + 1) >>> 0),
+        readVariable: (v) => writes.get(v) ?? opts.variables?.get(v) ?? (v.attrs.value as Tensor),
+        writeVariable: (v, value) => {
+          writes.set(v, value);
+        },
+      };
+      const ins = node.inputs.map((x) => values.get(x.node)![x.index]!);
+      outs = getRefKernel(node.op)(ins, node.attrs as Record<string, never>, ctx);
+    }
+    if (outs.length !== node.outputs.length) {
+      throw new KilnError('INTERNAL', `${node.op} '${node.name}': kernel returned ${outs.length} outputs, expected ${node.outputs.length}`);
+    }
+    outs.forEach((t, i) => checkOutput(node, i, t));
+    values.set(node, outs);
+  }
+  return { values: fetches.map((f) => values.get(f.node)![f.index]!), writes };
+}
+
+/** Evaluates `fetches` on the reference executor (variables at their current/initial values). */
+export function evaluate(fetches: readonly SymbolicTensor[], feeds: Record<string, Tensor> = {}, opts: Omit<EvaluateOptions, 'feeds'> = {}): Tensor[] {
+  return evaluateWithState(fetches, { ...opts, feeds }).values;
+}

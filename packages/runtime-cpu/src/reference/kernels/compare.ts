@@ -1,0 +1,3 @@
+/** Reference kernels: compare family. */
+import { registerRefKernel } from '../registry.js';
+void registerRefKernel;

@@ -1,0 +1,3 @@
+/** Reference kernels: conv family. */
+import { registerRefKernel } from '../registry.js';
+void registerRefKernel;

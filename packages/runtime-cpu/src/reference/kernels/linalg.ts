@@ -1,0 +1,3 @@
+/** Reference kernels: linalg family. */
+import { registerRefKernel } from '../registry.js';
+void registerRefKernel;

@@ -1,0 +1,3 @@
+/** Reference kernels: movement family. */
+import { registerRefKernel } from '../registry.js';
+void registerRefKernel;

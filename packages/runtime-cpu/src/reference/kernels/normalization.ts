@@ -1,0 +1,3 @@
+/** Reference kernels: normalization family. */
+import { registerRefKernel } from '../registry.js';
+void registerRefKernel;

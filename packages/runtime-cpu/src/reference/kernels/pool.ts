@@ -1,0 +1,3 @@
+/** Reference kernels: pool family. */
+import { registerRefKernel } from '../registry.js';
+void registerRefKernel;

@@ -1,0 +1,3 @@
+/** Reference kernels: random family. */
+import { registerRefKernel } from '../registry.js';
+void registerRefKernel;

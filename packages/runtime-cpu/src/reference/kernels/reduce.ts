@@ -1,0 +1,3 @@
+/** Reference kernels: reduce family. */
+import { registerRefKernel } from '../registry.js';
+void registerRefKernel;

@@ -1,0 +1,3 @@
+/** Reference kernels: state family. */
+import { registerRefKernel } from '../registry.js';
+void registerRefKernel;
