@@ -1,2 +1,18 @@
 export * from './autodiff/registry.js';
 import './autodiff/rules/index.js';
+export { gradients, gradientsOrNull } from './autodiff/gradients.js';
+export * from './train/index.js';
+export * from './session/index.js';
+export * from './lower/scalar-expr.js';
+export * from './lower/elementwise.js';
+export * from './passes/rewrite.js';
+export * from './passes/prune.js';
+export * from './passes/dce.js';
+export * from './passes/cse.js';
+export * from './passes/constant-fold.js';
+export * from './passes/algebraic-simplify.js';
+export * from './passes/specialize.js';
+export * from './program/program.js';
+export * from './program/memory-plan.js';
+export * from './program/build-kernels.js';
+export * from './program/compile.js';

@@ -8,3 +8,5 @@ export * from './ops/attrs.js';
 export * from './ops/apply.js';
 import './ops/source.js';
 export * from './ops/index.js';
+export * from './text-ir/index.js';
+export * from './proto/index.js';

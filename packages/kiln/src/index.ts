@@ -1,1 +1,11 @@
-export {};
+/** kiln: the umbrella package; re-exports every layer and adds the everyday entry points. */
+export * from '@kiln/graph';
+export * from '@kiln/compiler';
+export * from '@kiln/runtime-cpu';
+export { session, type KilnSessionOptions } from './session.js';
+
+// ONNX import/export (@kiln/onnx): importOnnx, exportOnnx.
+
+// Keras-style API (@kiln/keras-api): sequential, model, layers, loadModel, ...
+
+// Compiled models: compileModel, loadCompiled.

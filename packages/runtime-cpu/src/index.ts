@@ -1,2 +1,7 @@
 export * from './reference/registry.js';
 export * from './reference/executor.js';
+export * from './reference-backend.js';
+export * from './compiled/js-codegen.js';
+export * from './compiled/op-kernels.js';
+export * from './compiled/executor.js';
+export * from './compiled-backend.js';

@@ -4,7 +4,7 @@
  * order. Variable writes are staged and returned, never applied here, so a failed run
  * changes nothing.
  */
-import { KilnError, type Node, type SymbolicTensor, Tensor, fmtShape } from '@kiln/graph';
+import { KilnError, type Node, type SymbolicTensor, Tensor, fmtShape, getOp } from '@kiln/graph';
 import { getRefKernel, type RefContext } from './registry.js';
 import './kernels/index.js';
 
@@ -15,6 +15,8 @@ export interface EvaluateOptions {
   variables?: Map<Node, Tensor>;
   /** Seed for random ops; each random node draws from its own stream derived from it. */
   seed?: number;
+  /** Fail with NUMERIC_ERROR as soon as a node (not a source) outputs NaN or Infinity. */
+  checkNumerics?: boolean;
 }
 
 export interface EvaluateResult {
@@ -60,6 +62,27 @@ function checkOutput(node: Node, i: number, t: Tensor): void {
   }
 }
 
+function firstNonFinite(t: Tensor): number {
+  if (t.dtype !== 'float32') return -1;
+  const d = t.data;
+  for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i]!)) return i;
+  return -1;
+}
+
+/** checkNumerics: names the node and op, where the bad value is, and whether it came in. */
+function checkFinite(node: Node, outs: readonly Tensor[], values: ReadonlyMap<Node, Tensor[]>): void {
+  for (const [i, t] of outs.entries()) {
+    const k = firstNonFinite(t);
+    if (k < 0) continue;
+    const bad = node.inputs.filter((x) => firstNonFinite(values.get(x.node)![x.index]!) >= 0).map((x) => `'${x.name}'`);
+    const origin = bad.length ? `input ${bad.join(', ')} already held NaN/Infinity` : 'all its inputs were finite';
+    throw new KilnError(
+      'NUMERIC_ERROR',
+      `${node.op} '${node.name}' produced ${t.data[k]} at flat index ${k} of output ${i} (${t.dtype}${fmtShape(t.shape)}); ${origin}`,
+    );
+  }
+}
+
 export function evaluateWithState(fetches: readonly SymbolicTensor[], opts: EvaluateOptions = {}): EvaluateResult {
   const feeds = opts.feeds ?? {};
   const values = new Map<Node, Tensor[]>();
@@ -89,6 +112,7 @@ export function evaluateWithState(fetches: readonly SymbolicTensor[], opts: Eval
       throw new KilnError('INTERNAL', `${node.op} '${node.name}': kernel returned ${outs.length} outputs, expected ${node.outputs.length}`);
     }
     outs.forEach((t, i) => checkOutput(node, i, t));
+    if (opts.checkNumerics && !getOp(node.op).source) checkFinite(node, outs, values);
     values.set(node, outs);
   }
   return { values: fetches.map((f) => values.get(f.node)![f.index]!), writes };

@@ -1,0 +1,91 @@
+/**
+ * Algebraic simplification, as a table of (op -> rewrite) rules in the style of tinygrad's
+ * pattern matcher. Each rule looks at one node (its inputs already rewritten) and returns a
+ * replacement tensor, or undefined to keep the node. A rewrite must never change a result's
+ * shape or dtype, so identities on broadcasting ops only fire when the kept operand already
+ * has the output's shape.
+ *   x*1, 1*x, x+0, 0+x, x-0, x/1        -> x
+ *   neg(neg(x))                          -> x
+ *   identity(x), stopGradient(x)         -> x   (after differentiation it has no effect)
+ *   transpose(transpose(x, p), q)        -> transpose(x, p∘q), or x when that is the identity
+ *   reshape(reshape(x)) / reshape to x's own shape -> one reshape / x
+ *   op(broadcastTo(s), y) for an elementwise op where s broadcasts to the same result -> op(s, y)
+ */
+import { type Node, type SymbolicTensor, type Tensor, getOp, shapesEqual } from '@kiln/graph';
+import { type GraphWithFetches, KEEP, rewriteGraph } from './rewrite.js';
+
+type Rule = (node: Node, inputs: SymbolicTensor[], add: (op: string, ins: SymbolicTensor[], attrs: Node['attrs']) => SymbolicTensor) => SymbolicTensor | undefined;
+
+function constValue(t: SymbolicTensor): Tensor | undefined {
+  return t.node.op === 'const' ? (t.node.attrs.value as Tensor) : undefined;
+}
+
+function isAll(t: SymbolicTensor, v: number): boolean {
+  const c = constValue(t);
+  return c !== undefined && c.size > 0 && c.data.every((x) => x === v);
+}
+
+function keeps(x: SymbolicTensor, node: Node): boolean {
+  return x.dtype === node.output.dtype && shapesEqual(x.shape, node.output.shape);
+}
+
+const identityOperand =
+  (unit: number, sides: 'both' | 'right'): Rule =>
+  (node, [a, b]) => {
+    if (isAll(b!, unit) && keeps(a!, node)) return a;
+    if (sides === 'both' && isAll(a!, unit) && keeps(b!, node)) return b;
+    return undefined;
+  };
+
+const ELEMENTWISE_BINARY = new Set(['add', 'sub', 'mul', 'div', 'maximum', 'minimum', 'pow', 'squaredDifference']);
+
+const rules: Record<string, Rule> = {
+  mul: identityOperand(1, 'both'),
+  add: identityOperand(0, 'both'),
+  sub: identityOperand(0, 'right'),
+  div: identityOperand(1, 'right'),
+  neg: (_n, [x]) => (x!.node.op === 'neg' ? x!.node.inputs[0] : undefined),
+  identity: (_n, [x]) => x,
+  stopGradient: (_n, [x]) => x,
+  transpose: (node, [x], add) => {
+    if (x!.node.op !== 'transpose') return undefined;
+    const inner = x!.node.attrs.perm as number[];
+    const outer = node.attrs.perm as number[];
+    const perm = outer.map((p) => inner[p]!);
+    const src = x!.node.inputs[0]!;
+    return perm.every((p, i) => p === i) ? src : add('transpose', [src], { perm });
+  },
+  reshape: (node, [x], add) => {
+    const src = x!.node.op === 'reshape' ? x!.node.inputs[0]! : x!;
+    if (shapesEqual(src.shape, node.output.shape) && src.shape.every((d) => d !== null)) return src;
+    return src === x ? undefined : add('reshape', [src], node.attrs);
+  },
+};
+
+function dropScalarBroadcast(node: Node, inputs: SymbolicTensor[], add: Parameters<Rule>[2]): SymbolicTensor | undefined {
+  if (!ELEMENTWISE_BINARY.has(node.op)) return undefined;
+  const idx = inputs.findIndex((t) => t.node.op === 'broadcastTo');
+  if (idx < 0) return undefined;
+  const src = inputs[idx]!.node.inputs[0]!;
+  const other = inputs[1 - idx]!;
+  if (!shapesEqual(other.shape, node.output.shape) || !other.shape.every((d) => d !== null)) return undefined;
+  if (src.shape.length > other.shape.length) return undefined;
+  const rank = other.shape.length;
+  const ok = src.shape.every((d, i) => d === 1 || d === other.shape[rank - src.shape.length + i]);
+  if (!ok) return undefined;
+  const ins = [...inputs];
+  ins[idx] = src;
+  return add(node.op, ins, node.attrs);
+}
+
+export function simplify(src: GraphWithFetches): GraphWithFetches {
+  return rewriteGraph(src, (node, ctx) => {
+    if (getOp(node.op).stateful || node.controlInputs.length > 0 || node.outputs.length !== 1) return KEEP;
+    const add = (op: string, ins: SymbolicTensor[], attrs: Node['attrs']) => ctx.graph.addNode(op, ins, { ...attrs }, { baseName: node.name }).output;
+    const rule = rules[node.op];
+    const out = rule?.(node, ctx.inputs, add) ?? dropScalarBroadcast(node, ctx.inputs, add);
+    return out ? { kind: 'replace', outputs: [out] } : KEEP;
+  });
+}
+
+

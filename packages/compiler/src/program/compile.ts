@@ -1,0 +1,82 @@
+/**
+ * compile(): the pipeline from a Graph to a backend-neutral Program.
+ *   prune to fetches -> specialize shapes -> constant folding -> CSE -> algebraic
+ *   simplification -> DCE -> lowering + fusion -> memory planning
+ * Each stage is a pure function (see passes/ and program/), testable alone.
+ */
+import { type Graph, KilnError, type SymbolicTensor, getOp } from '@kiln/graph';
+import { simplify } from '../passes/algebraic-simplify.js';
+import { type ConstantEvaluator, constantFold } from '../passes/constant-fold.js';
+import { commonSubexpressionElimination } from '../passes/cse.js';
+import { deadCodeElimination } from '../passes/dce.js';
+import { pruneToFetches } from '../passes/prune.js';
+import type { GraphWithFetches } from '../passes/rewrite.js';
+import { specializeShapes } from '../passes/specialize.js';
+import { buildKernels } from './build-kernels.js';
+import { planMemory } from './memory-plan.js';
+import { type Program, programToString } from './program.js';
+
+export interface CompileSpec {
+  fetches: SymbolicTensor[];
+  feeds: SymbolicTensor[];
+}
+
+export interface CompileOptions {
+  /** Fuse elementwise chains and views (default true); false gives one kernel per node. */
+  fuse?: boolean;
+  /** Concrete shapes for placeholders with unknown dims (default: unknown dims become 1). */
+  feedShapes?: Record<string, readonly number[]>;
+  /** Enables constant folding (the reference executor provides one). */
+  constantEvaluator?: ConstantEvaluator;
+  /** Size cap for folded constants (elements). */
+  maxConstantElements?: number;
+}
+
+/** Runs the graph-level passes only (for tests and `kiln inspect`). */
+export function optimizeGraph(src: GraphWithFetches, opts: CompileOptions = {}): GraphWithFetches {
+  let cur = pruneToFetches(src);
+  cur = specializeShapes(cur, opts.feedShapes ?? {});
+  if (opts.constantEvaluator) cur = constantFold(cur, { evaluate: opts.constantEvaluator, maxElements: opts.maxConstantElements });
+  cur = commonSubexpressionElimination(cur);
+  cur = simplify(cur);
+  cur = deadCodeElimination(cur);
+  return pruneToFetches(cur);
+}
+
+export function compile(g: Graph, spec: CompileSpec, opts: CompileOptions = {}): Program {
+  for (const f of spec.fetches) {
+    if (f.graph !== g) throw new KilnError('INVALID_ARGUMENT', `compile: fetch '${f.name}' belongs to another graph`);
+  }
+  const fed = new Set(spec.feeds.map((f) => f.node));
+  for (const f of spec.feeds) {
+    if (f.node.op !== 'placeholder') throw new KilnError('INVALID_FEED', `compile: '${f.name}' is a ${f.node.op}, not a placeholder`);
+  }
+  const src: GraphWithFetches = { graph: g, fetches: [...spec.fetches] };
+  const pruned = pruneToFetches(src);
+  for (const p of pruned.graph.placeholders()) {
+    if (!fed.has(g.nodeByName(p.name)!)) {
+      throw new KilnError('MISSING_FEED', `compile: the fetches need placeholder '${p.name}' but it is not among the feeds`);
+    }
+  }
+  const optimized = optimizeGraph(src, opts);
+  const built = buildKernels(optimized, opts.fuse ?? true);
+  const plan = planMemory(built.buffers, built.kernels, built.fetches);
+  const graphNodes = optimized.graph.nodes.filter((n) => !getOp(n.op).source).length;
+  const body = {
+    graph: optimized.graph,
+    buffers: built.buffers,
+    kernels: built.kernels,
+    fetches: built.fetches,
+    fetchNames: spec.fetches.map((f) => f.name),
+    feeds: built.feeds,
+    frees: plan.frees,
+    stats: {
+      graphNodes,
+      kernels: built.kernels.filter((k) => k.spec.kind !== 'view').length,
+      arenaBytes: plan.arenaBytes,
+      naiveBytes: plan.naiveBytes,
+      liveLowerBoundBytes: plan.liveLowerBoundBytes,
+    },
+  };
+  return { ...body, toString: () => programToString(body) };
+}

@@ -1,0 +1,100 @@
+/**
+ * Program: the backend-neutral result of compilation. Buffers (feeds, variables, constants,
+ * and temporaries placed in one arena by the memory planner) and kernels in execution order.
+ * Each kernel is one of: a fused elementwise kernel (a scalar expression per output element),
+ * a view (no code: the output aliases the input's bytes), or an op kernel (a reduction,
+ * contraction, movement or other op that the backend implements whole).
+ */
+import { type Attrs, type DType, type Graph, type Tensor, fmtShape } from '@kiln/graph';
+import { type ScalarExpr, exprToString } from '../lower/scalar-expr.js';
+
+export type BufferKind = 'feed' | 'variable' | 'const' | 'temp';
+
+export interface BufferDecl {
+  id: number;
+  /** The tensor this buffer holds (e.g. 'dense/MatMul:0' style names from the graph). */
+  name: string;
+  dtype: DType;
+  shape: number[];
+  bytes: number;
+  kind: BufferKind;
+  /** Arena offset for temporaries (after planning); -1 for the others. */
+  offset: number;
+  /** A view's buffer aliases another buffer's bytes. */
+  aliasOf?: number;
+  /** For consts: the value. */
+  value?: Tensor;
+  /** For feeds: the placeholder name; for variables: the variable node name. */
+  source?: string;
+}
+
+export type KernelSpec =
+  | { kind: 'elementwise'; expr: ScalarExpr; inputs: number[]; output: number }
+  | { kind: 'view'; input: number; output: number }
+  | { kind: 'op'; op: string; family: string; node: string; attrs: Readonly<Attrs>; inputs: number[]; outputs: number[] };
+
+export interface Kernel {
+  id: number;
+  spec: KernelSpec;
+  /** The graph nodes this kernel computes (several when fused). */
+  nodes: string[];
+  /** Why the fusion decisions were taken (shown in the dump). */
+  reasons: string[];
+}
+
+export interface ProgramStats {
+  graphNodes: number;
+  kernels: number;
+  arenaBytes: number;
+  naiveBytes: number;
+  liveLowerBoundBytes: number;
+}
+
+export interface Program {
+  /** The optimized, shape-specialized graph the kernels were built from. */
+  readonly graph: Graph;
+  readonly buffers: BufferDecl[];
+  readonly kernels: Kernel[];
+  /** Buffer per fetch; -1 for a target (fetch returns null). */
+  readonly fetches: number[];
+  readonly fetchNames: string[];
+  readonly feeds: { name: string; buffer: number }[];
+  readonly stats: ProgramStats;
+  /** Buffers each kernel frees after it runs (last use), for debug poisoning. */
+  readonly frees: number[][];
+  toString(): string;
+}
+
+function kernelLine(k: Kernel, bufs: BufferDecl[]): string {
+  const b = (id: number) => `%b${id}`;
+  const s = k.spec;
+  switch (s.kind) {
+    case 'elementwise':
+      return `k${k.id} elementwise ${b(s.output)} = ${exprToString(s.expr)} over (${s.inputs.map(b).join(', ')}) ${fmtShape(bufs[s.output]!.shape)}`;
+    case 'view':
+      return `k${k.id} view ${b(s.output)} = ${b(s.input)} as ${fmtShape(bufs[s.output]!.shape)}`;
+    case 'op':
+      return `k${k.id} ${s.family} ${s.outputs.map(b).join(', ')} = ${s.op}(${s.inputs.map(b).join(', ')})`;
+  }
+}
+
+export function programToString(p: Omit<Program, 'toString'>): string {
+  const lines: string[] = [];
+  const st = p.stats;
+  lines.push(
+    `program: ${st.kernels} kernels from ${st.graphNodes} graph nodes; arena ${st.arenaBytes} B (naive ${st.naiveBytes} B, live lower bound ${st.liveLowerBoundBytes} B)`,
+  );
+  lines.push('buffers:');
+  for (const b of p.buffers) {
+    const where = b.kind === 'temp' ? (b.aliasOf !== undefined ? `alias %b${b.aliasOf}` : `arena@${b.offset}`) : b.kind;
+    lines.push(`  %b${b.id} ${b.dtype}${fmtShape(b.shape)} ${b.bytes} B ${where} '${b.name}'${b.source ? ` <- ${b.source}` : ''}`);
+  }
+  lines.push('kernels:');
+  for (const k of p.kernels) {
+    lines.push(`  ${kernelLine(k, p.buffers)}`);
+    lines.push(`    nodes: ${k.nodes.join(', ')}`);
+    for (const r of k.reasons) lines.push(`    fused: ${r}`);
+  }
+  lines.push(`fetches: ${p.fetches.map((f, i) => `${p.fetchNames[i]}=${f < 0 ? 'target' : `%b${f}`}`).join(', ')}`);
+  return lines.join('\n');
+}

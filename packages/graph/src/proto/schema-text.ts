@@ -1,0 +1,145 @@
+/** Verbatim copy of proto/kiln.proto (checked by test/proto-schema.test.ts; regenerate by copying the file in). */
+export const KILN_PROTO_TEXT = `// Kiln's model format: a TensorFlow-compatible GraphDef wrapped in a ModelProto that adds the
+// variable values, signatures, metadata, a format version and a checksum.
+//
+// GraphDef, NodeDef, AttrValue, TensorShapeProto, TensorProto and DataType use TensorFlow's
+// field numbers and types (tensorflow/core/framework/{graph,node_def,attr_value,tensor,
+// tensor_shape,types}.proto) wherever the concepts coincide, so tools that read TensorFlow
+// GraphDefs (TensorBoard's graph view, Netron) can show a Kiln graph. Kiln-only fields take
+// numbers >= 1000, which TensorFlow does not use.
+//
+// packages/graph/src/proto/schema-text.ts holds a verbatim copy of this file (a test checks it).
+//
+// Container invariants, the same in every format version:
+//   * ModelProto.format_version is field 1 and is written first.
+//   * ModelProto.checksum is written last: the 5 bytes 0x7D (field 15, fixed32) and the CRC-32
+//     (IEEE, little-endian) of every byte before them.
+
+syntax = "proto3";
+
+package kiln;
+
+// Element types: TensorFlow's DataType numbers (Kiln uses float32, int32 and bool).
+enum DataType {
+  DT_INVALID = 0;
+  DT_FLOAT = 1;
+  DT_DOUBLE = 2;
+  DT_INT32 = 3;
+  DT_UINT8 = 4;
+  DT_INT16 = 5;
+  DT_INT8 = 6;
+  DT_STRING = 7;
+  DT_INT64 = 9;
+  DT_BOOL = 10;
+}
+
+// A shape; a dim of size -1 is unknown (Kiln's null).
+message TensorShapeProto {
+  message Dim {
+    int64 size = 1;
+    string name = 2;
+  }
+  repeated Dim dim = 2;
+  // Kiln shapes always have a known rank; a file with unknown_rank = true is rejected.
+  bool unknown_rank = 3;
+}
+
+// A concrete tensor. Kiln writes tensor_content (raw little-endian bytes, 1 byte per bool) so
+// values round-trip bit for bit (NaN payloads, -0); it also reads float_val / int_val /
+// bool_val (one value per element, or one value repeated over the whole shape).
+message TensorProto {
+  DataType dtype = 1;
+  TensorShapeProto tensor_shape = 2;
+  int32 version_number = 3;
+  bytes tensor_content = 4;
+  repeated float float_val = 5 [packed = true];
+  repeated int32 int_val = 7 [packed = true];
+  repeated bool bool_val = 11 [packed = true];
+}
+
+// An attribute value; which field is set follows the op's AttrSpec type:
+//   int -> i, float -> f, bool -> b, string -> s (UTF-8), dtype -> type,
+//   shape -> shape, tensor -> tensor, ints -> list.i, floats -> list.f.
+message AttrValue {
+  message ListValue {
+    repeated bytes s = 2;
+    repeated int64 i = 3 [packed = true];
+    repeated float f = 4 [packed = true];
+    repeated bool b = 5 [packed = true];
+    repeated DataType type = 6 [packed = true];
+    repeated TensorShapeProto shape = 7;
+    repeated TensorProto tensor = 8;
+    // Kiln: the exact (float64) values of f, present only when some value of f is not
+    // exactly representable as a float32; then it has as many entries as f.
+    repeated double kiln_f64 = 1000 [packed = true];
+  }
+  oneof value {
+    ListValue list = 1;
+    bytes s = 2;
+    int64 i = 3;
+    float f = 4;
+    bool b = 5;
+    DataType type = 6;
+    TensorShapeProto shape = 7;
+    TensorProto tensor = 8;
+  }
+  // Kiln: the exact (float64) value of f, present (non-zero) only when f alone would round it.
+  double kiln_f64 = 1000;
+}
+
+// One node. input holds "node" (output 0) or "node:index" for data inputs, then "^node" for
+// control inputs. Attr names starting with '_' are metadata: Kiln writes _output_shapes
+// (a list of shapes, one per output, as TensorFlow does) and checks it when reading.
+message NodeDef {
+  string name = 1;
+  string op = 2;
+  repeated string input = 3;
+  string device = 4;
+  map<string, AttrValue> attr = 5;
+}
+
+message VersionDef {
+  int32 producer = 1;
+  int32 min_consumer = 2;
+  repeated int32 bad_consumers = 3;
+}
+
+// The nodes in topological (creation) order: every input refers to an earlier node.
+message GraphDef {
+  repeated NodeDef node = 1;
+  VersionDef versions = 4;
+}
+
+// A tensor named in a signature (TensorFlow's TensorInfo, name encoding only).
+message TensorInfo {
+  string name = 1;
+  DataType dtype = 2;
+  TensorShapeProto tensor_shape = 3;
+}
+
+// Named inputs and outputs (TensorFlow's SignatureDef).
+message SignatureDef {
+  map<string, TensorInfo> inputs = 1;
+  map<string, TensorInfo> outputs = 2;
+  string method_name = 3;
+}
+
+// The value of one variable node (the node itself, with its trainable attr, is in the graph;
+// its NodeDef carries no value attr).
+message VariableProto {
+  string name = 1;
+  TensorProto value = 2;
+}
+
+// A saved model: the graph, one VariableProto per variable node (in graph order), signatures
+// and free-form metadata (e.g. a training config as JSON).
+message ModelProto {
+  uint32 format_version = 1;
+  string producer = 2;
+  GraphDef graph = 3;
+  map<string, SignatureDef> signature_def = 4;
+  repeated VariableProto variables = 5;
+  map<string, string> metadata = 6;
+  fixed32 checksum = 15;
+}
+`;
