@@ -66,6 +66,8 @@ export function elementwiseCases(): CaseTable {
     leakyRelu: [(b) => k.leakyRelu(b.x([2, 3], 'away')), (b) => k.leakyRelu(b.x([4], 'away'), 0.3)],
     clipByValue: [(b) => k.clipByValue(b.x([2, 4], clipDomain), -0.5, 0.5)],
     identity: unaryCases(k.identity),
+    // float -> float passes the gradient; through an int32 round trip nothing flows (zeros).
+    cast: [(b) => k.cast(b.x([2, 3]), 'float32'), (b) => k.add(k.cast(k.cast(b.x([3], grid(0.2)), 'int32'), 'float32'), 1)],
   };
 }
 

@@ -59,6 +59,14 @@ export function nnCases(): CaseTable {
       (b) => k.avgPool(b.x([1, 5, 5, 1]), 3, 2, 'same'),
     ],
     maxPoolGrad: [(b) => k.maxPoolGrad(b.xDistinct([1, 4, 4, 1]), b.x([1, 2, 2, 1]), 2, 2, 'valid')],
+    maxPoolGradGrad: [
+      (b) => {
+        // No free function: reuse the attrs of an equivalent maxPool node.
+        const x = b.xDistinct([1, 4, 4, 1]);
+        const attrs = k.maxPool(x, 2, 2, 'valid').node.attrs;
+        return b.g.addNode('maxPoolGradGrad', [x, b.x([1, 4, 4, 1])], { ...attrs }).output;
+      },
+    ],
     avgPoolGrad: [(b) => k.avgPoolGrad(shapeOnly(b, [1, 5, 5, 1]), b.x([1, 3, 3, 1]), 3, 2, 'same')],
     softmax: [(b) => k.softmax(b.x([2, 4])), (b) => k.softmax(b.x([3, 2]), 0)],
     logSoftmax: [(b) => k.logSoftmax(b.x([2, 4])), (b) => k.logSoftmax(b.x([3, 2]), 0)],

@@ -44,7 +44,6 @@ const NON_DIFFERENTIABLE: Record<string, string> = {
   floor: 'piecewise constant',
   ceil: 'piecewise constant',
   round: 'piecewise constant',
-  cast: 'changes dtype (gradient would cross an integer boundary)',
   stopGradient: 'blocks gradients by definition',
   argMax: 'int32 output',
   argMin: 'int32 output',

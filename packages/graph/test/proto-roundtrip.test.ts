@@ -93,6 +93,7 @@ describe('serializeGraph / deserializeGraph', () => {
     g.constant(new Tensor('int32', [], new Int32Array([7])), undefined, 'scalar');
     const back = roundTrip(g);
     expectSameGraph(back, g);
+    expect(printGraph(back)).toBe(printGraph(g));
     const bits = new Uint32Array((back.nodeByName('specials')!.attrs['value'] as Tensor).data.buffer);
     expect(Array.from(bits)).toEqual(Array.from(new Uint32Array(specials.buffer)));
     expect((back.nodeByName('scalar')!.attrs['value'] as Tensor).shape).toEqual([]);
@@ -111,6 +112,7 @@ describe('serializeGraph / deserializeGraph', () => {
     for (const [k, attrs] of cases.entries()) g.addNode('protoTestAllAttrs', [x], attrs as never, { name: `t${k}` });
     const back = roundTrip(g);
     expectSameGraph(back, g);
+    expect(printGraph(back)).toBe(printGraph(g));
     const a1 = back.nodeByName('t1')!.attrs;
     expect(Object.is(a1['f'], -0)).toBe(true);
     expect(a1['is']).toEqual([]);

@@ -201,7 +201,6 @@ describe('text IR for every registered op', () => {
   it.each([...built.keys()])('%s prints and parses back to the same text', (op) => {
     const g = built.get(op)!;
     const text = printGraph(g);
-    require_dump(text);
     expect(text).toContain(`= ${op}(`);
     const again = parseGraph(text);
     expect(printGraph(again)).toBe(text);
@@ -209,4 +208,3 @@ describe('text IR for every registered op', () => {
   });
 });
 
-function require_dump(t: string): void { process.stdout.write(t.split('\n').filter(l => l.includes('_node')).join('\n') + '\n'); }

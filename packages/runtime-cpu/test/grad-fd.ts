@@ -24,6 +24,8 @@ export interface FdOptions {
   rtol?: number;
   /** Output indices whose dy is null (unused outputs). */
   nullDys?: number[];
+  /** Input indices that must get no gradient although float32 (e.g. broadcastLike's like). */
+  noGrad?: number[];
 }
 
 /** Random float32 values in [-1, 1) (or [lo, hi)). */
@@ -76,7 +78,7 @@ export function checkGrad(inputs: FdInput[], build: (...xs: SymbolicTensor[]) =>
   return node.inputs.map((inp, k) => {
     const xi = xs.indexOf(inp);
     const gk = grads[k] ?? null;
-    if (xi < 0 || inp.dtype !== 'float32') {
+    if (xi < 0 || inp.dtype !== 'float32' || opts.noGrad?.includes(k)) {
       expect(gk).toBeNull();
       return null;
     }

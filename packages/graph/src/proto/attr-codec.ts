@@ -87,7 +87,7 @@ const LIST_FIELDS = ['s', 'i', 'f', 'b', 'type', 'shape', 'tensor', 'kiln_f64'] 
 function checkListFields(list: ListValueMsg, allowed: readonly string[], spec: AttrSpec, where: string): void {
   for (const field of LIST_FIELDS) {
     if ((list[field]?.length ?? 0) > 0 && !allowed.includes(field)) {
-      corrupt(`${where}: an '${spec.type}' attr holds list.${field}`);
+      corrupt(`${where}: attr type '${spec.type}' does not allow list.${field}`);
     }
   }
 }
@@ -96,7 +96,7 @@ function checkListFields(list: ListValueMsg, allowed: readonly string[], spec: A
 export function attrFromProto(spec: AttrSpec, msg: AttrValueMsg, where: string): AttrValue {
   const expected = EXPECTED_CASE[spec.type];
   if (msg.value !== expected) {
-    corrupt(`${where}: an '${spec.type}' attr must set AttrValue.${expected}, got ${msg.value ? `AttrValue.${msg.value}` : 'no value'}`);
+    corrupt(`${where}: attr type '${spec.type}' needs AttrValue.${expected}, got ${msg.value ? `AttrValue.${msg.value}` : 'no value'}`);
   }
   switch (spec.type) {
     case 'int':

@@ -5,3 +5,4 @@ export { deserializeGraph, deserializeModel } from './deserialize.js';
 export type { LoadedModel, Signature } from './deserialize.js';
 export { crc32 } from './checksum.js';
 export { kilnProtoRoot } from './schema.js';
+export { KILN_PROTO_TEXT } from './schema-text.js';

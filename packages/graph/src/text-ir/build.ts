@@ -183,7 +183,7 @@ class NodeReader {
       if (controls.length > 0) this.fail('PARSE_ERROR', `operand %${r.name} follows a control input; write control inputs (^name) last`, r.pos);
       const idx = r.index ?? 0;
       const out = node.outputs[idx];
-      if (!out) this.fail('UNKNOWN_TENSOR', `%${r.name}:${idx}: node '${r.name}' (${node.op}) has ${node.outputs.length} outputs`, r.pos);
+      if (!out) this.fail('UNKNOWN_TENSOR', `%${r.name}:${idx}: node '${r.name}' (${node.op}) has ${node.outputs.length} output${node.outputs.length === 1 ? '' : 's'}`, r.pos);
       inputs.push(out);
     }
     const attrs: Record<string, AttrValue> = {};

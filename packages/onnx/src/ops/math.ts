@@ -175,7 +175,7 @@ register('Clip', (ctx) => {
 
 register('Cast', (ctx) => {
   const to = ctx.int('to');
-  if (to === undefined) ctx.unsupported("Cast without a 'to' attribute");
+  if (to === undefined) return ctx.unsupported("Cast without a 'to' attribute");
   const x = ctx.input(0);
   const dt = dtypeFor(ctx, to);
   return [x.dtype === dt ? identity(x) : cast(x, dt)];

@@ -26,7 +26,7 @@ import {
 } from '@kiln/graph';
 import type { ConvertContext } from '../context.js';
 import { register } from '../registry.js';
-import { int32Tensor, onnxAxis, pickAlong, staticDim } from './util.js';
+import { onnxAxis, pickAlong, staticDim } from './util.js';
 
 register('Transpose', (ctx) => {
   const x = ctx.input(0);
@@ -262,5 +262,3 @@ register(
   },
   { staticInputs: [1] },
 );
-
-export { int32Tensor };

@@ -1,0 +1,7 @@
+/** Registers every ONNX operator converter family. */
+import './math.js';
+import './logic.js';
+import './reduce.js';
+import './shape.js';
+import './movement.js';
+import './nn.js';
