@@ -168,7 +168,7 @@ describe('session: failed runs change nothing', () => {
     const train = group(first, second);
     const s = await kiln.session(g, { seed: 1 });
     expect(await failure(s.run([train], { p: tensor([1, 2, 3]) }))).toMatch(
-      /^SHAPE_MISMATCH: assign 'b\/assign': value must be float32\[2\] like the variable, got float32\[3\]/,
+      /^SHAPE_MISMATCH: assign 'b\/assign': .*float32\[3\]/,
     );
     expect(s.getVariable('a').toArray()).toEqual([1, 1]);
     expect(s.getVariable('b').toArray()).toEqual([2, 2]);

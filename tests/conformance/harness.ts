@@ -59,7 +59,7 @@ function firstLine(s: string, max = 300): string {
 function compareOne(name: string, got: Tensor, expected: Tensor, onnxDType: string): CaseResult | undefined {
   const fail = (category: string, reason: string): CaseResult => ({ name, pass: false, category, reason });
   const wantDType = KILN_OF[onnxDType] ?? onnxDType;
-  if (got.dtype !== wantDType) return fail('dtype', `output '${expected}' dtype: expected ${onnxDType} (${wantDType}), got ${got.dtype}`);
+  if (got.dtype !== wantDType) return fail('dtype', `dtype: expected ${onnxDType} (${wantDType}), got ${got.dtype}`);
   if (got.shape.length !== expected.shape.length || got.shape.some((d, i) => d !== expected.shape[i])) {
     return fail('shape', `shape: expected ${fmtShape(expected.shape)}, got ${fmtShape(got.shape)}`);
   }

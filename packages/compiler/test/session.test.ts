@@ -71,9 +71,9 @@ describe('Session on a fake backend', () => {
     expect(backend.prepared.length).toBe(2);
   });
 
-  it('compiled() returns the pruned, ordered plan of a signature', () => {
+  it('plan() returns the pruned, ordered plan of a signature', () => {
     const { s, y, g } = setup();
-    const plan = s.compiled([y], ['x']);
+    const plan = s.plan([y], ['x']);
     expect(plan.nodes.map((n) => n.name)).toEqual(['x', 'w', 'add', 'relu']);
     expect(plan.placeholders.map((n) => n.name)).toEqual(['x']);
     expect(plan.variables.map((n) => n.name)).toEqual(['w']);
@@ -81,23 +81,23 @@ describe('Session on a fake backend', () => {
     expect(plan.targets).toEqual([false]);
     expect(plan.graph).toBe(g);
     expect(plan.toString()).toContain('relu = relu(add)');
-    expect(s.compiled(['relu'], ['x'])).toBe(plan);
+    expect(s.plan(['relu'], ['x'])).toBe(plan);
   });
 
   it('plans targets through control edges and records the variables they write', () => {
     const { s, train } = setup();
-    const plan = s.compiled([train]);
+    const plan = s.plan([train]);
     expect(plan.nodes.map((n) => n.op)).toEqual(['variable', 'const', 'assign', 'noOp']);
     expect(plan.writes.map((n) => n.name)).toEqual(['w']);
     expect(plan.targets).toEqual([true]);
     expect(plan.toString()).toContain('group = noOp() ^[w/assign]');
   });
 
-  it('compiled() reports a placeholder the signature lacks', () => {
+  it('plan() reports a placeholder the signature lacks', () => {
     const { s, y } = setup();
     let err: unknown;
     try {
-      s.compiled([y], []);
+      s.plan([y], []);
     } catch (e) {
       err = e;
     }
@@ -234,6 +234,7 @@ describe('Session on a fake backend', () => {
     const err = await rejection(s.run([y], { x: tensor([[1, 1]]) }));
     expect(err.message).toMatch(/Session.run: the session has been disposed/);
     expect(() => s.getVariable('w')).toThrow(/disposed/);
+    expect(() => s.plan([y], ['x'])).toThrow(/disposed/);
     expect(() => s.compiled([y], ['x'])).toThrow(/disposed/);
   });
 

@@ -57,6 +57,15 @@ describe('conv2d inference', () => {
     expect(conv2d(x, fq, 1, 'same').shape).toEqual([null, 28, 28, 8]);
   });
 
+  it('accepts a rank-3 x as one image (TF.js)', () => {
+    const img = g.placeholder('float32', [28, 28, 1]);
+    expect(conv2d(img, f, 2, 'same').shape).toEqual([14, 14, 32]);
+    expect(depthwiseConv2d(img, g.placeholder('float32', [3, 3, 1, 2]), 1, 'valid').shape).toEqual([26, 26, 2]);
+    expect(maxPool(img, 2, 2, 'valid').shape).toEqual([14, 14, 1]);
+    expect(avgPool(img, 2, 2, 'same').shape).toEqual([14, 14, 1]);
+    expect(conv2dTranspose(g.placeholder('float32', [14, 14, 32]), f, [28, 28, 1], 2, 'same').shape).toEqual([28, 28, 1]);
+  });
+
   it('stores TF.js arguments as attrs', () => {
     const y = conv2d(x, f, [2, 1], [[0, 0], [1, 2], [3, 4], [0, 0]], 'NHWC', [1, 2]);
     expect(y.node.attrs).toMatchObject({ strides: [2, 1], pad: 'explicit', explicitPaddings: [1, 2, 3, 4], dilations: [1, 2] });
@@ -157,7 +166,7 @@ describe('pool inference', () => {
     expect(code(() => maxPool(x, 0, 1, 'valid'))).toMatch(/INVALID_ATTR: maxPool: filterSize/);
     expect(code(() => maxPool(x, 8, 1, 'valid'))).toMatch(/SHAPE_MISMATCH: .*window height 8 is larger than the padded input height 7/);
     expect(code(() => maxPool(x, 2, 1, 2))).toMatch(/INVALID_ATTR: .*smaller than the window/);
-    expect(code(() => maxPool(g.placeholder('float32', [7, 7, 4]), 2, 1, 'valid'))).toMatch(/x must be rank 4/);
+    expect(code(() => maxPool(g.placeholder('float32', [7, 4]), 2, 1, 'valid'))).toMatch(/x must be rank 4/);
     expect(code(() => avgPool(g.placeholder('int32', [1, 7, 7, 4]), 2, 1, 'valid'))).toMatch(/DTYPE_MISMATCH/);
     expect(code(() => maxPool(x, 2, 1, 'valid', undefined, { countIncludePad: true }))).toMatch(/countIncludePad applies to avgPool only/);
   });

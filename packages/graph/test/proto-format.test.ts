@@ -65,6 +65,19 @@ const placeholderMsg = (name: string, dt = DT_FLOAT, dims = [-1, 2]): Msg =>
 const constMsg = (name: string, t: Msg): Msg => nodeMsg(name, 'const', [], [['value', new Msg().msg(8, t)]]);
 const f32bytes = (vs: number[]): Uint8Array => new Uint8Array(new Float32Array(vs).buffer);
 
+/** A model with one protoFormatAttrs node whose attrs are valid except `overrides`. */
+function formatOpModel(overrides: Record<string, Msg>): Uint8Array {
+  const attrs: Record<string, Msg> = {
+    n: new Msg().int(3, 1),
+    alpha: new Msg().float(4, 1),
+    mode: new Msg().str(2, 'a'),
+    axes: new Msg().msg(1, new Msg()),
+    ws: new Msg().msg(1, new Msg()),
+    ...overrides,
+  };
+  return modelBytes([placeholderMsg('x'), nodeMsg('o', 'protoFormatAttrs', ['x'], Object.entries(attrs))]);
+}
+
 /** A sealed ModelProto around hand-written nodes (and VariableProtos). */
 function modelBytes(nodes: Msg[], opts: { version?: number; variables?: Msg[]; graph?: boolean } = {}): Uint8Array {
   const m = new Msg().int(1, opts.version ?? 1);
@@ -233,9 +246,11 @@ describe('versions and damage', () => {
     ['value for a missing variable', () => modelBytes([placeholderMsg('x')], { variables: [varMsg('x', fvalue([1], [1]))] }), /value for 'x', which is not a variable node/],
     ['two values for a variable', () => modelBytes([nodeMsg('v', 'variable', [])], { variables: [varMsg('v', fvalue([1], [1])), varMsg('v', fvalue([1], [2]))] }), /two values/],
     ['_output_shapes disagree', () => modelBytes([nodeMsg('x', 'placeholder', [], [['dtype', attrType(DT_FLOAT)], ['shape', attrShape([2])], ['_output_shapes', new Msg().msg(1, new Msg().msg(7, shapeMsg([3])))]])]), /_output_shapes \[3\] disagree with the inferred \[2\]/],
-    ['invalid UTF-8 string attr', () => modelBytes([placeholderMsg('x'), nodeMsg('o', 'protoFormatAttrs', ['x'], [['n', new Msg().int(3, 1)], ['alpha', new Msg().float(4, 1)], ['mode', new Msg().bytesField(2, [0xff, 0xfe])], ['axes', new Msg().msg(1, new Msg())], ['ws', new Msg().msg(1, new Msg())]])]), /attr 'mode': string is not valid UTF-8/],
-    ['int attr beyond 2^53', () => modelBytes([placeholderMsg('x'), nodeMsg('o', 'protoFormatAttrs', ['x'], [['n', new Msg().int(3, 2n ** 60n)], ['alpha', new Msg().float(4, 1)], ['mode', new Msg().str(2, 'a')], ['axes', new Msg().msg(1, new Msg())], ['ws', new Msg().msg(1, new Msg())]])]), /outside the exactly representable range/],
-    ['ints attr holding floats', () => modelBytes([placeholderMsg('x'), nodeMsg('o', 'protoFormatAttrs', ['x'], [['n', new Msg().int(3, 1)], ['alpha', new Msg().float(4, 1)], ['mode', new Msg().str(2, 'a')], ['axes', new Msg().msg(1, new Msg().packedFloats(4, [1]))], ['ws', new Msg().msg(1, new Msg())]])]), /attr 'axes': attr type 'ints' does not allow list.f/],
+    ['invalid UTF-8 string attr', () => formatOpModel({ mode: new Msg().bytesField(2, [0xff, 0xfe]) }), /attr 'mode': string is not valid UTF-8/],
+    ['int attr beyond 2^53', () => formatOpModel({ n: new Msg().int(3, 2n ** 60n) }), /attr 'n': integer 1152921504606846976 is outside the exactly representable range/],
+    ['ints attr holding floats', () => formatOpModel({ axes: new Msg().msg(1, new Msg().packedFloats(4, [1])) }), /attr 'axes': attr type 'ints' does not allow list.f/],
+    ['float64 that does not round to f', () => formatOpModel({ alpha: new Msg().float(4, 1).double(1000, 0.1) }), /attr 'alpha': kiln_f64 0.1 does not round to f 1/],
+    ['float64 list of another length', () => formatOpModel({ ws: new Msg().msg(1, new Msg().packedFloats(4, [1, 2]).packedDoubles(1000, [0.1])) }), /kiln_f64 has 1 values but f has 2/],
   ];
   it.each(cases)('%s is CORRUPT_MODEL saying what is wrong', (_label, make, message) => {
     const e = errorOf(() => deserializeGraph(make()));

@@ -95,6 +95,13 @@ export class Msg {
     this.bytes.push(...varint(BigInt((field << 3) | 5)), ...new Uint8Array(new Float32Array([v]).buffer));
     return this;
   }
+  double(field: number, v: number): this {
+    this.bytes.push(...varint(BigInt((field << 3) | 1)), ...new Uint8Array(new Float64Array([v]).buffer));
+    return this;
+  }
+  packedDoubles(field: number, vs: number[]): this {
+    return this.bytesField(field, new Uint8Array(new Float64Array(vs).buffer));
+  }
   packedFloats(field: number, vs: number[]): this {
     return this.bytesField(field, new Uint8Array(new Float32Array(vs).buffer));
   }

@@ -35,6 +35,14 @@ describe('text IR syntax errors', () => {
     expect(e2.message).toMatch(/expected '=' but found 'float32'/);
   });
 
+  it('lists the alternatives where several tokens could come', () => {
+    const e = errorOf(`graph {\n${X}\n  %y = leakyRelu(%x) {alpha=}\n}`);
+    expect([e.line, e.column]).toEqual([3, 29]);
+    expect(e.message).toMatch(/expected a number or 'true' or 'false' or a string .* \(an attr value\) but found '}'$/);
+    const e2 = errorOf('graph {\n  frobnicate\n}');
+    expect(e2.message).toBe("line 2, column 3: expected a node ('%name = op(...)') or '}' but found 'frobnicate'");
+  });
+
   it('reports unexpected characters and the end of input', () => {
     const e = errorOf(`graph {\n${X}\n  %y = relu(%x) $\n}`);
     expect(e.message).toBe("line 3, column 17: unexpected character '$'");
@@ -95,6 +103,7 @@ describe('text IR semantic errors', () => {
     const cases: [string, string, RegExp][] = [
       ['%y = leakyRelu(%x) {alpha="big"}', 'INVALID_ATTR', /^line 3: leakyRelu 'y': attr 'alpha' expects a number, got "big"$/],
       ['%y = leakyRelu(%x) {beta=1.0}', 'INVALID_ATTR', /^line 3: leakyRelu 'y': unknown attr 'beta' \(expected 'alpha'\)$/],
+      ['%y = leakyRelu(%x) {constructor=1.0}', 'INVALID_ATTR', /unknown attr 'constructor'/],
       ['%y = leakyRelu(%x) {alpha=1.0, alpha=2.0}', 'INVALID_ATTR', /attr 'alpha' given twice/],
       ['%y = cast(%x)', 'INVALID_ATTR', /^line 3: cast 'y': missing required attr 'dtype'/],
       ['%y = cast(%x) {dtype=float64}', 'INVALID_ATTR', /attr 'dtype': unknown dtype 'float64'/],

@@ -37,7 +37,7 @@ class CompiledExecutable implements Executable {
       const program = compile(
         this.plan.graph,
         { fetches: [...this.plan.fetches], feeds: this.plan.feeds.map((n) => n.output) },
-        { fuse: this.opts.fuse, feedShapes, constantEvaluator: referenceConstantEvaluator },
+        { fuse: this.opts.fuse && !this.opts.checkNumerics, feedShapes, constantEvaluator: referenceConstantEvaluator },
       );
       p = new CpuProgram(program, { poisonFreed: this.opts.poisonFreed });
       this.cache.set(key, p);
@@ -73,6 +73,7 @@ class CompiledExecutable implements Executable {
 export function cpuBackend(opts: CpuBackendOptions = {}): Backend {
   return {
     name: 'cpu',
+    constantEvaluator: referenceConstantEvaluator,
     prepare: (plan, popts) => new CompiledExecutable(plan, { ...popts, ...opts }),
   };
 }

@@ -12,6 +12,7 @@
  */
 import type { Node, Tensor } from '@kiln/graph';
 import type { ExecutionPlan } from './plan.js';
+import type { ConstantEvaluator } from '../passes/constant-fold.js';
 
 export interface PrepareOptions {
   /** Fail a run with NUMERIC_ERROR when a node produces NaN or Infinity. */
@@ -49,6 +50,8 @@ export interface Backend {
   /** 'reference', 'cpu', 'webgpu', ...: shown in error messages and plans. */
   readonly name: string;
   prepare(plan: ExecutionPlan, opts: PrepareOptions): Executable | Promise<Executable>;
+  /** Evaluates stateless ops on constants, enabling constant folding in compile(). */
+  readonly constantEvaluator?: ConstantEvaluator;
   /** Frees the backend's own resources (a device). Called by Session.dispose(). */
   dispose?(): void;
 }

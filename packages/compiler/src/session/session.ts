@@ -16,6 +16,8 @@
  */
 import { type Graph, KilnError, type Node, type SymbolicTensor, Tensor, fmtShape, isSymbolic } from '@kiln/graph';
 import type { Backend, Executable } from './backend.js';
+import { compile } from '../program/compile.js';
+import type { Program } from '../program/program.js';
 import { type ExecutionPlan, makePlan, planKey } from './plan.js';
 import { resolveFeedName, resolveFeeds, resolveFetches } from './signature.js';
 
@@ -41,6 +43,7 @@ export function runSeed(seed: number, counter: number): number {
 
 interface Prepared {
   plan: ExecutionPlan;
+  program?: Program;
   executable?: Promise<Executable>;
 }
 
@@ -102,11 +105,29 @@ export class Session {
    * Until the compiler pipeline lands this is the pruned, ordered node list (an
    * ExecutionPlan, printable with toString()); the compiled Program will be reached from here.
    */
-  compiled(fetches: readonly (SymbolicTensor | string)[], feedNames: readonly string[] = []): ExecutionPlan {
-    this.checkLive('compiled');
+  plan(fetches: readonly (SymbolicTensor | string)[], feedNames: readonly string[] = []): ExecutionPlan {
+    this.checkLive('plan');
     const outs = resolveFetches(this.graph, fetches);
     const nodes = [...new Set(feedNames.map((n) => resolveFeedName(this.graph, n)))];
     return this.prepared(outs, nodes).plan;
+  }
+
+  /**
+   * The compiled Program of a signature (cached): passes, fusion and memory plan, with
+   * `stats` and a `toString()` dump. Unknown placeholder dims are specialized to 1 here; runs
+   * specialize on the concrete feed shapes.
+   */
+  compiled(fetches: readonly (SymbolicTensor | string)[], feedNames: readonly string[] = []): Program {
+    this.checkLive('compiled');
+    const outs = resolveFetches(this.graph, fetches);
+    const nodes = [...new Set(feedNames.map((n) => resolveFeedName(this.graph, n)))];
+    const p = this.prepared(outs, nodes);
+    p.program ??= compile(
+      this.graph,
+      { fetches: [...outs], feeds: nodes.map((n) => n.output) },
+      { fuse: this.fuse, constantEvaluator: this.backend.constantEvaluator },
+    );
+    return p.program;
   }
 
   /** Every variable's current value by name, in creation order (copies). */

@@ -8,7 +8,7 @@
  * (strides, pad, dilations, dimRoundingMode) lives in conv-geometry.ts.
  */
 import { KilnError, fmtShape } from '../errors.js';
-import type { SymbolicTensor } from '../graph.js';
+import { type SymbolicTensor, isSymbolic } from '../graph.js';
 import type { Dim, Shape } from '../shape.js';
 import { type TensorLike, apply1 } from './apply.js';
 import {
@@ -23,6 +23,7 @@ import {
   padAttrs,
   windowDim,
 } from './conv-geometry.js';
+import { expandDims, squeeze } from './movement.js';
 import { type Attrs, type TensorType, registerOp } from './registry.js';
 
 export * from './conv-geometry.js';
@@ -77,6 +78,12 @@ export function windowAttrs(
     dilations: hwPair(dilations, 'dilations', what),
     dimRoundingMode: dimRoundingMode ?? 'floor',
   };
+}
+
+/** TF.js accepts a rank-3 x (one image): run on a batch of 1 and drop that batch again. */
+export function batchedNHWC(x: TensorLike, fn: (x4: TensorLike) => SymbolicTensor): SymbolicTensor {
+  if (isSymbolic(x) && x.shape.length === 3) return squeeze(fn(expandDims(x, 0)), [0]);
+  return fn(x);
 }
 
 function checkDataFormat(what: string, dataFormat: string): void {
@@ -168,7 +175,7 @@ registerOp({
   },
 });
 
-/** conv2d(x, filter, strides, pad, dataFormat='NHWC', dilations=1, dimRoundingMode?) as in TF.js. */
+/** conv2d(x, filter, strides, pad, dataFormat='NHWC', dilations=1, dimRoundingMode?) as in TF.js (x rank 4, or 3 for one image). */
 export function conv2d(
   x: TensorLike,
   filter: TensorLike,
@@ -179,7 +186,8 @@ export function conv2d(
   dimRoundingMode?: DimRoundingMode,
 ): SymbolicTensor {
   checkDataFormat('conv2d', dataFormat);
-  return apply1('conv2d', [x, filter], windowAttrs('conv2d', strides, pad, dilations, dimRoundingMode));
+  const attrs = windowAttrs('conv2d', strides, pad, dilations, dimRoundingMode);
+  return batchedNHWC(x, (x4) => apply1('conv2d', [x4, filter], attrs));
 }
 
 /** depthwiseConv2d(x, filter, strides, pad, dataFormat='NHWC', dilations=1, dimRoundingMode?) as in TF.js. */
@@ -193,7 +201,8 @@ export function depthwiseConv2d(
   dimRoundingMode?: DimRoundingMode,
 ): SymbolicTensor {
   checkDataFormat('depthwiseConv2d', dataFormat);
-  return apply1('depthwiseConv2d', [x, filter], windowAttrs('depthwiseConv2d', strides, pad, dilations, dimRoundingMode));
+  const attrs = windowAttrs('depthwiseConv2d', strides, pad, dilations, dimRoundingMode);
+  return batchedNHWC(x, (x4) => apply1('depthwiseConv2d', [x4, filter], attrs));
 }
 
 /**
@@ -208,10 +217,11 @@ export function conv2dTranspose(
   pad: PadArg,
   dimRoundingMode?: DimRoundingMode,
 ): SymbolicTensor {
-  return apply1('conv2dTranspose', [x, filter], {
-    outputShape: [...outputShape],
-    ...windowAttrs('conv2dTranspose', strides, pad, 1, dimRoundingMode),
-  });
+  const attrs = windowAttrs('conv2dTranspose', strides, pad, 1, dimRoundingMode);
+  if (isSymbolic(x) && x.shape.length === 3 && outputShape.length === 3) {
+    return batchedNHWC(x, (x4) => apply1('conv2dTranspose', [x4, filter], { outputShape: [1, ...outputShape], ...attrs }));
+  }
+  return apply1('conv2dTranspose', [x, filter], { outputShape: [...outputShape], ...attrs });
 }
 
 type Backprop = 'conv2dBackpropInput' | 'conv2dBackpropFilter' | 'depthwiseConv2dBackpropInput' | 'depthwiseConv2dBackpropFilter';

@@ -24,7 +24,7 @@ import {
   hwPair,
   windowDim,
 } from './conv-geometry.js';
-import { windowAttrs } from './conv.js';
+import { batchedNHWC, windowAttrs } from './conv.js';
 import { type AttrSpec, type Attrs, type TensorType, registerOp } from './registry.js';
 
 /** Output shape of a pool of `x` [N,H,W,C], validating dtype, rank and attrs. */
@@ -125,7 +125,7 @@ function poolAttrs(
   return attrs;
 }
 
-/** maxPool(x, filterSize, strides, pad, dimRoundingMode?) as in TF.js; opts adds dilations. */
+/** maxPool(x, filterSize, strides, pad, dimRoundingMode?) as in TF.js (x rank 4, or 3); opts adds dilations. */
 export function maxPool(
   x: TensorLike,
   filterSize: number | [number, number],
@@ -134,10 +134,11 @@ export function maxPool(
   dimRoundingMode?: DimRoundingMode,
   opts: PoolOptions = {},
 ): SymbolicTensor {
-  return apply1('maxPool', [x], poolAttrs('maxPool', filterSize, strides, pad, dimRoundingMode, opts));
+  const attrs = poolAttrs('maxPool', filterSize, strides, pad, dimRoundingMode, opts);
+  return batchedNHWC(x, (x4) => apply1('maxPool', [x4], attrs));
 }
 
-/** avgPool(x, filterSize, strides, pad, dimRoundingMode?) as in TF.js; opts adds countIncludePad, dilations. */
+/** avgPool(x, filterSize, strides, pad, dimRoundingMode?) as in TF.js (x rank 4, or 3); opts adds countIncludePad, dilations. */
 export function avgPool(
   x: TensorLike,
   filterSize: number | [number, number],
@@ -146,7 +147,8 @@ export function avgPool(
   dimRoundingMode?: DimRoundingMode,
   opts: PoolOptions = {},
 ): SymbolicTensor {
-  return apply1('avgPool', [x], poolAttrs('avgPool', filterSize, strides, pad, dimRoundingMode, opts));
+  const attrs = poolAttrs('avgPool', filterSize, strides, pad, dimRoundingMode, opts);
+  return batchedNHWC(x, (x4) => apply1('avgPool', [x4], attrs));
 }
 
 /** dL/dx of maxPool(x, ...) given dy = dL/dy. */

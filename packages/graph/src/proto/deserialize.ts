@@ -103,6 +103,7 @@ class GraphBuilder {
   private addNode(nd: NodeDefMsg, i: number): void {
     const name = nd.name ?? '';
     if (name === '') corrupt(`node #${i} has no name`);
+    if (name.startsWith('^')) corrupt(`node #${i}: name '${name}' starts with '^' (reserved for control inputs)`);
     const op = nd.op ?? '';
     if (!hasOp(op)) corrupt(`node '${name}': unknown op '${op}'`);
     const def = getOp(op);
@@ -183,11 +184,12 @@ function decodeModel(bytes: Uint8Array): LoadedModel {
     const newer = claimed !== null && claimed > MODEL_FORMAT_VERSION ? ` (it claims format version ${claimed}; this Kiln reads up to ${MODEL_FORMAT_VERSION})` : '';
     corrupt(`${sealed.error}${newer}`);
   }
-  if (claimed === null || claimed === 0) corrupt('not a Kiln model: it does not start with a format_version field');
-  if (claimed > MODEL_FORMAT_VERSION) {
+  const version = peekFormatVersion(sealed.body);
+  if (version === null || version === 0) return corrupt('not a Kiln model: it does not start with a format_version field');
+  if (version > MODEL_FORMAT_VERSION) {
     throw new KilnError(
       'UNSUPPORTED_VERSION',
-      `deserializeGraph: the model has format version ${claimed} but this Kiln reads format versions up to ${MODEL_FORMAT_VERSION}; upgrade Kiln to load it`,
+      `deserializeGraph: the model has format version ${version} but this Kiln reads format versions up to ${MODEL_FORMAT_VERSION}; upgrade Kiln to load it`,
     );
   }
   let msg: ModelMsg;
@@ -196,7 +198,7 @@ function decodeModel(bytes: Uint8Array): LoadedModel {
   } catch (e) {
     return corrupt(`protobuf decoding failed: ${(e as Error).message}`);
   }
-  if (msg.format_version !== claimed) corrupt(`format_version is given twice (${claimed} and ${String(msg.format_version)})`);
+  if (msg.format_version !== version) corrupt(`format_version is given twice (${version} and ${String(msg.format_version)})`);
   if (!msg.graph) corrupt('the model has no graph');
   const b = new GraphBuilder(msg.graph.node ?? [], msg.variables ?? []);
   const graph = b.build();
@@ -204,7 +206,7 @@ function decodeModel(bytes: Uint8Array): LoadedModel {
     Object.keys(msg.signature_def ?? {}).map((k) => [k, signatureFromProto(b, k, msg.signature_def![k]!)]),
   );
   const metadata = Object.fromEntries(Object.keys(msg.metadata ?? {}).map((k) => [k, String(msg.metadata![k])]));
-  return { graph, formatVersion: claimed, producer: msg.producer ?? '', signatures, metadata };
+  return { graph, formatVersion: version, producer: msg.producer ?? '', signatures, metadata };
 }
 
 /** Reads a ModelProto written by serializeGraph: the graph plus signatures and metadata. */

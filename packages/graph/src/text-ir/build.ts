@@ -14,11 +14,11 @@ import type { BlobAst, NodeAst, Pos, RefAst, TypeAst, ValueAst } from './ast.js'
 import { hexToData, parseDouble, parseFloat32Bits } from './literals.js';
 import { TextIrError } from './parse-error.js';
 import { parseModule } from './parser.js';
-import { formatType } from './printer.js';
+import { formatName, formatType } from './printer.js';
 
 const INT_RE = /^-?\d+$/;
 
-function describe(v: ValueAst): string {
+function show(v: ValueAst): string {
   switch (v.kind) {
     case 'number':
       return v.text;
@@ -31,7 +31,7 @@ function describe(v: ValueAst): string {
     case 'unknown':
       return '?';
     case 'list':
-      return `[${v.items.map(describe).join(',')}]`;
+      return `[${v.items.map(show).join(',')}]`;
     case 'dense':
       return `dense<${v.type.dtype}[...] ...>`;
   }
@@ -52,18 +52,18 @@ class NodeReader {
   }
 
   int(v: ValueAst, what: string): number {
-    if (v.kind !== 'number' || !INT_RE.test(v.text)) return this.fail('INVALID_ATTR', `${what} expects an integer, got ${describe(v)}`, v.pos);
+    if (v.kind !== 'number' || !INT_RE.test(v.text)) return this.fail('INVALID_ATTR', `${what} expects an integer, got ${show(v)}`, v.pos);
     return Number(v.text);
   }
 
   float(v: ValueAst, what: string): number {
     const d = v.kind === 'number' ? parseDouble(v.text) : undefined;
-    if (d === undefined) return this.fail('INVALID_ATTR', `${what} expects a number, got ${describe(v)}`, v.pos);
+    if (d === undefined) return this.fail('INVALID_ATTR', `${what} expects a number, got ${show(v)}`, v.pos);
     return d;
   }
 
   list(v: ValueAst, what: string, expected: string): ValueAst[] {
-    if (v.kind !== 'list') return this.fail('INVALID_ATTR', `${what} expects ${expected}, got ${describe(v)}`, v.pos);
+    if (v.kind !== 'list') return this.fail('INVALID_ATTR', `${what} expects ${expected}, got ${show(v)}`, v.pos);
     return v.items;
   }
 
@@ -84,7 +84,7 @@ class NodeReader {
   }
 
   tensor(v: ValueAst, what: string): Tensor {
-    if (v.kind !== 'dense') return this.fail('INVALID_ATTR', `${what} expects a tensor dense<dtype[shape] values>, got ${describe(v)}`, v.pos);
+    if (v.kind !== 'dense') return this.fail('INVALID_ATTR', `${what} expects a tensor dense<dtype[shape] values>, got ${show(v)}`, v.pos);
     const { dtype, shape } = this.type(v.type, what);
     if (shape.some((d) => d === null)) return this.fail('INVALID_ATTR', `${what}: a tensor needs a known shape, got ${formatType(dtype, shape)}`, v.pos);
     const dims = shape as number[];
@@ -102,15 +102,15 @@ class NodeReader {
     const bits = dtype === 'float32' ? new Uint32Array(data.buffer) : undefined;
     flat.forEach((e, i) => {
       if (dtype === 'bool') {
-        if (e.kind !== 'bool') this.fail('INVALID_ATTR', `${what}: bool tensor element ${i} must be true or false, got ${describe(e)}`, e.pos);
+        if (e.kind !== 'bool') this.fail('INVALID_ATTR', `${what}: bool tensor element ${i} must be true or false, got ${show(e)}`, e.pos);
         data[i] = e.value ? 1 : 0;
       } else if (dtype === 'int32') {
         const n = e.kind === 'number' && INT_RE.test(e.text) ? Number(e.text) : NaN;
-        if (!(n >= -2147483648 && n <= 2147483647)) this.fail('INVALID_ATTR', `${what}: int32 tensor element ${i} must be a 32-bit integer, got ${describe(e)}`, e.pos);
+        if (!(n >= -2147483648 && n <= 2147483647)) this.fail('INVALID_ATTR', `${what}: int32 tensor element ${i} must be a 32-bit integer, got ${show(e)}`, e.pos);
         data[i] = n;
       } else {
         const b = e.kind === 'number' ? parseFloat32Bits(e.text) : undefined;
-        if (b === undefined) this.fail('INVALID_ATTR', `${what}: float32 tensor element ${i} must be a number, got ${describe(e)}`, e.pos);
+        if (b === undefined) this.fail('INVALID_ATTR', `${what}: float32 tensor element ${i} must be a number, got ${show(e)}`, e.pos);
         bits![i] = b;
       }
     });
@@ -125,7 +125,7 @@ class NodeReader {
       return;
     }
     if (v.kind !== 'list' || v.items.length !== dims[d]) {
-      const got = v.kind === 'list' ? `${v.items.length} items` : describe(v);
+      const got = v.kind === 'list' ? `${v.items.length} items` : show(v);
       this.fail('INVALID_ATTR', `${what}: values do not match the shape [${dims.join(',')}]: dimension ${d} has size ${dims[d]}, got ${got}`, v.pos);
     }
     for (const item of v.items) this.flatten(item, dims, d + 1, out, what);
@@ -139,13 +139,13 @@ class NodeReader {
       case 'float':
         return this.float(v, what);
       case 'bool':
-        if (v.kind !== 'bool') return this.fail('INVALID_ATTR', `${what} expects true or false, got ${describe(v)}`, v.pos);
+        if (v.kind !== 'bool') return this.fail('INVALID_ATTR', `${what} expects true or false, got ${show(v)}`, v.pos);
         return v.value;
       case 'string':
-        if (v.kind !== 'string') return this.fail('INVALID_ATTR', `${what} expects a string in double quotes, got ${describe(v)}`, v.pos);
+        if (v.kind !== 'string') return this.fail('INVALID_ATTR', `${what} expects a string in double quotes, got ${show(v)}`, v.pos);
         return v.value;
       case 'dtype':
-        if (v.kind !== 'word' && v.kind !== 'string') return this.fail('INVALID_ATTR', `${what} expects a dtype, got ${describe(v)}`, v.pos);
+        if (v.kind !== 'word' && v.kind !== 'string') return this.fail('INVALID_ATTR', `${what} expects a dtype, got ${show(v)}`, v.pos);
         return this.dtype(v.value, v.pos, what);
       case 'ints':
         return this.list(v, what, 'a list of integers').map((x) => this.int(x, what));
@@ -162,9 +162,9 @@ class NodeReader {
     const node = g.nodeByName(r.name);
     if (node) return node;
     const later = defined.get(r.name);
-    const sigil = r.control ? '^' : '%';
-    if (later !== undefined) this.fail('UNKNOWN_TENSOR', `${sigil}${r.name} is used before its definition on line ${later}`, r.pos);
-    return this.fail('UNKNOWN_TENSOR', `unknown operand ${sigil}${r.name}`, r.pos);
+    const written = (r.control ? '^' : '%') + formatName(r.name);
+    if (later !== undefined) this.fail('UNKNOWN_TENSOR', `${written} is used before its definition on line ${later}`, r.pos);
+    return this.fail('UNKNOWN_TENSOR', `unknown operand ${written}`, r.pos);
   }
 
   /** Adds the node to g; rethrows addNode's errors with the line. */
@@ -180,20 +180,20 @@ class NodeReader {
         controls.push(node);
         continue;
       }
-      if (controls.length > 0) this.fail('PARSE_ERROR', `operand %${r.name} follows a control input; write control inputs (^name) last`, r.pos);
+      if (controls.length > 0) this.fail('PARSE_ERROR', `operand %${formatName(r.name)} follows a control input; write control inputs (^name) last`, r.pos);
       const idx = r.index ?? 0;
       const out = node.outputs[idx];
-      if (!out) this.fail('UNKNOWN_TENSOR', `%${r.name}:${idx}: node '${r.name}' (${node.op}) has ${node.outputs.length} output${node.outputs.length === 1 ? '' : 's'}`, r.pos);
+      if (!out) this.fail('UNKNOWN_TENSOR', `%${formatName(r.name)}:${idx}: node '${r.name}' (${node.op}) has ${node.outputs.length} output${node.outputs.length === 1 ? '' : 's'}`, r.pos);
       inputs.push(out);
     }
     const attrs: Record<string, AttrValue> = {};
     for (const a of ast.attrs) {
-      const spec = def.attrs[a.key];
+      const spec = Object.hasOwn(def.attrs, a.key) ? def.attrs[a.key] : undefined;
       if (!spec) {
         const known = Object.keys(def.attrs);
         this.fail('INVALID_ATTR', `unknown attr '${a.key}' (expected ${known.length ? known.map((k) => `'${k}'`).join(', ') : 'no attrs'})`, a.pos);
       }
-      if (a.key in attrs) this.fail('INVALID_ATTR', `attr '${a.key}' given twice`, a.pos);
+      if (Object.hasOwn(attrs, a.key)) this.fail('INVALID_ATTR', `attr '${a.key}' given twice`, a.pos);
       attrs[a.key] = this.attr(spec, a.value, a.key);
     }
     let node: Node;
@@ -212,7 +212,7 @@ class NodeReader {
     const { result, types } = this.ast;
     const n = node.outputs.length;
     if (result.index !== undefined && result.index !== n) {
-      this.fail('PARSE_ERROR', `written with ${result.index} outputs (%${result.name}:${result.index}) but ${this.ast.op} gives ${n}`);
+      this.fail('PARSE_ERROR', `written with ${result.index} outputs (%${formatName(result.name)}:${result.index}) but ${this.ast.op} gives ${n}`);
     }
     if (types === undefined) return;
     const inferred = node.outputs.map((o) => ({ dtype: o.dtype as string, shape: fmtShapeOf(o.shape) }));

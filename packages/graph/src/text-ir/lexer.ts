@@ -12,7 +12,7 @@ export const ValueRef = createToken({ name: 'ValueRef', pattern: new RegExp(`%${
 export const CtrlRef = createToken({ name: 'CtrlRef', pattern: new RegExp(`\\^${NAME}`), label: "'^name'" });
 /** @N: a tensor stored in the data section. */
 export const BlobRef = createToken({ name: 'BlobRef', pattern: /@\d+/, label: "'@N'" });
-export const Hex = createToken({ name: 'Hex', pattern: /0x[0-9a-fA-F]*/, label: 'hex bytes' });
+export const Hex = createToken({ name: 'Hex', pattern: /0x[0-9a-fA-F]*/, label: "hex bytes '0x...'" });
 export const NumberLit = createToken({
   name: 'NumberLit',
   pattern: /-?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?/,

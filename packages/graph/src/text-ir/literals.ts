@@ -75,38 +75,42 @@ export function float32BitsAt(data: Float32Array, i: number): number {
   return new DataView(data.buffer, data.byteOffset, data.byteLength).getUint32(i * 4, true);
 }
 
-/** Little-endian bytes of tensor data as lowercase hex. */
-export function dataToHex(dtype: DType, data: TypedArray): string {
-  const n = data.length;
-  const parts: string[] = new Array<string>(n);
-  if (dtype === 'bool') {
-    for (let i = 0; i < n; i++) parts[i] = data[i]!.toString(16).padStart(2, '0');
-    return parts.join('');
-  }
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  // Reading big-endian lists the bytes in memory order (little-endian wherever JS runs).
-  for (let i = 0; i < n; i++) parts[i] = view.getUint32(i * 4, false).toString(16).padStart(8, '0');
+const HEX_OF_BYTE = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
+
+/**
+ * Tensor data as lowercase hex of its bytes in memory order: little-endian, as on every
+ * platform JS runs on (bool: one byte per element).
+ */
+export function dataToHex(_dtype: DType, data: TypedArray): string {
+  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  const parts: string[] = new Array<string>(bytes.length);
+  for (let i = 0; i < bytes.length; i++) parts[i] = HEX_OF_BYTE[bytes[i]!]!;
   return parts.join('');
 }
 
+function hexDigit(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48; // 0-9
+  if (c >= 97 && c <= 102) return c - 87; // a-f
+  if (c >= 65 && c <= 70) return c - 55; // A-F
+  return -1;
+}
+
 /**
- * Tensor data from hex of little-endian bytes; returns a message instead when the hex does not
- * hold exactly `size` elements of `dtype`.
+ * Tensor data from hex of its bytes (as dataToHex writes them); returns a message instead when
+ * the hex does not hold exactly `size` elements of `dtype`.
  */
 export function hexToData(dtype: DType, size: number, hex: string): TypedArray | string {
-  const bytes = size * bytesPerElement(dtype);
-  if (hex.length !== bytes * 2) {
-    return `expected ${bytes} bytes (${size} x ${dtype}), got ${hex.length / 2}`;
+  const nbytes = size * bytesPerElement(dtype);
+  if (hex.length !== nbytes * 2) {
+    return `expected ${nbytes} bytes (${size} x ${dtype}), got ${hex.length / 2}`;
   }
   const data = allocData(dtype, size);
-  if (dtype === 'bool') {
-    for (let i = 0; i < size; i++) data[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
-    return data;
-  }
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  for (let i = 0; i < size; i++) {
-    const be = parseInt(hex.slice(8 * i, 8 * i + 8), 16);
-    view.setUint32(i * 4, be, false); // the hex lists the bytes in memory order
+  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  for (let i = 0; i < nbytes; i++) {
+    const hi = hexDigit(hex.charCodeAt(2 * i));
+    const lo = hexDigit(hex.charCodeAt(2 * i + 1));
+    if (hi < 0 || lo < 0) return `bad hex digit near byte ${i}`;
+    bytes[i] = (hi << 4) | lo;
   }
   return data;
 }

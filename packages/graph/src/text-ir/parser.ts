@@ -11,7 +11,7 @@
  *   types   := '(' ')' | type ( ',' type )*     type := word '[' ( dim ( ',' dim )* )? ']'
  *   blob    := @N '=' hex+
  */
-import { EmbeddedActionsParser, type IParserErrorMessageProvider, type IToken, tokenLabel } from 'chevrotain';
+import { EmbeddedActionsParser, type IParserErrorMessageProvider, type IToken, type TokenType, tokenLabel } from 'chevrotain';
 import type { AttrAst, BlobAst, BlobRefAst, ModuleAst, NodeAst, Pos, RefAst, TypeAst, ValueAst } from './ast.js';
 import {
   BlobRef,
@@ -69,19 +69,40 @@ function decodeRef(t: IToken, control: boolean): RefAst {
   return index === undefined ? { name, control, pos: pos(t) } : { name, index, control, pos: pos(t) };
 }
 
+const RULE_WHAT: Record<string, string> = {
+  value: 'an attr value',
+  dense: 'a tensor literal',
+  typeList: 'the result types',
+  ref: 'an operand',
+};
+
+function where(ruleName: string): string {
+  const w = RULE_WHAT[ruleName];
+  return w ? ` (${w})` : '';
+}
+
+/** "A or B or C" from the first tokens of the alternatives; keywords usable as names fold into 'a name'. */
+function alternatives(paths: readonly (readonly TokenType[])[]): string {
+  const firsts = new Set<string>();
+  for (const path of paths) if (path[0]) firsts.add(tokenLabel(path[0]));
+  if (firsts.has(tokenLabel(Ident))) {
+    firsts.delete(tokenLabel(KwGraph));
+    firsts.delete(tokenLabel(KwData));
+  }
+  return [...firsts].join(' or ');
+}
+
 const messages: IParserErrorMessageProvider = {
-  buildMismatchTokenMessage: ({ expected, actual }) => `expected ${tokenLabel(expected)} but found ${found(actual)}`,
+  buildMismatchTokenMessage: ({ expected, actual, ruleName }) => {
+    // After the nodes of the graph block, '}' is not the only thing that may come.
+    const what = ruleName === 'module' && expected === RBrace ? "a node ('%name = op(...)') or '}'" : tokenLabel(expected);
+    return `expected ${what} but found ${found(actual)}`;
+  },
   buildNotAllInputParsedMessage: ({ firstRedundant }) => `expected end of input but found ${found(firstRedundant)}`,
-  buildNoViableAltMessage: ({ expectedPathsPerAlt, actual, ruleName }) => {
-    const firsts = new Set<string>();
-    for (const alt of expectedPathsPerAlt) for (const path of alt) if (path[0]) firsts.add(tokenLabel(path[0]));
-    return `expected ${[...firsts].join(' or ')} (in ${ruleName}) but found ${found(actual[0]!)}`;
-  },
-  buildEarlyExitMessage: ({ expectedIterationPaths, actual, ruleName }) => {
-    const firsts = new Set<string>();
-    for (const path of expectedIterationPaths) if (path[0]) firsts.add(tokenLabel(path[0]));
-    return `expected at least one ${[...firsts].join(' or ')} (in ${ruleName}) but found ${found(actual[0]!)}`;
-  },
+  buildNoViableAltMessage: ({ expectedPathsPerAlt, actual, ruleName }) =>
+    `expected ${alternatives(expectedPathsPerAlt.flat())}${where(ruleName)} but found ${found(actual[0]!)}`,
+  buildEarlyExitMessage: ({ expectedIterationPaths, actual, ruleName }) =>
+    `expected at least one ${alternatives(expectedIterationPaths)}${where(ruleName)} but found ${found(actual[0]!)}`,
 };
 
 class TextIrParser extends EmbeddedActionsParser {

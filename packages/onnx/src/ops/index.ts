@@ -5,3 +5,5 @@ import './reduce.js';
 import './shape.js';
 import './movement.js';
 import './nn.js';
+import './conv.js';
+import './pool.js';

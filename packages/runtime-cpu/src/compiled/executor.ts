@@ -6,7 +6,7 @@
  * from the committed values and writes are staged, so a failed run changes nothing.
  */
 import type { Program } from '@kiln/compiler';
-import { type DType, KilnError, type Node, Tensor, type TypedArray, allocData } from '@kiln/graph';
+import { type DType, KilnError, type Node, Tensor, type TypedArray, allocData, fmtShape } from '@kiln/graph';
 import { makeRandom } from '../reference/executor.js';
 import { type RefContext, getRefKernel } from '../reference/registry.js';
 import { type ElementwiseFn, compileElementwise } from './js-codegen.js';
@@ -125,23 +125,34 @@ export class CpuProgram {
     return { values, writes };
   }
 
+  /**
+   * checkNumerics on a kernel's outputs, in the reference executor's words. Sessions compile
+   * unfused when checkNumerics is on, so each kernel is one node and the node is named.
+   */
   private checkNumerics(kernelId: number, resolve: (id: number) => TypedArray): void {
     const k = this.program.kernels[kernelId]!;
     const s = k.spec;
-    const outs = s.kind === 'elementwise' || s.kind === 'view' ? [s.output] : s.outputs;
-    for (const o of outs) {
+    const outs = s.kind === 'op' ? s.outputs : [s.output];
+    const ins = s.kind === 'view' ? [s.input] : s.inputs;
+    const firstBad = (id: number) => {
+      if (this.program.buffers[id]!.dtype !== 'float32') return -1;
+      const d = resolve(id);
+      for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i]!)) return i;
+      return -1;
+    };
+    outs.forEach((o, oi) => {
+      const at = firstBad(o);
+      if (at < 0) return;
       const b = this.program.buffers[o]!;
-      if (b.dtype !== 'float32') continue;
-      const d = resolve(o);
-      for (let i = 0; i < d.length; i++) {
-        if (!Number.isFinite(d[i]!)) {
-          throw new KilnError(
-            'NUMERIC_ERROR',
-            `checkNumerics: kernel k${k.id} (${k.nodes.join(', ')}) produced ${d[i]} at element ${i} of '${b.name}'`,
-          );
-        }
-      }
-    }
+      const nodeName = k.nodes[k.nodes.length - 1]!;
+      const op = this.program.graph.nodeByName(nodeName)?.op ?? (s.kind === 'op' ? s.op : 'kernel');
+      const bad = ins.filter((i) => firstBad(i) >= 0).map((i) => `'${this.program.buffers[i]!.name}'`);
+      const origin = bad.length ? `input ${bad.join(', ')} already held NaN/Infinity` : 'all its inputs were finite';
+      throw new KilnError(
+        'NUMERIC_ERROR',
+        `${op} '${nodeName}' produced ${resolve(o)[at]} at flat index ${at} of output ${oi} (${b.dtype}${fmtShape(b.shape)}); ${origin}`,
+      );
+    });
   }
 }
 

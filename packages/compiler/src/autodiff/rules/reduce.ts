@@ -50,7 +50,7 @@ function withKeptDims(t: SymbolicTensor, axes: readonly number[], keepDims: bool
 }
 
 /** Broadcasts t to x's shape; at run time when x's shape holds unknown dims. */
-export function broadcastToInput(t: SymbolicTensor, x: SymbolicTensor): SymbolicTensor {
+function broadcastToInput(t: SymbolicTensor, x: SymbolicTensor): SymbolicTensor {
   return isFullyDefined(x.shape) ? broadcastTo(t, x.shape) : broadcastLike(t, x);
 }
 
