@@ -199,7 +199,7 @@ describe('versions and damage', () => {
 
   it('a damaged file is CORRUPT_MODEL even when it claims a newer version', () => {
     const bytes = modelBytes([placeholderMsg('x')], { version: 9 });
-    bytes[bytes.length - 1] ^= 0xff;
+    bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 0xff;
     const e = errorOf(() => deserializeGraph(bytes));
     expect(e.code).toBe('CORRUPT_MODEL');
     expect(e.message).toMatch(/checksum mismatch.*claims format version 9/);
@@ -214,7 +214,7 @@ describe('versions and damage', () => {
   const cases: [string, () => Uint8Array, RegExp][] = [
     ['empty input', () => new Uint8Array(0), /checksum field is missing/],
     ['not a model', () => new TextEncoder().encode('{"format": "json"}'), /checksum field is missing/],
-    ['a flipped byte', () => { const b = serializeGraph(new Graph()); b[1] ^= 4; return b; }, /checksum mismatch/],
+    ['a flipped byte', () => { const b = serializeGraph(new Graph()); b[1] = b[1]! ^ 4; return b; }, /checksum mismatch/],
     ['truncated', () => serializeGraph(new Graph()).subarray(0, 3), /checksum/],
     ['no format_version', () => seal(new Msg().msg(3, new Msg()).finish()), /does not start with a format_version/],
     ['bad protobuf', () => seal(new Uint8Array([0x08, 0x01, 0x1a, 0x7f, 0x01])), /protobuf decoding failed/],
