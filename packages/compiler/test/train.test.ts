@@ -172,6 +172,21 @@ describe('optimizer.minimize', () => {
     expectClose(state.get(w.node)!.toFlat(), [3], 1e-3);
   });
 
+  it('takes a learning rate tensor (e.g. a fed schedule)', () => {
+    const { g, w, loss } = problem();
+    const lr = g.placeholder('float32', [], 'lr');
+    const target = train.sgd(lr).minimize(loss);
+    const state = new Map<Node, Tensor>();
+    const want = [...W0];
+    for (const rate of [0.1, 0.05, 0.01]) {
+      const { writes } = evaluateWithState([target], { feeds: { lr: tensor(rate) }, variables: state });
+      for (const [n, t] of writes) state.set(n, t);
+      want.forEach((v, i) => (want[i] = v - rate * (v + C[i]!)));
+    }
+    expectClose(state.get(w.node)!.toFlat(), want);
+    expect(() => train.sgd(g.placeholder('float32', [2], 'bad')).minimize(loss)).toThrow(/learning_rate must be a number or a float32 scalar/);
+  });
+
   it('rejects bad losses, variables and hyperparameters with KilnError', () => {
     const g = new Graph();
     const p = g.placeholder('float32', [2], 'p');

@@ -4,7 +4,9 @@ export * from '@kiln/compiler';
 export * from '@kiln/runtime-cpu';
 export { session, type KilnSessionOptions } from './session.js';
 
-// ONNX import/export (@kiln/onnx): importOnnx, exportOnnx.
+// ONNX import (@kiln/onnx). exportOnnx is not written yet.
+export * from '@kiln/onnx';
+export * from '@kiln/runtime-webgpu';
 
 // Keras-style API (@kiln/keras-api): sequential, model, layers, loadModel, ...
 

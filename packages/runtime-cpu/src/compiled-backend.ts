@@ -10,12 +10,12 @@ import { CpuProgram } from './compiled/executor.js';
 import { getRefKernel } from './reference/registry.js';
 
 /** Evaluates a stateless op on constants (for constant folding). */
-export function referenceConstantEvaluator(op: string, inputs: Tensor[], attrs: Attrs): Tensor[] {
+export function referenceConstantEvaluator(op: string, inputs: Tensor[], attrs: Attrs, node?: Node): Tensor[] {
   if (getOp(op).stateful) throw new Error(`cannot fold stateful op ${op}`);
   const noState = () => {
     throw new Error('constant folding has no state');
   };
-  return getRefKernel(op)(inputs, attrs, { node: undefined as unknown as Node, random: noState, readVariable: noState, writeVariable: noState });
+  return getRefKernel(op)(inputs, attrs, { node: node ?? ({ op, name: '(constant)' } as unknown as Node), random: noState, readVariable: noState, writeVariable: noState });
 }
 
 export interface CpuBackendOptions {

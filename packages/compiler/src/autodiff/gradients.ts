@@ -21,7 +21,7 @@ import {
   isFullyDefined,
   isSymbolic,
 } from '@kiln/graph';
-import { type GradContext, getGradient, isNonDifferentiable, nonDifferentiableReason } from './registry.js';
+import { type GradContext, getGradient, isNonDifferentiable } from './registry.js';
 
 /** Ops through which no gradient flows by definition (besides those declared non-differentiable). */
 const BLOCKING_OPS = new Set(['stopGradient']);
@@ -195,10 +195,4 @@ export function gradientsOrNull(ys: SymbolicTensor | SymbolicTensor[], xs: Symbo
 
     return xs.map((x) => total(x));
   });
-}
-
-/** Why an op blocks gradients, for diagnostics (undefined when it has a rule or is unknown). */
-export function gradientBlockReason(op: string): string | undefined {
-  if (BLOCKING_OPS.has(op)) return 'stopGradient blocks gradients by definition';
-  return nonDifferentiableReason(op);
 }

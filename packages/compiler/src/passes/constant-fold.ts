@@ -5,10 +5,11 @@
  * draws, assigns) and targets are never folded. The evaluator is injected (the compiler does
  * not depend on a runtime); the reference executor provides one.
  */
-import { type Attrs, type Tensor, getOp, sizeOf } from '@kiln/graph';
+import { type Attrs, type Node, type Tensor, getOp, sizeOf } from '@kiln/graph';
 import { type GraphWithFetches, KEEP, rewriteGraph } from './rewrite.js';
 
-export type ConstantEvaluator = (op: string, inputs: Tensor[], attrs: Attrs) => Tensor[];
+/** Evaluates one stateless op on host values; `node` names it in errors. */
+export type ConstantEvaluator = (op: string, inputs: Tensor[], attrs: Attrs, node?: Node) => Tensor[];
 
 export interface ConstantFoldOptions {
   evaluate: ConstantEvaluator;
@@ -27,6 +28,7 @@ export function constantFold(src: GraphWithFetches, opts: ConstantFoldOptions): 
       node.op,
       ctx.inputs.map((t) => t.node.attrs.value as Tensor),
       node.attrs as Attrs,
+      node,
     );
     const outputs = values.map((v, i) =>
       ctx.graph.constant(v, undefined, node.outputs.length === 1 ? node.name : `${node.name}/out${i}`),

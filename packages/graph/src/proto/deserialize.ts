@@ -18,7 +18,6 @@ import {
   type NodeDefMsg,
   type SignatureDefMsg,
   type TensorInfoMsg,
-  type TensorShapeMsg,
   type VariableMsg,
   protoType,
 } from './schema.js';
@@ -118,13 +117,13 @@ class GraphBuilder {
     }
 
     const attrs: Record<string, AttrValue> = {};
-    let outputShapes: AttrValue | undefined;
+    let outputShapes: (number | null)[][] | undefined;
     for (const key of Object.keys(nd.attr ?? {})) {
       const msg = nd.attr![key]!;
       if (key === '_output_shapes') {
         const list = msg.list;
         if (msg.value !== 'list' || !list) corrupt(`${what}: _output_shapes must be a list of shapes`);
-        outputShapes = (list.shape ?? []).map((s: TensorShapeMsg, k: number) => shapeFromProto(s, `${what}: _output_shapes[${k}]`, true)) as unknown as AttrValue;
+        outputShapes = (list.shape ?? []).map((s, k) => shapeFromProto(s, `${what}: _output_shapes[${k}]`, true));
         continue;
       }
       if (key.startsWith('_')) continue; // other metadata attrs (TensorFlow convention): ignored
@@ -145,7 +144,7 @@ class GraphBuilder {
     } catch (e) {
       return corrupt(`${what}: ${(e as Error).message}`);
     }
-    if (outputShapes !== undefined) checkOutputShapes(node, outputShapes as unknown as (number | null)[][], what);
+    if (outputShapes !== undefined) checkOutputShapes(node, outputShapes, what);
   }
 }
 

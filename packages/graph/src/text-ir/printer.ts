@@ -12,17 +12,17 @@
  *       %b = const() {value=dense<float32[10] [0.0,0.5,-0.0,1e-7,inf,nan,0.0,0.0,0.0,0.0]>} : float32[10]
  *       %mm = matMul(%x, %dense_1/w) {transposeA=false, transposeB=false} : float32[?,10]
  *       %add = add(%mm, %b, ^init) : float32[?,10]
- *       %split:3 = split(%add) {numOrSizeSplits=[2,3,5], axis=1} : float32[?,2], float32[?,3], float32[?,5]
- *       %y = concat(%split:2, %split:0) {axis=1} : float32[?,7]
- *       %sink = someTarget(%y) : ()
+ *       %split:3 = split(%add) {num=0, sizes=[2,3,5], axis=1} : float32[?,2], float32[?,3], float32[?,5]
+ *       %y = concat(%split:2, %split) {axis=1} : float32[?,7]
+ *       %train = noOp(^y, ^dense_1/w) : bool[]
  *     }
  *     data {
  *       @0 = 0x0000803f0000003f...   // dense_1/w value: float32[784,10], 31360 bytes
  *            0x...
  *     }
  *
- * - A node line: `%name = op(operands) {attrs} : result types`. `%name` is output 0 of a
- *   node, `%name:i` its output i; `^name` (after the operands) is a control input. Names may
+ * - A node line: `%name = op(operands) {attrs} : result types`. `%name` (or `%name:0`) is
+ *   output 0 of a node, `%name:i` its output i; `^name` (after the operands) is a control input. Names may
  *   hold letters, digits and `_ . - /` (name scopes); any other name is written as a JSON
  *   string: `%"odd name"`. A node whose output count N is not 1 is written `%name:N` on the
  *   left; one with no outputs has result types `()` (`%sink:0 = op(...) : ()`).
@@ -36,7 +36,8 @@
  *   true/false. Larger tensors are written `dense<float32[784,10] @N>` and their bytes (hex,
  *   little-endian, 64 bytes a line) sit in the `data { @N = 0x... }` section after the graph.
  * - Result types `dtype[dims]` (`float32[]` is a scalar) are checked against inference when
- *   parsed; leave out `: types` in hand-written text to skip the check.
+ *   parsed; leave out `: types` in hand-written text to skip the check. Attrs left out take
+ *   their defaults. A node may only use nodes defined above it (SSA order).
  */
 import type { DType } from '../dtype.js';
 import { fmtShape } from '../errors.js';

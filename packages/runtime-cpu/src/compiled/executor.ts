@@ -7,7 +7,7 @@
  */
 import type { Program } from '@kiln/compiler';
 import { type DType, KilnError, type Node, Tensor, type TypedArray, allocData, fmtShape } from '@kiln/graph';
-import { makeRandom } from '../reference/executor.js';
+import { nodeRandom } from '../reference/executor.js';
 import { type RefContext, getRefKernel } from '../reference/registry.js';
 import { type ElementwiseFn, compileElementwise } from './js-codegen.js';
 import { getCpuKernel } from './op-kernels.js';
@@ -98,7 +98,7 @@ export class CpuProgram {
           const node = program.graph.nodeByName(s.node)!;
           const ctx: RefContext = {
             node,
-            random: makeRandom((inputs.seed * 1000003 + node.id * 7919 + 1) >>> 0),
+            random: nodeRandom(inputs.seed, node.name),
             readVariable: (v) => writes.get(varByNode(v)) ?? inputs.variables.get(varByNode(v))!,
             writeVariable: (v, value) => void writes.set(varByNode(v), value),
           };

@@ -40,6 +40,17 @@ export function requiredNodes(fetches: readonly Node[]): Node[] {
 }
 
 /** mulberry32: a small, well-distributed 32-bit generator; deterministic per seed. */
+/**
+ * The random stream of one stateful node in one run: derived from the run seed and the node's
+ * name (not its position), so every backend and every rewrite of the graph draws the same
+ * values for the same node.
+ */
+export function nodeRandom(seed: number, nodeName: string): () => number {
+  let h = 2166136261;
+  for (let i = 0; i < nodeName.length; i++) h = Math.imul(h ^ nodeName.charCodeAt(i), 16777619);
+  return makeRandom((Math.imul(seed >>> 0, 1000003) + (h >>> 0)) >>> 0);
+}
+
 export function makeRandom(seed: number): () => number {
   let s = seed >>> 0;
   return () => {
@@ -99,7 +110,7 @@ export function evaluateWithState(fetches: readonly SymbolicTensor[], opts: Eval
     } else {
       const ctx: RefContext = {
         node,
-        random: makeRandom((seed * 1000003 + node.id * 7919 + 1) >>> 0),
+        random: nodeRandom(seed, node.name),
         readVariable: (v) => writes.get(v) ?? opts.variables?.get(v) ?? (v.attrs.value as Tensor),
         writeVariable: (v, value) => {
           writes.set(v, value);
