@@ -12,6 +12,7 @@
 import {
   KilnError,
   type SymbolicTensor,
+  add,
   broadcastLike,
   concat,
   expandDims,
@@ -161,11 +162,34 @@ registerGradient('tile', ([dy], ctx) => {
 registerGradient('broadcastTo', ([dy], ctx) => [dy ? unbroadcast(dy, ctx.inputs[0]!.shape) : null]);
 registerGradient('broadcastLike', ([dy], ctx) => [dy ? unbroadcast(dy, ctx.inputs[0]!.shape) : null, null]);
 
+/**
+ * Gradient of gather with batchDims = b > 0 and axis = b: folds the batch dims into the index
+ * (index + flatBatch * N), so the scatter-add is one unsortedSegmentSum over B*N segments.
+ * Needs static batch, gathered and trailing sizes.
+ */
+function batchedGatherGrad(dy: SymbolicTensor, x: SymbolicTensor, indices: SymbolicTensor, axis: number, ctx: GradContext): SymbolicTensor {
+  const b = ctx.attrs.batchDims as number;
+  if (axis !== b) unsupported(ctx, `batchDims ${b} with axis ${axis} (only axis == batchDims is supported)`);
+  if (!isFullyDefined(x.shape) || !isFullyDefined(indices.shape)) {
+    unsupported(ctx, `batchDims > 0 needs static shapes (x: ${fmtShape(x.shape)}, indices: ${fmtShape(indices.shape)})`);
+  }
+  const xs = x.shape as number[];
+  const is = indices.shape as number[];
+  const B = xs.slice(0, b).reduce((p, d) => p * d, 1);
+  const N = xs[axis]!;
+  const I = is.slice(b).reduce((p, d) => p * d, 1);
+  const offsets = fillTensor([...is.slice(0, b), ...is.slice(b).map(() => 1)], 0, 'int32');
+  for (let i = 0; i < B; i++) offsets.data[i] = i * N;
+  const flatIdx = reshape(add(indices, x.graph.constant(offsets)), [B * I]);
+  const flatDy = reshape(dy, [B * I, ...xs.slice(axis + 1)]);
+  return reshape(unsortedSegmentSum(flatDy, flatIdx, B * N), xs);
+}
+
 registerGradient('gather', ([dy], ctx) => {
   const [x, indices] = ctx.inputs as [SymbolicTensor, SymbolicTensor];
   if (!dy || x.dtype !== 'float32') return [null, null];
-  if ((ctx.attrs.batchDims as number) !== 0) unsupported(ctx, 'batchDims > 0 is not supported by the gather gradient yet');
   const axis = normalizeAxis(ctx.attrs.axis as number, x.shape.length, what(ctx));
+  if ((ctx.attrs.batchDims as number) !== 0) return [batchedGatherGrad(dy, x, indices, axis, ctx), null];
   const numSegments = x.shape[axis];
   if (numSegments === null || numSegments === undefined) {
     unsupported(ctx, `the gathered axis ${axis} of x ${fmtShape(x.shape)} has an unknown size`);
