@@ -8,7 +8,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { KilnError, type Tensor, fmtShape } from '@kiln/graph';
+import { KilnError, type SymbolicTensor, type Tensor, fmtShape } from '@kiln/graph';
 import { decodeOnnxTensor, importOnnxModel, staticInputNames } from '@kiln/onnx';
 import { evaluate } from '@kiln/runtime-cpu';
 
@@ -82,8 +82,11 @@ function compareOne(name: string, got: Tensor, expected: Tensor, onnxDType: stri
   return undefined;
 }
 
+/** Runs a graph's outputs for given feeds: the reference executor by default. */
+export type CaseExecutor = (outputs: SymbolicTensor[], feeds: Record<string, Tensor>) => Tensor[];
+
 /** Runs one case folder; never throws. */
-export function runCase(dir: string, name: string): CaseResult {
+export function runCase(dir: string, name: string, execute: CaseExecutor = (o, f) => evaluate(o, f)): CaseResult {
   const caseDir = path.join(dir, name);
   let stage = 'harness';
   try {
@@ -105,7 +108,7 @@ export function runCase(dir: string, name: string): CaseResult {
     stage = 'run';
     const feeds: Record<string, Tensor> = {};
     for (const inp of inputs) if (!bound.has(inp.name)) feeds[inp.name] = inp.tensor;
-    const outs = evaluate(m.outputs, feeds);
+    const outs = execute(m.outputs, feeds);
     const expected = [...Array(count('output_')).keys()].map((i) => decodeOnnxTensor(read(`output_${i}.pb`)));
     if (expected.length !== outs.length) {
       return { name, pass: false, category: 'harness', reason: `the import has ${outs.length} outputs, the case expects ${expected.length}` };
