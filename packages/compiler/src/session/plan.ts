@@ -6,6 +6,7 @@
  * (passes, fusion, memory planning) lands, the compiled Program for the signature will hang
  * off this plan, and this is where Session.compiled() will find it.
  */
+import { reachableFrom } from '../passes/rewrite.js';
 import { type Graph, KilnError, type Node, type SymbolicTensor, fmtShape, getOp } from '@kiln/graph';
 
 export interface ExecutionPlan {
@@ -31,16 +32,7 @@ export interface ExecutionPlan {
 
 /** The nodes `fetches` depend on through data and control edges, in graph order. */
 export function dependencies(fetches: readonly Node[]): Node[] {
-  const seen = new Set<Node>();
-  const stack = [...fetches];
-  while (stack.length) {
-    const n = stack.pop()!;
-    if (seen.has(n)) continue;
-    seen.add(n);
-    for (const x of n.inputs) stack.push(x.node);
-    for (const c of n.controlInputs) stack.push(c);
-  }
-  return [...seen].sort((a, b) => a.id - b.id);
+  return [...reachableFrom(fetches)].sort((a, b) => a.id - b.id);
 }
 
 export function planKey(fetches: readonly SymbolicTensor[], feeds: readonly Node[]): string {

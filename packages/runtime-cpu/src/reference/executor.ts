@@ -5,6 +5,7 @@
  * changes nothing.
  */
 import { KilnError, type Node, type SymbolicTensor, Tensor, fmtShape, getOp } from '@kiln/graph';
+import { reachableFrom } from '@kiln/compiler';
 import { getRefKernel, type RefContext } from './registry.js';
 import './kernels/index.js';
 
@@ -27,16 +28,7 @@ export interface EvaluateResult {
 
 /** The nodes `fetches` depend on, in graph (topological) order. */
 export function requiredNodes(fetches: readonly Node[]): Node[] {
-  const seen = new Set<Node>();
-  const stack = [...fetches];
-  while (stack.length) {
-    const n = stack.pop()!;
-    if (seen.has(n)) continue;
-    seen.add(n);
-    for (const x of n.inputs) stack.push(x.node);
-    for (const c of n.controlInputs) stack.push(c);
-  }
-  return [...seen].sort((a, b) => a.id - b.id);
+  return [...reachableFrom(fetches)].sort((a, b) => a.id - b.id);
 }
 
 /** mulberry32: a small, well-distributed 32-bit generator; deterministic per seed. */
