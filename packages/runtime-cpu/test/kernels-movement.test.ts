@@ -184,7 +184,9 @@ describe('movement gradients (central differences, tol 1e-3)', () => {
       /^UNSUPPORTED: reshape 'reshape': cannot build the gradient: reshaping back to \[\?,\?\]/,
     );
     const b = { value: tensor([[0], [1]], [2, 1], 'int32') };
-    expect(codeOf(() => checkGrad([{ value: randn([2, 3]) }, b], (a, i) => gather(a, i, 1, 1)))).toMatch(/^UNSUPPORTED: gather 'gather'.*batchDims/);
+    expect(codeOf(() => checkGrad([{ value: randn([2, 2, 3]) }, b], (a, i) => gather(a, i, 2, 1)))).toMatch(/^UNSUPPORTED: gather 'gather'.*batchDims 1 with axis 2/);
+    // axis == batchDims is supported: checked against central differences.
+    checkGrad([{ value: randn([2, 3]) }, b], (a, i) => gather(a, i, 1, 1));
   });
   it('oneHot is declared non-differentiable', () => {
     expect(isNonDifferentiable('oneHot')).toBe(true);
