@@ -18,8 +18,8 @@
  */
 import type { DType } from '../dtype.js';
 import { KilnError, fmtShape } from '../errors.js';
-import type { Dim } from '../shape.js';
-import type { AttrSpec, Attrs } from './registry.js';
+import type { Dim, Shape } from '../shape.js';
+import type { AttrSpec, Attrs, TensorType } from './registry.js';
 
 export type PadMode = 'same' | 'valid' | 'explicit';
 /** The TF.js pad argument: a mode, one number for every side, or NHWC pairs. */
@@ -197,4 +197,12 @@ export function checkFloat(what: string, name: string, dtype: DType): void {
 /** Whether two possibly-unknown dims could be equal. */
 export function dimsCompatible(a: Dim, b: Dim): boolean {
   return a === null || b === null || a === b;
+}
+
+/** Throws SHAPE_MISMATCH unless dy could be the output of the forward windowed op (shape `expected`). */
+export function checkDy(what: string, dy: TensorType, expected: Shape, forward: string): void {
+  checkFloat(what, 'dy', dy.dtype);
+  if (dy.shape.length !== 4 || !dy.shape.every((d, i) => dimsCompatible(d, expected[i]!))) {
+    throw new KilnError('SHAPE_MISMATCH', `${what}: dy has shape ${fmtShape(dy.shape)} but the ${forward} output has shape ${fmtShape(expected)}`);
+  }
 }

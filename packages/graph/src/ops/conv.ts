@@ -17,6 +17,7 @@ import {
   WINDOW_ATTRS,
   checkFloat,
   checkRank4,
+  checkDy,
   checkWindowAttrs,
   dimsCompatible,
   hwPair,
@@ -54,14 +55,6 @@ export function convOutputShape(x: TensorType, filter: TensorType, attrs: Attrs,
     outC = inC === null || fo === null ? null : inC * fo;
   }
   return [n, outH, outW, outC];
-}
-
-/** Throws SHAPE_MISMATCH unless dy could be the output of the forward conv (shape `expected`). */
-function checkDy(what: string, dy: TensorType, expected: Shape, forward: string): void {
-  checkFloat(what, 'dy', dy.dtype);
-  if (dy.shape.length !== 4 || !dy.shape.every((d, i) => dimsCompatible(d, expected[i]!))) {
-    throw new KilnError('SHAPE_MISMATCH', `${what}: dy has shape ${fmtShape(dy.shape)} but the ${forward} output has shape ${fmtShape(expected)}`);
-  }
 }
 
 /** The attrs of a windowed op from TF.js-style arguments. */
@@ -107,28 +100,20 @@ for (const depthwise of [false, true]) {
     attrs: WINDOW_ATTRS,
     infer: ([x, f], attrs, ctx) => [{ dtype: 'float32', shape: convOutputShape(x!, f!, attrs, ctx.what, depthwise) }],
   });
-  registerOp({
-    name: `${base}BackpropInput`,
-    family: 'conv',
-    doc: `Gradient of ${base} with respect to x (only the shape of input x is used).`,
-    inputs: [{ name: 'x' }, { name: 'filter' }, { name: 'dy' }],
-    attrs: WINDOW_ATTRS,
-    infer: ([x, f, dy], attrs, ctx) => {
-      checkDy(ctx.what, dy!, convOutputShape(x!, f!, attrs, ctx.what, depthwise), base);
-      return [{ dtype: 'float32', shape: [...x!.shape] }];
-    },
-  });
-  registerOp({
-    name: `${base}BackpropFilter`,
-    family: 'conv',
-    doc: `Gradient of ${base} with respect to filter (only the shape of input filter is used).`,
-    inputs: [{ name: 'x' }, { name: 'filter' }, { name: 'dy' }],
-    attrs: WINDOW_ATTRS,
-    infer: ([x, f, dy], attrs, ctx) => {
-      checkDy(ctx.what, dy!, convOutputShape(x!, f!, attrs, ctx.what, depthwise), base);
-      return [{ dtype: 'float32', shape: [...f!.shape] }];
-    },
-  });
+  // The input gradient has x's shape; the filter gradient has filter's shape.
+  for (const [suffix, operand] of [['Input', 0], ['Filter', 1]] as const) {
+    registerOp({
+      name: `${base}Backprop${suffix}`,
+      family: 'conv',
+      doc: `Gradient of ${base} with respect to ${operand === 0 ? 'x' : 'filter'} (only the shape of input ${operand === 0 ? 'x' : 'filter'} is used).`,
+      inputs: [{ name: 'x' }, { name: 'filter' }, { name: 'dy' }],
+      attrs: WINDOW_ATTRS,
+      infer: ([x, f, dy], attrs, ctx) => {
+        checkDy(ctx.what, dy!, convOutputShape(x!, f!, attrs, ctx.what, depthwise), base);
+        return [{ dtype: 'float32', shape: [...(operand === 0 ? x! : f!).shape] }];
+      },
+    });
+  }
 }
 
 registerOp({
@@ -224,69 +209,27 @@ export function conv2dTranspose(
   return apply1('conv2dTranspose', [x, filter], { outputShape: [...outputShape], ...attrs });
 }
 
-type Backprop = 'conv2dBackpropInput' | 'conv2dBackpropFilter' | 'depthwiseConv2dBackpropInput' | 'depthwiseConv2dBackpropFilter';
-
-function backprop(
-  op: Backprop,
+type BackpropFn = (
   x: TensorLike,
   filter: TensorLike,
   dy: TensorLike,
   strides: number | [number, number],
   pad: PadArg,
-  dilations: number | [number, number],
-  dimRoundingMode: DimRoundingMode | undefined,
-): SymbolicTensor {
-  return apply1(op, [x, filter, dy], windowAttrs(op, strides, pad, dilations, dimRoundingMode));
+  dilations?: number | [number, number],
+  dimRoundingMode?: DimRoundingMode,
+) => SymbolicTensor;
+
+/** The TF-style free function of a backprop op: (x, filter, dy, strides, pad, dilations = 1, dimRoundingMode?). */
+function backprop(op: string): BackpropFn {
+  return (x, filter, dy, strides, pad, dilations = 1, dimRoundingMode) =>
+    apply1(op, [x, filter, dy], windowAttrs(op, strides, pad, dilations, dimRoundingMode));
 }
 
 /** dL/dx of conv2d(x, filter, ...) given dy = dL/dy; only x's shape is read. */
-export function conv2dBackpropInput(
-  x: TensorLike,
-  filter: TensorLike,
-  dy: TensorLike,
-  strides: number | [number, number],
-  pad: PadArg,
-  dilations: number | [number, number] = 1,
-  dimRoundingMode?: DimRoundingMode,
-): SymbolicTensor {
-  return backprop('conv2dBackpropInput', x, filter, dy, strides, pad, dilations, dimRoundingMode);
-}
-
+export const conv2dBackpropInput: BackpropFn = backprop('conv2dBackpropInput');
 /** dL/dfilter of conv2d(x, filter, ...) given dy = dL/dy; only filter's shape is read. */
-export function conv2dBackpropFilter(
-  x: TensorLike,
-  filter: TensorLike,
-  dy: TensorLike,
-  strides: number | [number, number],
-  pad: PadArg,
-  dilations: number | [number, number] = 1,
-  dimRoundingMode?: DimRoundingMode,
-): SymbolicTensor {
-  return backprop('conv2dBackpropFilter', x, filter, dy, strides, pad, dilations, dimRoundingMode);
-}
-
+export const conv2dBackpropFilter: BackpropFn = backprop('conv2dBackpropFilter');
 /** dL/dx of depthwiseConv2d(x, filter, ...) given dy; only x's shape is read. */
-export function depthwiseConv2dBackpropInput(
-  x: TensorLike,
-  filter: TensorLike,
-  dy: TensorLike,
-  strides: number | [number, number],
-  pad: PadArg,
-  dilations: number | [number, number] = 1,
-  dimRoundingMode?: DimRoundingMode,
-): SymbolicTensor {
-  return backprop('depthwiseConv2dBackpropInput', x, filter, dy, strides, pad, dilations, dimRoundingMode);
-}
-
+export const depthwiseConv2dBackpropInput: BackpropFn = backprop('depthwiseConv2dBackpropInput');
 /** dL/dfilter of depthwiseConv2d(x, filter, ...) given dy; only filter's shape is read. */
-export function depthwiseConv2dBackpropFilter(
-  x: TensorLike,
-  filter: TensorLike,
-  dy: TensorLike,
-  strides: number | [number, number],
-  pad: PadArg,
-  dilations: number | [number, number] = 1,
-  dimRoundingMode?: DimRoundingMode,
-): SymbolicTensor {
-  return backprop('depthwiseConv2dBackpropFilter', x, filter, dy, strides, pad, dilations, dimRoundingMode);
-}
+export const depthwiseConv2dBackpropFilter: BackpropFn = backprop('depthwiseConv2dBackpropFilter');

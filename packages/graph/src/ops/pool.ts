@@ -17,6 +17,7 @@ import {
   type DimRoundingMode,
   type PadArg,
   WINDOW_ATTRS,
+  checkDy,
   checkFloat,
   checkRank4,
   checkWindowAttrs,
@@ -73,11 +74,7 @@ for (const kind of ['max', 'avg'] as const) {
     inputs: [{ name: 'x' }, { name: 'dy' }],
     attrs,
     infer: ([x, dy], a, ctx) => {
-      const expected = poolOutputShape(x!, a, ctx.what);
-      checkFloat(ctx.what, 'dy', dy!.dtype);
-      if (dy!.shape.length !== 4 || !dy!.shape.every((d, i) => dimsCompatible(d, expected[i]!))) {
-        throw new KilnError('SHAPE_MISMATCH', `${ctx.what}: dy has shape ${fmtShape(dy!.shape)} but the ${name} output has shape ${fmtShape(expected)}`);
-      }
+      checkDy(ctx.what, dy!, poolOutputShape(x!, a, ctx.what), name);
       return [{ dtype: 'float32', shape: [...x!.shape] }];
     },
   });
@@ -125,54 +122,42 @@ function poolAttrs(
   return attrs;
 }
 
+type PoolFn = (
+  x: TensorLike,
+  filterSize: number | [number, number],
+  strides: number | [number, number],
+  pad: PadArg,
+  dimRoundingMode?: DimRoundingMode,
+  opts?: PoolOptions,
+) => SymbolicTensor;
+
+type PoolGradFn = (
+  x: TensorLike,
+  dy: TensorLike,
+  filterSize: number | [number, number],
+  strides: number | [number, number],
+  pad: PadArg,
+  dimRoundingMode?: DimRoundingMode,
+  opts?: PoolOptions,
+) => SymbolicTensor;
+
+function pool(op: string): PoolFn {
+  return (x, filterSize, strides, pad, dimRoundingMode, opts = {}) => {
+    const attrs = poolAttrs(op, filterSize, strides, pad, dimRoundingMode, opts);
+    return batchedNHWC(x, (x4) => apply1(op, [x4], attrs));
+  };
+}
+
+function poolGrad(op: string): PoolGradFn {
+  return (x, dy, filterSize, strides, pad, dimRoundingMode, opts = {}) =>
+    apply1(op, [x, dy], poolAttrs(op, filterSize, strides, pad, dimRoundingMode, opts));
+}
+
 /** maxPool(x, filterSize, strides, pad, dimRoundingMode?) as in TF.js (x rank 4, or 3); opts adds dilations. */
-export function maxPool(
-  x: TensorLike,
-  filterSize: number | [number, number],
-  strides: number | [number, number],
-  pad: PadArg,
-  dimRoundingMode?: DimRoundingMode,
-  opts: PoolOptions = {},
-): SymbolicTensor {
-  const attrs = poolAttrs('maxPool', filterSize, strides, pad, dimRoundingMode, opts);
-  return batchedNHWC(x, (x4) => apply1('maxPool', [x4], attrs));
-}
-
+export const maxPool: PoolFn = pool('maxPool');
 /** avgPool(x, filterSize, strides, pad, dimRoundingMode?) as in TF.js (x rank 4, or 3); opts adds countIncludePad, dilations. */
-export function avgPool(
-  x: TensorLike,
-  filterSize: number | [number, number],
-  strides: number | [number, number],
-  pad: PadArg,
-  dimRoundingMode?: DimRoundingMode,
-  opts: PoolOptions = {},
-): SymbolicTensor {
-  const attrs = poolAttrs('avgPool', filterSize, strides, pad, dimRoundingMode, opts);
-  return batchedNHWC(x, (x4) => apply1('avgPool', [x4], attrs));
-}
-
+export const avgPool: PoolFn = pool('avgPool');
 /** dL/dx of maxPool(x, ...) given dy = dL/dy. */
-export function maxPoolGrad(
-  x: TensorLike,
-  dy: TensorLike,
-  filterSize: number | [number, number],
-  strides: number | [number, number],
-  pad: PadArg,
-  dimRoundingMode?: DimRoundingMode,
-  opts: PoolOptions = {},
-): SymbolicTensor {
-  return apply1('maxPoolGrad', [x, dy], poolAttrs('maxPoolGrad', filterSize, strides, pad, dimRoundingMode, opts));
-}
-
+export const maxPoolGrad: PoolGradFn = poolGrad('maxPoolGrad');
 /** dL/dx of avgPool(x, ...) given dy = dL/dy; only x's shape is read. */
-export function avgPoolGrad(
-  x: TensorLike,
-  dy: TensorLike,
-  filterSize: number | [number, number],
-  strides: number | [number, number],
-  pad: PadArg,
-  dimRoundingMode?: DimRoundingMode,
-  opts: PoolOptions = {},
-): SymbolicTensor {
-  return apply1('avgPoolGrad', [x, dy], poolAttrs('avgPoolGrad', filterSize, strides, pad, dimRoundingMode, opts));
-}
+export const avgPoolGrad: PoolGradFn = poolGrad('avgPoolGrad');
