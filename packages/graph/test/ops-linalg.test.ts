@@ -1,16 +1,8 @@
 /** matMul: shape inference (transposes, broadcast batch dims, unknown dims) and every error path. */
 import { describe, expect, it } from '@jest/globals';
-import { Graph, KilnError, matMul } from '@kiln/graph';
+import { Graph, matMul } from '@kiln/graph';
+import { kilnErrorText } from '../../../tests/helpers/kiln-error.js';
 
-function err(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof KilnError) return `${e.code}: ${e.message}`;
-    throw e;
-  }
-  return 'no error';
-}
 
 describe('matMul inference', () => {
   const g = new Graph();
@@ -38,26 +30,26 @@ describe('matMul inference', () => {
   it('inner-dim mismatch is SHAPE_MISMATCH naming both shapes', () => {
     const a = g.placeholder('float32', [null, 28, 28, 1], 'img');
     const b = g.placeholder('float32', [5, 5, 3, 32], 'k');
-    expect(err(() => matMul(a, b))).toBe(
+    expect(kilnErrorText(() => matMul(a, b))).toBe(
       "SHAPE_MISMATCH: matMul 'matMul_8': inner dims differ: a has 1 columns but b has 3 rows (a: [?,28,28,1], b: [5,5,3,32])",
     );
-    expect(err(() => matMul(g.placeholder('float32', [2, 3]), g.placeholder('float32', [4, 3]), false, false))).toMatch(
+    expect(kilnErrorText(() => matMul(g.placeholder('float32', [2, 3]), g.placeholder('float32', [4, 3]), false, false))).toMatch(
       /^SHAPE_MISMATCH: matMul '.*': inner dims differ: a has 3 columns but b has 4 rows \(a: \[2,3\], b: \[4,3\]\)$/,
     );
-    expect(err(() => matMul(g.placeholder('float32', [2, 3]), g.placeholder('float32', [2, 3]), true, true))).toMatch(
+    expect(kilnErrorText(() => matMul(g.placeholder('float32', [2, 3]), g.placeholder('float32', [2, 3]), true, true))).toMatch(
       /a has 2 columns \(transposed\) but b has 3 rows \(transposed\)/,
     );
   });
   it('batch dims that cannot broadcast, rank < 2, dtype errors', () => {
-    expect(err(() => matMul(g.placeholder('float32', [2, 2, 3]), g.placeholder('float32', [3, 3, 4])))).toMatch(
+    expect(kilnErrorText(() => matMul(g.placeholder('float32', [2, 2, 3]), g.placeholder('float32', [3, 3, 4])))).toMatch(
       /^SHAPE_MISMATCH: matMul '.*': batch dims: shapes \[2\] and \[3\] cannot be broadcast \(dim 0: 2 vs 3\)$/,
     );
-    expect(err(() => matMul(g.placeholder('float32', [3]), g.placeholder('float32', [3, 4])))).toMatch(
+    expect(kilnErrorText(() => matMul(g.placeholder('float32', [3]), g.placeholder('float32', [3, 4])))).toMatch(
       /^SHAPE_MISMATCH: matMul '.*': a must have rank >= 2, got \[3\] \(use expandDims or reshape\)$/,
     );
-    expect(err(() => matMul(g.placeholder('float32', [2, 3]), g.placeholder('int32', [3, 4])))).toMatch(
+    expect(kilnErrorText(() => matMul(g.placeholder('float32', [2, 3]), g.placeholder('int32', [3, 4])))).toMatch(
       /^DTYPE_MISMATCH: matMul '.*': a and b must have the same dtype, got float32 and int32 \(use cast\(\)\)$/,
     );
-    expect(err(() => matMul(g.placeholder('bool', [2, 3]), g.placeholder('bool', [3, 4])))).toMatch(/^DTYPE_MISMATCH: .*got bool$/);
+    expect(kilnErrorText(() => matMul(g.placeholder('bool', [2, 3]), g.placeholder('bool', [3, 4])))).toMatch(/^DTYPE_MISMATCH: .*got bool$/);
   });
 });

@@ -1,16 +1,8 @@
 /** State ops: assign / assignAdd / assignSub construction and inference; noOp / group targets. */
 import { describe, expect, it } from '@jest/globals';
-import { Graph, KilnError, add, assign, assignAdd, assignSub, getOp, group, noOp, tensor } from '@kiln/graph';
+import { Graph, add, assign, assignAdd, assignSub, getOp, group, noOp, tensor } from '@kiln/graph';
+import { kilnErrorText } from '../../../tests/helpers/kiln-error.js';
 
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof KilnError) return `${e.code}: ${e.message}`;
-    throw e;
-  }
-  throw new Error('expected a KilnError');
-}
 
 describe('assign ops', () => {
   it('take a variable and a same-typed value and output the new value', () => {
@@ -47,16 +39,16 @@ describe('assign ops', () => {
     const g = new Graph();
     const v = g.variable(tensor([1, 2]), 'w');
     const s = add(v, 1);
-    const msg = codeOf(() => assign(s, [0, 0]));
+    const msg = kilnErrorText(() => assign(s, [0, 0]));
     expect(msg).toMatch(/^INVALID_ARGUMENT: assign: .*variable node.*'add' \(add\)/);
-    expect(codeOf(() => assignAdd(tensor([1]) as never, [0]))).toMatch(/^INVALID_ARGUMENT: assignAdd: .*Tensor/);
+    expect(kilnErrorText(() => assignAdd(tensor([1]) as never, [0]))).toMatch(/^INVALID_ARGUMENT: assignAdd: .*Tensor/);
   });
 
   it('reject a value of another dtype, naming both types', () => {
     const g = new Graph();
     const v = g.variable(tensor([1, 2]), 'w');
     const x = g.placeholder('int32', [2], 'x');
-    const msg = codeOf(() => assign(v, x));
+    const msg = kilnErrorText(() => assign(v, x));
     expect(msg).toMatch(/^DTYPE_MISMATCH: assign 'w\/assign'/);
     expect(msg).toContain('float32[2]');
     expect(msg).toContain('int32[2]');
@@ -65,17 +57,17 @@ describe('assign ops', () => {
   it('reject a value of another shape, naming both shapes', () => {
     const g = new Graph();
     const v = g.variable(tensor([[1, 2], [3, 4]]), 'w');
-    const msg = codeOf(() => assignSub(v, g.placeholder('float32', [2, 3], 'x')));
+    const msg = kilnErrorText(() => assignSub(v, g.placeholder('float32', [2, 3], 'x')));
     expect(msg).toMatch(/^SHAPE_MISMATCH: assignSub/);
     expect(msg).toContain('[2,2]');
     expect(msg).toContain('[2,3]');
-    expect(codeOf(() => assign(v, [1, 2]))).toMatch(/^SHAPE_MISMATCH: .*\[2,2\].*\[2\]/);
+    expect(kilnErrorText(() => assign(v, [1, 2]))).toMatch(/^SHAPE_MISMATCH: .*\[2,2\].*\[2\]/);
   });
 
   it('reject arithmetic updates of a bool variable', () => {
     const g = new Graph();
     const v = g.variable(tensor([true, false]), 'flags');
-    expect(codeOf(() => assignAdd(v, [true, true]))).toMatch(/^DTYPE_MISMATCH: assignAdd .*bool/);
+    expect(kilnErrorText(() => assignAdd(v, [true, true]))).toMatch(/^DTYPE_MISMATCH: assignAdd .*bool/);
     expect(assign(v, [false, true]).dtype).toBe('bool');
   });
 });
@@ -108,9 +100,9 @@ describe('noOp / group', () => {
   it('group rejects no arguments, non-tensors and tensors of several graphs', () => {
     const g1 = new Graph();
     const g2 = new Graph();
-    expect(codeOf(() => group())).toMatch(/^INVALID_ARGUMENT: group: needs at least one/);
-    expect(codeOf(() => group(g1.placeholder('float32', [1]), 3 as never))).toMatch(/^INVALID_ARGUMENT: group: argument 1 .*number/);
-    const msg = codeOf(() => group(g1.placeholder('float32', [1], 'p'), g2.placeholder('float32', [1], 'q')));
+    expect(kilnErrorText(() => group())).toMatch(/^INVALID_ARGUMENT: group: needs at least one/);
+    expect(kilnErrorText(() => group(g1.placeholder('float32', [1]), 3 as never))).toMatch(/^INVALID_ARGUMENT: group: argument 1 .*number/);
+    const msg = kilnErrorText(() => group(g1.placeholder('float32', [1], 'p'), g2.placeholder('float32', [1], 'q')));
     expect(msg).toMatch(/^INVALID_ARGUMENT: group: 'q' belongs to another graph/);
   });
 });

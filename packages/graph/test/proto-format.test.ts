@@ -21,6 +21,7 @@ import {
 } from '@kiln/graph';
 import { seal } from './proto-compare.js';
 import { Msg, fieldMap, readFields, text } from './proto-wire.js';
+import { kilnErrorOf } from '../../../tests/helpers/kiln-error.js';
 
 registerOp({
   name: 'protoFormatAttrs',
@@ -86,15 +87,6 @@ function modelBytes(nodes: Msg[], opts: { version?: number; variables?: Msg[]; g
   return seal(m.finish());
 }
 
-function errorOf(f: () => unknown): KilnError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof KilnError) return e;
-    throw new Error(`expected a KilnError, got ${String(e)}`);
-  }
-  throw new Error('expected an error, got none');
-}
 
 describe('kiln.proto schema', () => {
   it('the embedded schema text is identical to proto/kiln.proto', () => {
@@ -191,7 +183,7 @@ function serializeAttr(node: Fields, key: string): Uint8Array {
 
 describe('versions and damage', () => {
   it('a model from a newer format version is UNSUPPORTED_VERSION, naming both versions', () => {
-    const e = errorOf(() => deserializeGraph(modelBytes([placeholderMsg('x')], { version: MODEL_FORMAT_VERSION + 1 })));
+    const e = kilnErrorOf(() => deserializeGraph(modelBytes([placeholderMsg('x')], { version: MODEL_FORMAT_VERSION + 1 })));
     expect(e.code).toBe('UNSUPPORTED_VERSION');
     expect(e.message).toContain(`format version ${MODEL_FORMAT_VERSION + 1}`);
     expect(e.message).toContain(`up to ${MODEL_FORMAT_VERSION}`);
@@ -200,13 +192,13 @@ describe('versions and damage', () => {
   it('a damaged file is CORRUPT_MODEL even when it claims a newer version', () => {
     const bytes = modelBytes([placeholderMsg('x')], { version: 9 });
     bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 0xff;
-    const e = errorOf(() => deserializeGraph(bytes));
+    const e = kilnErrorOf(() => deserializeGraph(bytes));
     expect(e.code).toBe('CORRUPT_MODEL');
     expect(e.message).toMatch(/checksum mismatch.*claims format version 9/);
   });
 
   it('rejects non-bytes arguments with INVALID_ARGUMENT', () => {
-    expect(errorOf(() => deserializeGraph('model' as unknown as Uint8Array)).code).toBe('INVALID_ARGUMENT');
+    expect(kilnErrorOf(() => deserializeGraph('model' as unknown as Uint8Array)).code).toBe('INVALID_ARGUMENT');
   });
 
   const varMsg = (name: string, t: Msg): Msg => new Msg().str(1, name).msg(2, t);
@@ -253,7 +245,7 @@ describe('versions and damage', () => {
     ['float64 list of another length', () => formatOpModel({ ws: new Msg().msg(1, new Msg().packedFloats(4, [1, 2]).packedDoubles(1000, [0.1])) }), /kiln_f64 has 1 values but f has 2/],
   ];
   it.each(cases)('%s is CORRUPT_MODEL saying what is wrong', (_label, make, message) => {
-    const e = errorOf(() => deserializeGraph(make()));
+    const e = kilnErrorOf(() => deserializeGraph(make()));
     expect(e.code).toBe('CORRUPT_MODEL');
     expect(e.message).toMatch(/^deserializeGraph: corrupt model: /);
     expect(e.message).toMatch(message);

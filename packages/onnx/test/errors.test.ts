@@ -1,17 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
-import { KilnError } from '@kiln/graph';
 import { importOnnx } from '@kiln/onnx';
 import { FLOAT, INT64, modelProto } from './onnx-builder.js';
+import { kilnErrorOf } from '../../../tests/helpers/kiln-error.js';
 
-function errorOf(fn: () => unknown): KilnError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof KilnError) return e;
-    throw e;
-  }
-  throw new Error('expected a KilnError');
-}
 
 const valid = modelProto({
   nodes: [{ op: 'Relu', inputs: ['x'], outputs: ['y'] }],
@@ -36,7 +27,7 @@ describe('importOnnx errors', () => {
         { name: 'e', type: FLOAT, dims: [2] },
       ],
     });
-    const e = errorOf(() => importOnnx(bytes));
+    const e = kilnErrorOf(() => importOnnx(bytes));
     expect(e.code).toBe('UNSUPPORTED');
     expect(e.message).toMatch(/4 unsupported features/);
     expect(e.message).toMatch(/node 'fancy_1' \(FancyOp\): operator is not supported/);
@@ -51,7 +42,7 @@ describe('importOnnx errors', () => {
       inputs: [{ name: 'x', type: 11, dims: [2] }],
       outputs: [{ name: 'y', type: 11, dims: [2] }],
     });
-    expect(errorOf(() => importOnnx(bytes)).message).toMatch(/graph input 'x': element type DOUBLE has no Kiln dtype/);
+    expect(kilnErrorOf(() => importOnnx(bytes)).message).toMatch(/graph input 'x': element type DOUBLE has no Kiln dtype/);
   });
 
   it('rejects an int64 constant past int32 used as data', () => {
@@ -63,20 +54,20 @@ describe('importOnnx errors', () => {
       inputs: [{ name: 'x', type: INT64, dims: [1] }],
       outputs: [{ name: 'y', type: INT64, dims: [1] }],
     });
-    const e = errorOf(() => importOnnx(bytes));
+    const e = kilnErrorOf(() => importOnnx(bytes));
     expect(e.code).toBe('UNSUPPORTED');
     expect(e.message).toMatch(/1099511627776 .*does not fit in int32/);
   });
 
   it('reports corrupt or truncated bytes as CORRUPT_MODEL, never a crash', () => {
-    expect(errorOf(() => importOnnx(new Uint8Array(0))).code).toBe('CORRUPT_MODEL');
-    expect(errorOf(() => importOnnx(valid.subarray(0, valid.length - 7))).code).toBe('CORRUPT_MODEL');
-    expect(errorOf(() => importOnnx(new TextEncoder().encode('this is not an onnx model'))).code).toBe('CORRUPT_MODEL');
+    expect(kilnErrorOf(() => importOnnx(new Uint8Array(0))).code).toBe('CORRUPT_MODEL');
+    expect(kilnErrorOf(() => importOnnx(valid.subarray(0, valid.length - 7))).code).toBe('CORRUPT_MODEL');
+    expect(kilnErrorOf(() => importOnnx(new TextEncoder().encode('this is not an onnx model'))).code).toBe('CORRUPT_MODEL');
     // Deterministic pseudo-random garbage.
     let s = 12345;
     for (let trial = 0; trial < 50; trial++) {
       const junk = new Uint8Array(64).map(() => ((s = (s * 1103515245 + 12345) >>> 0) >>> 16) & 0xff);
-      const err = errorOf(() => importOnnx(junk));
+      const err = kilnErrorOf(() => importOnnx(junk));
       expect(['CORRUPT_MODEL', 'UNSUPPORTED']).toContain(err.code);
     }
   });
@@ -87,7 +78,7 @@ describe('importOnnx errors', () => {
       inputs: [{ name: 'x', type: FLOAT, dims: [2] }],
       outputs: [{ name: 'y', type: FLOAT, dims: [2] }],
     });
-    const e = errorOf(() => importOnnx(bytes));
+    const e = kilnErrorOf(() => importOnnx(bytes));
     expect(e.code).toBe('CORRUPT_MODEL');
     expect(e.message).toMatch(/input 'ghost' is not produced/);
   });

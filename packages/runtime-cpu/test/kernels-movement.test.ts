@@ -5,7 +5,6 @@
 import { describe, expect, it } from '@jest/globals';
 import {
   Graph,
-  KilnError,
   type SymbolicTensor,
   type Tensor,
   broadcastLike,
@@ -27,6 +26,7 @@ import {
 import { evaluate } from '@kiln/runtime-cpu';
 import { isNonDifferentiable } from '@kiln/compiler';
 import { checkGrad, randn } from './grad-fd.js';
+import { kilnErrorText } from '../../../tests/helpers/kiln-error.js';
 
 const X = [
   [1, 2, 3],
@@ -38,15 +38,6 @@ function run(build: (g: Graph) => SymbolicTensor, feeds: Record<string, Tensor> 
   return evaluate([build(g)], feeds)[0]!;
 }
 
-function codeOf(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof KilnError) return `${e.code}: ${e.message}`;
-    throw e;
-  }
-  return 'no error';
-}
 
 describe('movement kernels', () => {
   it('reshape resolves -1 at run time (null batch)', () => {
@@ -56,7 +47,7 @@ describe('movement kernels', () => {
     const v = evaluate([y], { x: tensor([1, 2, 3, 4, 5, 6, 7, 8], [2, 2, 2, 1]) })[0]!;
     expect(v.toArray()).toEqual([[1, 2, 3, 4], [5, 6, 7, 8]]);
     const bad = reshape(g.placeholder('float32', [null, 3], 'z'), [-1, 2]);
-    expect(codeOf(() => evaluate([bad], { z: tensor([1, 2, 3], [1, 3]) }))).toMatch(/^SHAPE_MISMATCH: reshape 'reshape_1': cannot reshape \[1,3\] \(3 elements\) into \[-1,2\]/);
+    expect(kilnErrorText(() => evaluate([bad], { z: tensor([1, 2, 3], [1, 3]) }))).toMatch(/^SHAPE_MISMATCH: reshape 'reshape_1': cannot reshape \[1,3\] \(3 elements\) into \[-1,2\]/);
   });
   it('transpose: default reverses, explicit perm on rank 3', () => {
     expect(run((g) => transpose(g.constant(X))).toArray()).toEqual([[1, 4], [2, 5], [3, 6]]);
@@ -72,7 +63,7 @@ describe('movement kernels', () => {
   it('squeeze of a null dim that is not 1 at run time is INVALID_ARGUMENT', () => {
     const g = new Graph();
     const y = squeeze(g.placeholder('float32', [null, 2], 'x'), [0]);
-    expect(codeOf(() => evaluate([y], { x: tensor([1, 2, 3, 4], [2, 2]) }))).toMatch(/^INVALID_ARGUMENT: squeeze 'squeeze': cannot squeeze axis 0 of size 2/);
+    expect(kilnErrorText(() => evaluate([y], { x: tensor([1, 2, 3, 4], [2, 2]) }))).toMatch(/^INVALID_ARGUMENT: squeeze 'squeeze': cannot squeeze axis 0 of size 2/);
   });
   it('concat along axes 0 and 1 (variadic), stack along a new axis', () => {
     expect(run((g) => concat([g.constant(X), g.constant([[7, 8, 9]])])).toArray()).toEqual([...X, [7, 8, 9]]);
@@ -102,9 +93,9 @@ describe('movement kernels', () => {
   it('gather: an out-of-range index is INVALID_ARGUMENT naming the node (TF CPU errors too)', () => {
     const g = new Graph();
     const y = gather(g.constant(X), [0, 2]);
-    expect(codeOf(() => evaluate([y]))).toMatch(/^INVALID_ARGUMENT: gather 'gather': index 2 .* out of range \[0, 2\)/);
+    expect(kilnErrorText(() => evaluate([y]))).toMatch(/^INVALID_ARGUMENT: gather 'gather': index 2 .* out of range \[0, 2\)/);
     const neg = gather(g.constant(X), [-1]);
-    expect(codeOf(() => evaluate([neg]))).toMatch(/^INVALID_ARGUMENT: gather 'gather_1': index -1/);
+    expect(kilnErrorText(() => evaluate([neg]))).toMatch(/^INVALID_ARGUMENT: gather 'gather_1': index -1/);
   });
   it('oneHot: int32 by default, custom values, out-of-range rows are all off', () => {
     const g = new Graph();
@@ -129,7 +120,7 @@ describe('movement kernels', () => {
     const v = evaluate([broadcastLike(g.constant(7), like)], { like: tensor([[0, 0], [0, 0], [0, 0]]) })[0]!;
     expect(v.toArray()).toEqual([[7, 7], [7, 7], [7, 7]]);
     const bad = broadcastLike(g.constant([1, 2, 3]), g.placeholder('float32', [null, null], 'like2'));
-    expect(codeOf(() => evaluate([bad], { like2: tensor([[0, 0]]) }))).toMatch(
+    expect(kilnErrorText(() => evaluate([bad], { like2: tensor([[0, 0]]) }))).toMatch(
       /^SHAPE_MISMATCH: broadcastLike 'broadcastLike_2': x \[3\] cannot be broadcast to \[1,2\]/,
     );
   });
@@ -180,11 +171,11 @@ describe('movement gradients (central differences, tol 1e-3)', () => {
     checkGrad([x, { value: tensor([3], [], 'int32') }], (a, i) => gather(a, i, 2));
   });
   it('unsupported gradient cases raise UNSUPPORTED naming the node', () => {
-    expect(codeOf(() => checkGrad([{ value: randn([2, 3]), shape: [null, null] }], (a) => reshape(a, [-1])))).toMatch(
+    expect(kilnErrorText(() => checkGrad([{ value: randn([2, 3]), shape: [null, null] }], (a) => reshape(a, [-1])))).toMatch(
       /^UNSUPPORTED: reshape 'reshape': cannot build the gradient: reshaping back to \[\?,\?\]/,
     );
     const b = { value: tensor([[0], [1]], [2, 1], 'int32') };
-    expect(codeOf(() => checkGrad([{ value: randn([2, 2, 3]) }, b], (a, i) => gather(a, i, 2, 1)))).toMatch(/^UNSUPPORTED: gather 'gather'.*batchDims 1 with axis 2/);
+    expect(kilnErrorText(() => checkGrad([{ value: randn([2, 2, 3]) }, b], (a, i) => gather(a, i, 2, 1)))).toMatch(/^UNSUPPORTED: gather 'gather'.*batchDims 1 with axis 2/);
     // axis == batchDims is supported: checked against central differences.
     checkGrad([{ value: randn([2, 3]) }, b], (a, i) => gather(a, i, 1, 1));
   });
