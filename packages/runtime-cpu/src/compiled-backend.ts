@@ -66,7 +66,7 @@ class CompiledExecutable implements Executable {
     const out = this.program(feedShapes).run({ feeds, variables, seed: inputs.seed, checkNumerics: this.opts.checkNumerics });
     const writes = new Map<Node, Tensor>();
     for (const [name, t] of out.writes) writes.set(byName.get(name) ?? this.plan.graph.nodeByName(name)!, t);
-    return { values: out.values.map((v, i) => v ?? (null as unknown as Tensor)) as Tensor[], writes };
+    return { values: out.values, writes };
   }
 }
 

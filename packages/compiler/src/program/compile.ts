@@ -10,7 +10,7 @@ import { type ConstantEvaluator, constantFold } from '../passes/constant-fold.js
 import { commonSubexpressionElimination } from '../passes/cse.js';
 import { deadCodeElimination } from '../passes/dce.js';
 import { pruneToFetches } from '../passes/prune.js';
-import type { GraphWithFetches } from '../passes/rewrite.js';
+import { type GraphWithFetches, reachableFrom } from '../passes/rewrite.js';
 import { specializeShapes } from '../passes/specialize.js';
 import { buildKernels } from './build-kernels.js';
 import { planMemory } from './memory-plan.js';
@@ -51,14 +51,12 @@ export function compile(g: Graph, spec: CompileSpec, opts: CompileOptions = {}):
   for (const f of spec.feeds) {
     if (f.node.op !== 'placeholder') throw new KilnError('INVALID_FEED', `compile: '${f.name}' is a ${f.node.op}, not a placeholder`);
   }
-  const src: GraphWithFetches = { graph: g, fetches: [...spec.fetches] };
-  const pruned = pruneToFetches(src);
-  for (const p of pruned.graph.placeholders()) {
-    if (!fed.has(g.nodeByName(p.name)!)) {
+  for (const p of reachableFrom(spec.fetches.map((f) => f.node))) {
+    if (p.op === 'placeholder' && !fed.has(p)) {
       throw new KilnError('MISSING_FEED', `compile: the fetches need placeholder '${p.name}' but it is not among the feeds`);
     }
   }
-  const optimized = optimizeGraph(src, opts);
+  const optimized = optimizeGraph({ graph: g, fetches: [...spec.fetches] }, opts);
   const built = buildKernels(optimized, opts.fuse ?? true);
   const plan = planMemory(built.buffers, built.kernels, built.fetches);
   const graphNodes = optimized.graph.nodes.filter((n) => !getOp(n.op).source).length;

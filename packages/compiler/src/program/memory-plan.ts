@@ -53,12 +53,15 @@ export function planMemory(buffers: BufferDecl[], kernels: Kernel[], fetches: nu
   }
   const ids = [...start.keys()];
   const naiveBytes = ids.reduce((s, id) => s + buffers[id]!.bytes, 0);
-  let liveLowerBoundBytes = 0;
-  for (let t = 0; t <= kernels.length; t++) {
-    let live = 0;
-    for (const id of ids) if (start.get(id)! <= t && t <= end.get(id)!) live += buffers[id]!.bytes;
-    liveLowerBoundBytes = Math.max(liveLowerBoundBytes, live);
+  // Sweep over kernel steps: +bytes where a buffer starts, -bytes after its last use.
+  const delta = new Array<number>(kernels.length + 2).fill(0);
+  for (const id of ids) {
+    delta[start.get(id)!]! += buffers[id]!.bytes;
+    delta[end.get(id)! + 1]! -= buffers[id]!.bytes;
   }
+  let liveLowerBoundBytes = 0;
+  let live = 0;
+  for (const d of delta) liveLowerBoundBytes = Math.max(liveLowerBoundBytes, (live += d));
   const placed: number[] = [];
   const sorted = [...ids].sort((a, b) => buffers[b]!.bytes - buffers[a]!.bytes || start.get(a)! - start.get(b)!);
   let arenaBytes = 0;

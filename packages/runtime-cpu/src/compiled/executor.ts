@@ -6,7 +6,7 @@
  * from the committed values and writes are staged, so a failed run changes nothing.
  */
 import type { Program } from '@kiln/compiler';
-import { type DType, KilnError, type Node, Tensor, type TypedArray, allocData, fmtShape } from '@kiln/graph';
+import { type DType, KilnError, Tensor, type TypedArray, allocData, fmtShape } from '@kiln/graph';
 import { nodeRandom } from '../reference/executor.js';
 import { type RefContext, getRefKernel } from '../reference/registry.js';
 import { type ElementwiseFn, compileElementwise } from './js-codegen.js';
@@ -54,7 +54,7 @@ export class CpuProgram {
       const s = k.spec;
       if (s.kind !== 'elementwise') return undefined;
       const out = program.buffers[s.output]!;
-      return compileElementwise(s.expr, s.inputs.map((i) => program.buffers[i]!.shape), out.shape, out.dtype);
+      return compileElementwise(s.expr, s.inputs.map((i) => program.buffers[i]!.shape), out.shape);
     });
   }
 
@@ -83,7 +83,6 @@ export class CpuProgram {
       return data;
     };
     const tensorOf = (id: number) => new Tensor(program.buffers[id]!.dtype, program.buffers[id]!.shape, resolve(id));
-    const varByNode = (v: Node) => v.name;
 
     program.kernels.forEach((k, t) => {
       const s = k.spec;
@@ -99,8 +98,8 @@ export class CpuProgram {
           const ctx: RefContext = {
             node,
             random: nodeRandom(inputs.seed, node.name),
-            readVariable: (v) => writes.get(varByNode(v)) ?? inputs.variables.get(varByNode(v))!,
-            writeVariable: (v, value) => void writes.set(varByNode(v), value),
+            readVariable: (v) => writes.get(v.name) ?? inputs.variables.get(v.name)!,
+            writeVariable: (v, value) => void writes.set(v.name, value),
           };
           const outs = getRefKernel(s.op)(ins, s.attrs, ctx);
           s.outputs.forEach((o, i) => resolve(o).set(outs[i]!.data));

@@ -5,7 +5,6 @@
  * so a broadcast never materializes. int32 arithmetic wraps as the reference does
  * (Math.imul, |0); bool results are 0/1.
  */
-import type { DType } from '@kiln/graph';
 import { type ScalarExpr, exprToString } from '@kiln/compiler';
 import { erfScalar, roundHalfEven } from '../reference/kernels/elementwise.js';
 
@@ -122,7 +121,7 @@ function broadcastStrides(shape: readonly number[], out: readonly number[]): num
  * JS source of an elementwise kernel: `function(out, in0, in1, ...)` writing every element of
  * `out` (shape outShape) from inputs of shapes inShapes (broadcastable to outShape).
  */
-export function elementwiseSource(expr: ScalarExpr, inShapes: readonly (readonly number[])[], outShape: readonly number[], _outDType: DType): string {
+export function elementwiseSource(expr: ScalarExpr, inShapes: readonly (readonly number[])[], outShape: readonly number[]): string {
   const n = outShape.reduce((a, b) => a * b, 1);
   const flat = inShapes.map((s) => s.reduce((a, b) => a * b, 1) === n);
   const scalar = inShapes.map((s) => s.reduce((a, b) => a * b, 1) === 1);
@@ -151,7 +150,7 @@ export function elementwiseSource(expr: ScalarExpr, inShapes: readonly (readonly
   return `return function kernel(out, ${params.join(', ')}) {\n${lines.join('\n')}\n};`;
 }
 
-export function compileElementwise(expr: ScalarExpr, inShapes: readonly (readonly number[])[], outShape: readonly number[], outDType: DType): ElementwiseFn {
-  const src = elementwiseSource(expr, inShapes, outShape, outDType);
+export function compileElementwise(expr: ScalarExpr, inShapes: readonly (readonly number[])[], outShape: readonly number[]): ElementwiseFn {
+  const src = elementwiseSource(expr, inShapes, outShape);
   return new Function('H', src)(helpers) as ElementwiseFn;
 }
