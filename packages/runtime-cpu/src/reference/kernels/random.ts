@@ -5,19 +5,13 @@
  * Element kept when the draw is >= rate; the mask holds 0 or 1 / (1 - rate).
  */
 import { KilnError, Tensor, fmtShape } from '@kiln/graph';
+import { makeRandom } from '../random.js';
 import { registerRefKernel } from '../registry.js';
 import { broadcastBinary } from './elementwise.js';
 
-/** mulberry32 seeded by an explicit op seed. */
+/** The stream of an explicit op seed (the same mask on every run, as TF.js with a seed). */
 function seededRandom(seed: number): () => number {
-  let s = (seed ^ 0x9e3779b9) >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return makeRandom((seed ^ 0x9e3779b9) >>> 0);
 }
 
 registerRefKernel('dropout', ([x], attrs, ctx) => {
