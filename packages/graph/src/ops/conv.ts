@@ -160,35 +160,29 @@ registerOp({
   },
 });
 
-/** conv2d(x, filter, strides, pad, dataFormat='NHWC', dilations=1, dimRoundingMode?) as in TF.js (x rank 4, or 3 for one image). */
-export function conv2d(
+type ConvFn = (
   x: TensorLike,
   filter: TensorLike,
   strides: number | [number, number],
   pad: PadArg,
-  dataFormat: 'NHWC' | 'NCHW' = 'NHWC',
-  dilations: number | [number, number] = 1,
+  dataFormat?: 'NHWC' | 'NCHW',
+  dilations?: number | [number, number],
   dimRoundingMode?: DimRoundingMode,
-): SymbolicTensor {
-  checkDataFormat('conv2d', dataFormat);
-  const attrs = windowAttrs('conv2d', strides, pad, dilations, dimRoundingMode);
-  return batchedNHWC(x, (x4) => apply1('conv2d', [x4, filter], attrs));
+) => SymbolicTensor;
+
+/** The TF.js-style free function of a forward conv (x rank 4, or 3 for one image). */
+function conv(op: 'conv2d' | 'depthwiseConv2d'): ConvFn {
+  return (x, filter, strides, pad, dataFormat = 'NHWC', dilations = 1, dimRoundingMode) => {
+    checkDataFormat(op, dataFormat);
+    const attrs = windowAttrs(op, strides, pad, dilations, dimRoundingMode);
+    return batchedNHWC(x, (x4) => apply1(op, [x4, filter], attrs));
+  };
 }
 
+/** conv2d(x, filter, strides, pad, dataFormat='NHWC', dilations=1, dimRoundingMode?) as in TF.js. */
+export const conv2d: ConvFn = conv('conv2d');
 /** depthwiseConv2d(x, filter, strides, pad, dataFormat='NHWC', dilations=1, dimRoundingMode?) as in TF.js. */
-export function depthwiseConv2d(
-  x: TensorLike,
-  filter: TensorLike,
-  strides: number | [number, number],
-  pad: PadArg,
-  dataFormat: 'NHWC' | 'NCHW' = 'NHWC',
-  dilations: number | [number, number] = 1,
-  dimRoundingMode?: DimRoundingMode,
-): SymbolicTensor {
-  checkDataFormat('depthwiseConv2d', dataFormat);
-  const attrs = windowAttrs('depthwiseConv2d', strides, pad, dilations, dimRoundingMode);
-  return batchedNHWC(x, (x4) => apply1('depthwiseConv2d', [x4, filter], attrs));
-}
+export const depthwiseConv2d: ConvFn = conv('depthwiseConv2d');
 
 /**
  * conv2dTranspose(x, filter, outputShape, strides, pad, dimRoundingMode?) as in TF.js; filter
