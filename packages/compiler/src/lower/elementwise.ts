@@ -87,3 +87,7 @@ registerElementwiseLowering('logicalAnd', bin('and'));
 registerElementwiseLowering('logicalOr', bin('or'));
 registerElementwiseLowering('logicalNot', un('not'));
 registerElementwiseLowering('where', ([c, a, b], _at, dt) => call('select', dt, c!, a!, b!));
+// Broadcasts are elementwise identities: the code generators read a broadcast operand through
+// zero strides, so no broadcast is ever materialized. broadcastLike's `like` is shape-only.
+registerElementwiseLowering('broadcastTo', ([x]) => x!);
+registerElementwiseLowering('broadcastLike', ([x]) => x!);

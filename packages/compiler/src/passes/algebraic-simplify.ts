@@ -10,6 +10,8 @@
  *   transpose(transpose(x, p), q)        -> transpose(x, p∘q), or x when that is the identity
  *   reshape(reshape(x)) / reshape to x's own shape -> one reshape / x
  *   op(broadcastTo(s), y) for an elementwise op where s broadcasts to the same result -> op(s, y)
+ *   broadcastLike(x, like) with a known result shape -> broadcastTo(x, shape), or x when equal
+ *                                        (like's producer then becomes dead code)
  */
 import { type Node, type SymbolicTensor, type Tensor, getOp, shapesEqual } from '@kiln/graph';
 import { type GraphWithFetches, KEEP, rewriteGraph } from './rewrite.js';
@@ -54,6 +56,11 @@ const rules: Record<string, Rule> = {
     const perm = outer.map((p) => inner[p]!);
     const src = x!.node.inputs[0]!;
     return perm.every((p, i) => p === i) ? src : add('transpose', [src], { perm });
+  },
+  broadcastLike: (node, [x], add) => {
+    const shape = node.output.shape;
+    if (!shape.every((d) => d !== null)) return undefined;
+    return shapesEqual(x!.shape, shape) ? x : add('broadcastTo', [x!], { shape: [...shape] });
   },
   reshape: (node, [x], add) => {
     const src = x!.node.op === 'reshape' ? x!.node.inputs[0]! : x!;

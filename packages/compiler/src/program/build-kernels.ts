@@ -1,33 +1,23 @@
 /**
- * Lowering + fusion: turns an optimized, shape-specialized graph into kernels.
+ * Lowering to kernels: turns the fusion groups of an optimized, shape-specialized graph
+ * (fusion.ts) into kernel specs over buffers, then orders them (schedule.ts).
  *
- * 1. Every op with an elementwise lowering becomes a scalar expression over its inputs.
- * 2. Vertical fusion: a producer's expression is inlined into its consumer when the producer
- *    is elementwise, has exactly one consumer, is not fetched, and has the consumer's shape
- *    (so one output index addresses both). Scalar constants are inlined as literals.
- * 3. Pure views (reshape, expandDims, squeeze; identity outside fused chains) are no-code
- *    kernels whose output aliases the input bytes: no copy kernels where a view suffices.
- * 4. Everything else (reductions, contractions, movement, state, random) is an op kernel.
- * With fuse=false every node is its own kernel (the unfused program, for comparison).
+ * - An elementwise group becomes one kernel with one scalar expression per materialized
+ *   output (values used outside the group or fetched) and per variable it updates.
+ *   Scalar constants are inlined as literals.
+ * - A reduce group: prologue expression over the reduction's inputs, the reduction, and an
+ *   epilogue expression over the result (mean = sum, then a division epilogue).
+ * - A contraction group: matMul with an epilogue (bias, activation, gradient masks).
+ * - Views alias their input's bytes (no copy kernels); everything else is an op kernel.
+ * With fuse=false every node is its own kernel, in graph order (the unfused program).
  */
-import { type Node, type SymbolicTensor, Tensor, bytesPerElement, getOp, sizeOf } from '@kiln/graph';
+import { type Node, type SymbolicTensor, type Tensor, bytesPerElement, getOp, normalizeAxes, sizeOf } from '@kiln/graph';
 import { getElementwiseLowering } from '../lower/elementwise.js';
-import { type ScalarExpr, input, lit, substitute } from '../lower/scalar-expr.js';
+import { type ScalarExpr, call, input, lit, substitute } from '../lower/scalar-expr.js';
 import type { GraphWithFetches } from '../passes/rewrite.js';
-import type { BufferDecl, Kernel } from './program.js';
-
-const VIEW_OPS = new Set(['reshape', 'expandDims', 'squeeze']);
-const ALIAS_OPS = new Set(['identity', 'stopGradient']);
-
-interface Group {
-  node: Node;
-  expr: ScalarExpr;
-  /** Leaf tensors the expression reads (input i = leaves[i]). */
-  leaves: SymbolicTensor[];
-  nodes: string[];
-  reasons: string[];
-  absorbed: boolean;
-}
+import { ASSIGN_OPS, type Group, SHAPE_ONLY_INPUTS, fuseNodes } from './fusion.js';
+import { type BufferDecl, type Kernel, type KernelSpec, kernelIO } from './program.js';
+import { type ScheduleItem, scheduleForMemory } from './schedule.js';
 
 export interface BuiltKernels {
   buffers: BufferDecl[];
@@ -36,46 +26,44 @@ export interface BuiltKernels {
   feeds: { name: string; buffer: number }[];
 }
 
+/** Builds scalar expressions for tensors computed by a group's member nodes. */
+function exprBuilder(members: ReadonlySet<Node>, fixedLeaves: readonly SymbolicTensor[], inlineScalars: boolean) {
+  const leaves: SymbolicTensor[] = [...fixedLeaves];
+  const memo = new Map<Node, ScalarExpr>();
+  const leaf = (t: SymbolicTensor): ScalarExpr => {
+    if (inlineScalars && t.node.op === 'const' && sizeOf(t.shape as number[]) === 1) {
+      return lit((t.node.attrs.value as Tensor).data[0]!, t.dtype);
+    }
+    let i = leaves.indexOf(t);
+    if (i < 0) i = leaves.push(t) - 1;
+    return input(i, t.dtype);
+  };
+  const valueOf = (t: SymbolicTensor): ScalarExpr => (members.has(t.node) && !fixedLeaves.includes(t) ? exprOf(t.node) : leaf(t));
+  const exprOf = (n: Node): ScalarExpr => {
+    const have = memo.get(n);
+    if (have) return have;
+    let e: ScalarExpr;
+    if (ASSIGN_OPS.has(n.op)) {
+      const dt = n.inputs[0]!.dtype;
+      const value = valueOf(n.inputs[1]!);
+      e = n.op === 'assign' ? value : call(n.op === 'assignAdd' ? 'add' : 'sub', dt, leaf(n.inputs[0]!), value);
+    } else {
+      const shapeOnly = SHAPE_ONLY_INPUTS[n.op] ?? [];
+      const args = n.inputs.map((t, i) => (shapeOnly.includes(i) ? lit(0, t.dtype) : valueOf(t)));
+      e = getElementwiseLowering(n.op)!(args, n.attrs, n.output.dtype);
+    }
+    memo.set(n, e);
+    return e;
+  };
+  return { valueOf, exprOf, leaves };
+}
+
 export function buildKernels(src: GraphWithFetches, fuse: boolean): BuiltKernels {
   const { graph, fetches } = src;
   const consumers = graph.consumers();
   const fetched = new Set(fetches);
-  const groups = new Map<Node, Group>();
-  const order: Node[] = [];
-
-  for (const node of graph.nodes) {
-    const def = getOp(node.op);
-    if (def.source) continue;
-    order.push(node);
-    const lower = getElementwiseLowering(node.op);
-    if (!lower || node.outputs.length !== 1 || def.stateful) continue;
-    if (ALIAS_OPS.has(node.op) && !fuse) continue;
-    const leaves: SymbolicTensor[] = [];
-    const nodes: string[] = [];
-    const reasons: string[] = [];
-    const args = node.inputs.map((t) => {
-      const producer = groups.get(t.node);
-      const single = (consumers.get(t.node) ?? []).length === 1 && node.inputs.filter((x) => x === t).length === 1;
-      const sameShape = t.shape.length === node.output.shape.length && t.shape.every((d, i) => d === node.output.shape[i]);
-      if (fuse && producer && single && sameShape && !fetched.has(t)) {
-        producer.absorbed = true;
-        const base = leaves.length;
-        leaves.push(...producer.leaves);
-        nodes.push(...producer.nodes);
-        reasons.push(...producer.reasons, `${producer.node.op} '${producer.node.name}' into ${node.op} '${node.name}': elementwise, single consumer, same shape`);
-        return substitute(producer.expr, producer.leaves.map((l, i) => input(base + i, l.dtype)));
-      }
-      if (fuse && t.node.op === 'const' && sizeOf(t.shape as number[]) === 1) {
-        return lit((t.node.attrs.value as Tensor).data[0]!, t.dtype);
-      }
-      const existing = leaves.indexOf(t);
-      if (existing >= 0) return input(existing, t.dtype);
-      leaves.push(t);
-      return input(leaves.length - 1, t.dtype);
-    });
-    nodes.push(node.name);
-    groups.set(node, { node, expr: lower(args, node.attrs, node.output.dtype), leaves, nodes, reasons, absorbed: false });
-  }
+  const nodes = graph.nodes.filter((n) => !getOp(n.op).source);
+  const { roles, groups, groupOf } = fuseNodes(nodes, consumers, fetched, fuse);
 
   // Buffers: one per tensor that some kernel reads or writes, or that is fetched.
   const buffers: BufferDecl[] = [];
@@ -86,54 +74,123 @@ export function buildKernels(src: GraphWithFetches, fuse: boolean): BuiltKernels
     const shape = t.shape as number[];
     const n = t.node;
     const kind = n.op === 'placeholder' ? 'feed' : n.op === 'variable' ? 'variable' : n.op === 'const' ? 'const' : 'temp';
-    const decl: BufferDecl = {
-      id: buffers.length,
-      name: t.name,
-      dtype: t.dtype,
-      shape,
-      bytes: sizeOf(shape) * bytesPerElement(t.dtype),
-      kind,
-      offset: -1,
-    };
+    const decl: BufferDecl = { id: buffers.length, name: t.name, dtype: t.dtype, shape, bytes: sizeOf(shape) * bytesPerElement(t.dtype), kind, offset: -1 };
     if (kind === 'const') decl.value = n.attrs.value as Tensor;
     if (kind === 'feed' || kind === 'variable') decl.source = n.name;
     buffers.push(decl);
     bufOf.set(t, decl.id);
     return decl.id;
   };
+  const usedOutside = (t: SymbolicTensor, g: Group) =>
+    fetched.has(t) || (consumers.get(t.node) ?? []).some((c) => c.inputs.includes(t) && groupOf.get(c) !== g);
 
-  const kernels: Kernel[] = [];
-  for (const node of order) {
-    const group = groups.get(node);
-    if (group?.absorbed) continue;
-    const id = kernels.length;
-    if (group) {
-      const inputs = group.leaves.map(bufferFor);
-      kernels.push({ id, spec: { kind: 'elementwise', expr: group.expr, inputs, output: bufferFor(node.output) }, nodes: group.nodes, reasons: group.reasons });
-    } else if (VIEW_OPS.has(node.op) || ALIAS_OPS.has(node.op)) {
-      const inp = bufferFor(node.inputs[0]!);
-      const out = bufferFor(node.output);
+  const emitted: { group: Group; spec: KernelSpec }[] = [];
+  for (const g of groups) {
+    const members = new Set(g.nodes);
+    const first = g.nodes[0]!;
+    if (g.kind === 'elementwise') {
+      const b = exprBuilder(members, [], fuse);
+      const exprs: ScalarExpr[] = [];
+      const outputs: number[] = [];
+      for (const n of g.nodes) {
+        if (roles.get(n) === 'sink') {
+          exprs.push(b.exprOf(n));
+          outputs.push(bufferFor(n.inputs[0]!));
+        } else if (!fuse || usedOutside(n.output, g)) {
+          exprs.push(b.exprOf(n));
+          outputs.push(bufferFor(n.output));
+        }
+      }
+      if (outputs.length === 0) continue;
+      emitted.push({ group: g, spec: { kind: 'elementwise', exprs, inputs: b.leaves.map(bufferFor), outputs } });
+    } else if (g.kind === 'reduce' || g.kind === 'contraction') {
+      const m = g.main!;
+      const epi = exprBuilder(members, [m.output], fuse);
+      let epilogue = g.epilogue ? epi.exprOf(g.epilogue.node) : input(0, m.output.dtype);
+      const output = bufferFor(g.epilogue ?? m.output);
+      const epilogueInputs = epi.leaves.slice(1).map(bufferFor);
+      if (g.kind === 'reduce') {
+        const x = m.inputs[0]!;
+        const inShape = x.shape as number[];
+        const axes = normalizeAxes(m.attrs.axis as number[], inShape.length, `${m.op} '${m.name}'`);
+        if (m.op === 'mean') {
+          const count = axes.reduce((s, a) => s * inShape[a]!, 1);
+          epilogue = substitute(epilogue, [call('div', 'float32', input(0, 'float32'), lit(count)), ...epi.leaves.slice(1).map((t, i) => input(i + 1, t.dtype))]);
+        }
+        const pro = exprBuilder(members, [], fuse);
+        const prologue = pro.valueOf(x);
+        const reducer = m.op === 'mean' ? 'sum' : (m.op as 'sum' | 'max' | 'min' | 'prod');
+        emitted.push({ group: g, spec: { kind: 'reduce', reducer, prologue, inputs: pro.leaves.map(bufferFor), inShape, axes, epilogue, epilogueInputs, output } });
+      } else {
+        const spec: KernelSpec = {
+          kind: 'contraction',
+          a: bufferFor(m.inputs[0]!),
+          b: bufferFor(m.inputs[1]!),
+          transposeA: m.attrs.transposeA === true,
+          transposeB: m.attrs.transposeB === true,
+          epilogue,
+          epilogueInputs,
+          output,
+        };
+        emitted.push({ group: g, spec });
+      }
+    } else if (g.kind === 'view') {
+      const inp = bufferFor(first.inputs[0]!);
+      const out = bufferFor(first.output);
       buffers[out]!.aliasOf = buffers[inp]!.aliasOf ?? inp;
-      kernels.push({ id, spec: { kind: 'view', input: inp, output: out }, nodes: [node.name], reasons: [] });
+      emitted.push({ group: g, spec: { kind: 'view', input: inp, output: out } });
     } else {
-      const def = getOp(node.op);
-      kernels.push({
-        id,
+      const def = getOp(first.op);
+      emitted.push({
+        group: g,
         spec: {
           kind: 'op',
-          op: node.op,
+          op: first.op,
           family: def.family,
-          node: node.name,
-          attrs: node.attrs,
-          inputs: node.inputs.map(bufferFor),
-          outputs: def.target ? [] : node.outputs.map(bufferFor),
+          node: first.name,
+          attrs: first.attrs,
+          inputs: first.inputs.map(bufferFor),
+          outputs: def.target ? [] : first.outputs.map(bufferFor),
         },
-        nodes: [node.name],
-        reasons: [],
       });
     }
   }
+
+  const order = fuse ? scheduleForMemory(scheduleItems(emitted, buffers)) : emitted.map((_, i) => i);
+  const kernels: Kernel[] = order.map((i, id) => ({ id, spec: emitted[i]!.spec, nodes: emitted[i]!.group.nodes.map((n) => n.name), reasons: emitted[i]!.group.reasons }));
   const feeds = graph.placeholders().map((p) => ({ name: p.name, buffer: bufferFor(p.output) }));
   const fetchIds = fetches.map((f) => (getOp(f.node.op).target ? -1 : bufferFor(f)));
   return { buffers, kernels, fetches: fetchIds, feeds };
+}
+
+/** Dependencies and memory effects of each emitted kernel, for the scheduler. */
+function scheduleItems(emitted: readonly { group: Group; spec: KernelSpec }[], buffers: readonly BufferDecl[]): ScheduleItem[] {
+  const writer = new Map<number, number>();
+  emitted.forEach((e, i) => kernelIO(e.spec).writes.forEach((w) => buffers[w]!.kind === 'temp' && writer.set(w, i)));
+  const kernelOfNode = new Map<Node, number>();
+  emitted.forEach((e, i) => e.group.nodes.forEach((n) => kernelOfNode.set(n, i)));
+  const base = (id: number) => buffers[id]!.aliasOf ?? id;
+  return emitted.map((e, i) => {
+    const { reads, writes } = kernelIO(e.spec);
+    const deps = new Set<number>();
+    for (const r of reads) {
+      const w = writer.get(r);
+      if (w !== undefined && w !== i) deps.add(w);
+    }
+    for (const n of e.group.nodes) {
+      for (const c of n.controlInputs) {
+        const k = kernelOfNode.get(c);
+        if (k !== undefined && k !== i) deps.add(k);
+      }
+    }
+    const temps = (ids: number[]) => ids.filter((id) => buffers[base(id)]!.kind === 'temp');
+    return {
+      deps,
+      allocBytes: temps(writes)
+        .filter((w) => buffers[w]!.aliasOf === undefined)
+        .reduce((s, w) => s + buffers[w]!.bytes, 0),
+      reads: temps(reads).map((r) => ({ key: base(r), bytes: buffers[base(r)]!.bytes })),
+      ordered: e.spec.kind === 'op' && e.spec.family === 'state',
+    };
+  });
 }

@@ -6,10 +6,13 @@
  * buffer whose interval intersects (the strategy of TFLite's arena planner and XLA's heap
  * simulator). Also reports the naive total and the live lower bound (the largest total of
  * simultaneously live temporaries in this order), so the plan's quality is visible.
+ * In-place reuse: an elementwise kernel's output takes the storage of an input that dies at
+ * that kernel when both have the same dtype and shape (each element is read before it is
+ * written at the same index, and generated code computes all outputs before writing any).
  */
-import type { BufferDecl, Kernel } from './program.js';
+import { type BufferDecl, type Kernel, kernelIO } from './program.js';
 
-const ALIGN = 4;
+const ALIGN = 16;
 
 export interface MemoryPlan {
   arenaBytes: number;
@@ -19,25 +22,13 @@ export interface MemoryPlan {
   frees: number[][];
 }
 
-function kernelIO(k: Kernel): { reads: number[]; writes: number[] } {
-  const s = k.spec;
-  switch (s.kind) {
-    case 'elementwise':
-      return { reads: s.inputs, writes: [s.output] };
-    case 'view':
-      return { reads: [s.input], writes: [s.output] };
-    case 'op':
-      return { reads: s.inputs, writes: s.outputs };
-  }
-}
-
 export function planMemory(buffers: BufferDecl[], kernels: Kernel[], fetches: number[]): MemoryPlan {
   const base = (id: number): number => buffers[id]!.aliasOf ?? id;
   const isArena = (id: number) => buffers[id]!.kind === 'temp' && buffers[id]!.aliasOf === undefined;
   const start = new Map<number, number>();
   const end = new Map<number, number>();
   kernels.forEach((k, t) => {
-    const { reads, writes } = kernelIO(k);
+    const { reads, writes } = kernelIO(k.spec);
     for (const w of writes) {
       const b = base(w);
       if (isArena(b) && !start.has(b)) start.set(b, t);
@@ -51,8 +42,35 @@ export function planMemory(buffers: BufferDecl[], kernels: Kernel[], fetches: nu
   for (const f of fetches) {
     if (f >= 0 && isArena(base(f))) end.set(base(f), kernels.length);
   }
-  const ids = [...start.keys()];
-  const naiveBytes = ids.reduce((s, id) => s + buffers[id]!.bytes, 0);
+  const naiveBytes = [...start.keys()].reduce((s, id) => s + buffers[id]!.bytes, 0);
+  // In-place reuse: union an elementwise output with an input that dies at its kernel.
+  const parent = new Map<number, number>();
+  const find = (id: number): number => {
+    let r = id;
+    while (parent.has(r)) r = parent.get(r)!;
+    return r;
+  };
+  kernels.forEach((k, t) => {
+    const s = k.spec;
+    if (s.kind !== 'elementwise') return;
+    const taken = new Set<number>();
+    for (const o of s.outputs) {
+      if (!isArena(o)) continue;
+      const out = buffers[o]!;
+      for (const i of s.inputs) {
+        const r = find(base(i));
+        if (!isArena(base(i)) || taken.has(r) || end.get(r) !== t || s.outputs.includes(i)) continue;
+        const inp = buffers[i]!;
+        const same = inp.dtype === out.dtype && inp.bytes === out.bytes && inp.shape.length === out.shape.length && inp.shape.every((d, j) => d === out.shape[j]);
+        if (!same) continue;
+        taken.add(r);
+        parent.set(o, r);
+        end.set(r, Math.max(end.get(r)!, end.get(o)!));
+        break;
+      }
+    }
+  });
+  const ids = [...start.keys()].filter((id) => !parent.has(id));
   // Sweep over kernel steps: +bytes where a buffer starts, -bytes after its last use.
   const delta = new Array<number>(kernels.length + 2).fill(0);
   for (const id of ids) {
@@ -88,6 +106,7 @@ export function planMemory(buffers: BufferDecl[], kernels: Kernel[], fetches: nu
     arenaBytes = Math.max(arenaBytes, offset + size);
     placed.push(id);
   }
+  for (const id of parent.keys()) buffers[id]!.offset = buffers[find(id)]!.offset;
   const frees: number[][] = kernels.map(() => []);
   for (const id of ids) {
     const e = end.get(id)!;

@@ -28,10 +28,64 @@ export interface BufferDecl {
   source?: string;
 }
 
+/** How a reduce kernel combines values ('mean' lowers to 'sum' with a division epilogue). */
+export type Reducer = 'sum' | 'max' | 'min' | 'prod';
+
+/**
+ * Kernel kinds (the primitives every op lowers to):
+ * - elementwise: one index space (the shape of outputs[0]; all outputs share it); each output
+ *   is a scalar expression over the inputs, which broadcast to that shape (numpy rules, right
+ *   aligned). An output may be a variable buffer: an in-place optimizer update (the backend
+ *   writes the variable's next value; reads in the same run see the committed value).
+ * - reduce: acc = reducer over `axes` of prologue(inputs broadcast to inShape); then
+ *   out = epilogue(%0 = acc, %1.. = epilogueInputs broadcast to the output shape). The output
+ *   shape is inShape without the reduced axes (keepDims only changes the shape, not bytes).
+ * - contraction: C = op(A) · op(B) for rank-2 A, B (op = transpose when the flag is set), then
+ *   out = epilogue(%0 = C, %1.. = epilogueInputs broadcast to C's shape): bias + activation.
+ * - view: no code; the output aliases the input's bytes (reshape, expandDims, squeeze).
+ * - op: an op the backend implements whole (movement, conv, pooling, state, random, ...).
+ */
 export type KernelSpec =
-  | { kind: 'elementwise'; expr: ScalarExpr; inputs: number[]; output: number }
+  | { kind: 'elementwise'; exprs: ScalarExpr[]; inputs: number[]; outputs: number[] }
+  | {
+      kind: 'reduce';
+      reducer: Reducer;
+      prologue: ScalarExpr;
+      inputs: number[];
+      inShape: number[];
+      axes: number[];
+      epilogue: ScalarExpr;
+      epilogueInputs: number[];
+      output: number;
+    }
+  | {
+      kind: 'contraction';
+      a: number;
+      b: number;
+      transposeA: boolean;
+      transposeB: boolean;
+      epilogue: ScalarExpr;
+      epilogueInputs: number[];
+      output: number;
+    }
   | { kind: 'view'; input: number; output: number }
   | { kind: 'op'; op: string; family: string; node: string; attrs: Readonly<Attrs>; inputs: number[]; outputs: number[] };
+
+/** Buffers a kernel reads and writes (variable outputs are in-place updates). */
+export function kernelIO(s: KernelSpec): { reads: number[]; writes: number[] } {
+  switch (s.kind) {
+    case 'elementwise':
+      return { reads: s.inputs, writes: s.outputs };
+    case 'reduce':
+      return { reads: [...s.inputs, ...s.epilogueInputs], writes: [s.output] };
+    case 'contraction':
+      return { reads: [s.a, s.b, ...s.epilogueInputs], writes: [s.output] };
+    case 'view':
+      return { reads: [s.input], writes: [s.output] };
+    case 'op':
+      return { reads: s.inputs, writes: s.outputs };
+  }
+}
 
 export interface Kernel {
   id: number;
@@ -67,14 +121,19 @@ export interface Program {
 
 function kernelLine(k: Kernel, bufs: BufferDecl[]): string {
   const b = (id: number) => `%b${id}`;
+  const list = (ids: number[]) => ids.map(b).join(', ');
   const s = k.spec;
   switch (s.kind) {
     case 'elementwise':
-      return `k${k.id} elementwise ${b(s.output)} = ${exprToString(s.expr)} over (${s.inputs.map(b).join(', ')}) ${fmtShape(bufs[s.output]!.shape)}`;
+      return `k${k.id} elementwise ${s.outputs.map((o, i) => `${b(o)}${bufs[o]!.kind === 'variable' ? ' (update)' : ''} = ${exprToString(s.exprs[i]!)}`).join('; ')} over (${list(s.inputs)}) ${fmtShape(bufs[s.outputs[0]!]!.shape)}`;
+    case 'reduce':
+      return `k${k.id} reduce ${b(s.output)} = ${exprToString(s.epilogue)} where %0 = ${s.reducer}[axes ${s.axes.join(',')}](${exprToString(s.prologue)} over (${list(s.inputs)}) ${fmtShape(s.inShape)})${s.epilogueInputs.length ? ` and %1.. = (${list(s.epilogueInputs)})` : ''}`;
+    case 'contraction':
+      return `k${k.id} contraction ${b(s.output)} = ${exprToString(s.epilogue)} where %0 = matMul(${b(s.a)}${s.transposeA ? 'ᵀ' : ''}, ${b(s.b)}${s.transposeB ? 'ᵀ' : ''})${s.epilogueInputs.length ? ` and %1.. = (${list(s.epilogueInputs)})` : ''} ${fmtShape(bufs[s.output]!.shape)}`;
     case 'view':
       return `k${k.id} view ${b(s.output)} = ${b(s.input)} as ${fmtShape(bufs[s.output]!.shape)}`;
     case 'op':
-      return `k${k.id} ${s.family} ${s.outputs.map(b).join(', ')} = ${s.op}(${s.inputs.map(b).join(', ')})`;
+      return `k${k.id} ${s.family} ${list(s.outputs)} = ${s.op}(${list(s.inputs)})`;
   }
 }
 

@@ -1,16 +1,22 @@
 /**
- * Runs a compiled Program on the CPU: one ArrayBuffer arena used exactly as planned, fused
- * elementwise kernels as generated JS (compiled once per Program), views as shared storage,
- * and op kernels (reductions, contractions, movement, state) through the fast CPU op-kernel
- * table when it has one, else through the reference kernel on arena views. Variables are read
- * from the committed values and writes are staged, so a failed run changes nothing.
+ * Runs a compiled Program on the CPU. All storage is one linear memory laid out once per
+ * Program: the arena (temporaries, used exactly as planned), constants (copied in once),
+ * feed slots, and two slots per variable. Kernels: generated JS for elementwise kernels and
+ * reductions (compiled once per Program), the matmul engine for contractions (then the
+ * epilogue in JS on the result), fast op kernels where registered, else the reference kernel.
+ *
+ * Variables are double-buffered: kernels read the committed slot and in-place updates write
+ * the other one, so kernels may run in any dependency order and a failed run changes nothing.
+ * On success the written slots become current and come back as `writes` (Tensors viewing the
+ * slot); when the Session passes that same Tensor next run, no copy is made.
  */
-import type { Program } from '@kiln/compiler';
+import type { BufferDecl, Program } from '@kiln/compiler';
 import { type DType, KilnError, Tensor, type TypedArray, allocData, fmtShape } from '@kiln/graph';
 import { nodeRandom } from '../reference/executor.js';
 import { type RefContext, getRefKernel } from '../reference/registry.js';
-import { type ElementwiseFn, compileElementwise } from './js-codegen.js';
+import { type KernelFn, type ReduceFn, type TypedArrayLike, compileElementwise, compileReduce } from './js-codegen.js';
 import { getCpuKernel } from './op-kernels.js';
+import { type Heap, gemmOn, heapFor } from './heap.js';
 
 export interface CpuRunInputs {
   feeds: ReadonlyMap<string, Tensor>;
@@ -22,11 +28,16 @@ export interface CpuRunInputs {
 
 export interface CpuRunOutputs {
   values: (Tensor | null)[];
-  /** Staged variable writes by variable name. */
+  /** Variable writes by variable name (the Session commits them). */
   writes: Map<string, Tensor>;
 }
 
-function view(dtype: DType, buf: ArrayBuffer, offset: number, n: number): TypedArray {
+export interface CpuProgramOptions {
+  /** Fill freed arena regions with NaN after their last use (catches planning bugs). */
+  poisonFreed?: boolean;
+}
+
+function viewOf(dtype: DType, buf: ArrayBufferLike, offset: number, n: number): TypedArray {
   switch (dtype) {
     case 'float32':
       return new Float32Array(buf, offset, n);
@@ -37,63 +48,161 @@ function view(dtype: DType, buf: ArrayBuffer, offset: number, n: number): TypedA
   }
 }
 
+const elems = (b: BufferDecl) => b.bytes / (b.dtype === 'bool' ? 1 : 4);
+
+interface VariableSlots {
+  offsets: [number, number];
+  current: 0 | 1;
+  /** The Tensor whose contents the current slot holds (skip the copy when passed again). */
+  lastSeen?: Tensor;
+}
+
+type Compiled =
+  | { kind: 'elementwise'; fn: KernelFn }
+  | { kind: 'reduce'; fn: ReduceFn; acc: Float64Array; epilogue: KernelFn }
+  | { kind: 'contraction'; epilogue?: KernelFn }
+  | { kind: 'none' };
+
 export class CpuProgram {
-  private readonly arena: ArrayBuffer;
-  private readonly arenaViews: (TypedArray | undefined)[];
-  private readonly fns: (ElementwiseFn | undefined)[];
+  private readonly heap: Heap;
+  /** Byte offset in the heap of each buffer's storage (variables: see slots). */
+  private readonly offsets: number[];
+  private readonly slots = new Map<number, VariableSlots>();
+  private readonly compiled: Compiled[];
 
   constructor(
     readonly program: Program,
-    private readonly opts: { poisonFreed?: boolean } = {},
+    private readonly opts: CpuProgramOptions = {},
   ) {
-    this.arena = new ArrayBuffer(program.stats.arenaBytes);
-    this.arenaViews = program.buffers.map((b) =>
-      b.kind === 'temp' && b.aliasOf === undefined ? view(b.dtype, this.arena, b.offset, b.bytes / (b.dtype === 'bool' ? 1 : 4)) : undefined,
-    );
-    this.fns = program.kernels.map((k) => {
-      const s = k.spec;
-      if (s.kind !== 'elementwise') return undefined;
-      const out = program.buffers[s.output]!;
-      return compileElementwise(s.expr, s.inputs.map((i) => program.buffers[i]!.shape), out.shape);
-    });
+    const bufs = program.buffers;
+    let total = program.stats.arenaBytes;
+    const place = (bytes: number) => {
+      const at = total;
+      total += Math.ceil(bytes / 16) * 16;
+      return at;
+    };
+    const offsets = bufs.map((b) => (b.kind === 'temp' && b.aliasOf === undefined ? b.offset : -1));
+    for (const b of bufs) {
+      if (b.aliasOf !== undefined) continue;
+      if (b.kind === 'const' || b.kind === 'feed') offsets[b.id] = place(b.bytes);
+      if (b.kind === 'variable') this.slots.set(b.id, { offsets: [place(b.bytes), place(b.bytes)], current: 0 });
+    }
+    this.heap = heapFor(total);
+    const base = this.heap.base;
+    this.offsets = offsets.map((o) => (o >= 0 ? o + base : o));
+    for (const s of this.slots.values()) s.offsets = [s.offsets[0] + base, s.offsets[1] + base];
+    for (const b of bufs) if (b.kind === 'const' && b.aliasOf === undefined) this.view(b.id).set(b.value!.data);
+    this.compiled = program.kernels.map((k) => this.compileKernel(k.spec));
+  }
+
+  private compileKernel(s: Program['kernels'][number]['spec']): Compiled {
+    const shapeOf = (id: number) => this.program.buffers[id]!.shape;
+    switch (s.kind) {
+      case 'elementwise':
+        return { kind: 'elementwise', fn: compileElementwise(s.exprs, s.inputs.map(shapeOf), shapeOf(s.outputs[0]!)) };
+      case 'reduce': {
+        const out = shapeOf(s.output);
+        return {
+          kind: 'reduce',
+          fn: compileReduce(s.reducer, s.prologue, s.inputs.map(shapeOf), s.inShape, s.axes),
+          acc: new Float64Array(out.reduce((a, b) => a * b, 1)),
+          epilogue: compileElementwise([s.epilogue], [out, ...s.epilogueInputs.map(shapeOf)], out),
+        };
+      }
+      case 'contraction': {
+        const out = shapeOf(s.output);
+        const identity = s.epilogue.kind === 'input' && s.epilogue.index === 0;
+        return { kind: 'contraction', epilogue: identity ? undefined : compileElementwise([s.epilogue], [out, ...s.epilogueInputs.map(shapeOf)], out) };
+      }
+      default:
+        return { kind: 'none' };
+    }
+  }
+
+  /** A typed view of a buffer's storage (a variable's current slot, or `next` for writes). */
+  private view(id: number, next = false): TypedArray {
+    const b = this.program.buffers[id]!;
+    return viewOf(b.dtype, this.heap.memory(), this.offsetOf(id, next), elems(b));
+  }
+
+  private offsetOf(id: number, next = false): number {
+    const alias = this.program.buffers[id]!.aliasOf;
+    if (alias !== undefined) return this.offsetOf(alias, next);
+    const s = this.slots.get(id);
+    if (s) return s.offsets[next ? (s.current === 0 ? 1 : 0) : s.current];
+    return this.offsets[id]!;
   }
 
   run(inputs: CpuRunInputs): CpuRunOutputs {
     const { program } = this;
-    const storage: TypedArray[] = new Array(program.buffers.length);
+    const bufs = program.buffers;
     const writes = new Map<string, Tensor>();
-    const resolve = (id: number): TypedArray => {
-      const have = storage[id];
-      if (have) return have;
-      const b = program.buffers[id]!;
-      let data: TypedArray;
-      if (b.aliasOf !== undefined) data = resolve(b.aliasOf);
-      else if (b.kind === 'temp') data = this.arenaViews[id]!;
-      else if (b.kind === 'const') data = b.value!.data;
-      else if (b.kind === 'feed') {
-        const t = inputs.feeds.get(b.source!);
-        if (!t) throw new KilnError('MISSING_FEED', `placeholder '${b.source}' was not fed`);
-        data = t.data;
-      } else {
-        const t = inputs.variables.get(b.source!);
-        if (!t) throw new KilnError('INTERNAL', `variable '${b.source}' has no value`);
-        data = t.data;
+    // Bring feeds and variables into their slots.
+    for (const f of program.feeds) {
+      const t = inputs.feeds.get(f.name);
+      if (!t) throw new KilnError('MISSING_FEED', `placeholder '${f.name}' was not fed`);
+      this.view(f.buffer).set(t.data);
+    }
+    for (const [id, s] of this.slots) {
+      const t = inputs.variables.get(bufs[id]!.source!);
+      if (!t) throw new KilnError('INTERNAL', `variable '${bufs[id]!.source}' has no value`);
+      if (t !== s.lastSeen) {
+        this.view(id).set(t.data);
+        s.lastSeen = t;
       }
-      storage[id] = data;
-      return data;
+    }
+    const views = new Map<number, TypedArray>();
+    const read = (id: number): TypedArray => {
+      let v = views.get(id);
+      if (!v) views.set(id, (v = this.view(id)));
+      return v;
     };
-    const tensorOf = (id: number) => new Tensor(program.buffers[id]!.dtype, program.buffers[id]!.shape, resolve(id));
+    const written = new Set<number>();
+    const write = (id: number): TypedArray => {
+      if (this.slots.has(id)) {
+        written.add(id);
+        return this.view(id, true);
+      }
+      return read(id);
+    };
+    const tensorOf = (id: number, data: TypedArray) => new Tensor(bufs[id]!.dtype, bufs[id]!.shape, data);
 
     program.kernels.forEach((k, t) => {
       const s = k.spec;
-      if (s.kind === 'elementwise') {
-        this.fns[t]!(resolve(s.output), ...s.inputs.map(resolve));
-      } else if (s.kind === 'view') {
-        resolve(s.output);
-      } else {
+      const c = this.compiled[t]!;
+      if (s.kind === 'elementwise' && c.kind === 'elementwise') {
+        c.fn(s.outputs.map(write) as TypedArrayLike[], s.inputs.map(read) as TypedArrayLike[]);
+      } else if (s.kind === 'reduce' && c.kind === 'reduce') {
+        c.fn(c.acc, s.inputs.map(read) as TypedArrayLike[]);
+        c.epilogue([write(s.output)] as TypedArrayLike[], [c.acc, ...s.epilogueInputs.map(read)] as TypedArrayLike[]);
+      } else if (s.kind === 'contraction' && c.kind === 'contraction') {
+        const [a, b, out] = [bufs[s.a]!, bufs[s.b]!, bufs[s.output]!];
+        const [ar, ac] = a.shape as [number, number];
+        const [, bc] = b.shape as [number, number];
+        const m = s.transposeA ? ac : ar;
+        const kk = s.transposeA ? ar : ac;
+        const n = out.shape[1]!;
+        gemmOn(this.heap, {
+          m,
+          n,
+          k: kk,
+          a: this.offsetOf(s.a),
+          aRowStride: s.transposeA ? 1 : ac,
+          aColStride: s.transposeA ? ac : 1,
+          b: this.offsetOf(s.b),
+          bRowStride: s.transposeB ? 1 : bc,
+          bColStride: s.transposeB ? bc : 1,
+          c: this.offsetOf(s.output, this.slots.has(s.output)),
+          ldc: n,
+        });
+        if (c.epilogue) {
+          const o = write(s.output);
+          c.epilogue([o] as TypedArrayLike[], [o, ...s.epilogueInputs.map(read)] as TypedArrayLike[]);
+        }
+      } else if (s.kind === 'op') {
         const fast = getCpuKernel(s.op);
-        const ins = s.inputs.map(tensorOf);
-        if (!fast || !fast(ins, s.outputs.map(tensorOf), s.attrs)) {
+        const ins = s.inputs.map((id) => tensorOf(id, read(id)));
+        if (!fast || !fast(ins, s.outputs.map((id) => tensorOf(id, write(id))), s.attrs)) {
           const node = program.graph.nodeByName(s.node)!;
           const ctx: RefContext = {
             node,
@@ -102,13 +211,13 @@ export class CpuProgram {
             writeVariable: (v, value) => void writes.set(v.name, value),
           };
           const outs = getRefKernel(s.op)(ins, s.attrs, ctx);
-          s.outputs.forEach((o, i) => resolve(o).set(outs[i]!.data));
+          s.outputs.forEach((o, i) => write(o).set(outs[i]!.data));
         }
       }
-      if (inputs.checkNumerics) this.checkNumerics(k.id, resolve);
+      if (inputs.checkNumerics) this.checkNumerics(k.id, read);
       if (this.opts.poisonFreed) {
         for (const id of program.frees[t]!) {
-          const v = this.arenaViews[id]!;
+          const v = read(id);
           if (v instanceof Float32Array) v.fill(NaN);
           else v.fill(0x7f);
         }
@@ -116,11 +225,19 @@ export class CpuProgram {
     });
     const values = program.fetches.map((id) => {
       if (id < 0) return null;
-      const b = program.buffers[id]!;
-      const data = allocData(b.dtype, resolve(id).length);
-      data.set(resolve(id));
+      const b = bufs[id]!;
+      const data = allocData(b.dtype, elems(b));
+      data.set(read(id));
       return new Tensor(b.dtype, b.shape, data);
     });
+    // Success: the written slots become current.
+    for (const id of written) {
+      const s = this.slots.get(id)!;
+      s.current = s.current === 0 ? 1 : 0;
+      const value = tensorOf(id, this.view(id));
+      s.lastSeen = value;
+      writes.set(bufs[id]!.source!, value);
+    }
     return { values, writes };
   }
 
@@ -131,10 +248,10 @@ export class CpuProgram {
   private checkNumerics(kernelId: number, resolve: (id: number) => TypedArray): void {
     const k = this.program.kernels[kernelId]!;
     const s = k.spec;
-    const outs = s.kind === 'op' ? s.outputs : [s.output];
-    const ins = s.kind === 'view' ? [s.input] : s.inputs;
+    const outs = s.kind === 'op' ? s.outputs : s.kind === 'elementwise' ? s.outputs : [s.output];
+    const ins = s.kind === 'view' ? [s.input] : s.kind === 'contraction' ? [s.a, s.b, ...s.epilogueInputs] : s.kind === 'reduce' ? [...s.inputs, ...s.epilogueInputs] : s.inputs;
     const firstBad = (id: number) => {
-      if (this.program.buffers[id]!.dtype !== 'float32') return -1;
+      if (this.program.buffers[id]!.dtype !== 'float32' || this.slots.has(id)) return -1;
       const d = resolve(id);
       for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i]!)) return i;
       return -1;
@@ -154,5 +271,3 @@ export class CpuProgram {
     });
   }
 }
-
-

@@ -5,10 +5,8 @@
  * so a broadcast never materializes. int32 arithmetic wraps as the reference does
  * (Math.imul, |0); bool results are 0/1.
  */
-import { type ScalarExpr, exprToString } from '@kiln/compiler';
+import { type Reducer, type ScalarExpr, exprToString } from '@kiln/compiler';
 import { erfScalar, roundHalfEven } from '../reference/kernels/elementwise.js';
-
-export type ElementwiseFn = (out: ArrayLike<number> & { [i: number]: number }, ...inputs: ArrayLike<number>[]) => void;
 
 /** Helpers visible to generated code (H.*). */
 export const helpers = {
@@ -75,23 +73,33 @@ export function renderExpr(e: ScalarExpr, read: (index: number) => string, temps
 }
 
 /**
- * Renders `expr` as statements binding every repeated call subtree to a local once (a fused
- * chain often uses a producer's value twice, e.g. relu(x) = x <= 0 ? 0 : x), then the value.
+ * Renders several expressions as statements binding every repeated call subtree to a local
+ * once (a fused chain often uses a value twice, e.g. relu(x) = x <= 0 ? 0 : x, and a
+ * multi-output kernel shares subexpressions between outputs), then one value per expression.
  */
-function renderWithTemps(expr: ScalarExpr, read: (index: number) => string): { stmts: string; value: string } {
+function renderWithTemps(exprs: readonly ScalarExpr[], read: (index: number) => string): { stmts: string; values: string[] } {
   const counts = new Map<string, number>();
+  const keys = new Map<ScalarExpr, string>();
+  const keyOf = (e: ScalarExpr): string => {
+    let k = keys.get(e);
+    if (k === undefined) {
+      k = exprToString(e);
+      keys.set(e, k);
+    }
+    return k;
+  };
   const walk = (e: ScalarExpr): void => {
     if (e.kind !== 'call') return;
-    const key = exprToString(e);
+    const key = keyOf(e);
     counts.set(key, (counts.get(key) ?? 0) + 1);
     if (counts.get(key)! === 1) e.args.forEach(walk);
   };
-  walk(expr);
+  exprs.forEach(walk);
   const temps = new Map<string, string>();
   const stmts: string[] = [];
   const bind = (e: ScalarExpr): void => {
     if (e.kind !== 'call') return;
-    const key = exprToString(e);
+    const key = keyOf(e);
     if (temps.has(key)) return;
     e.args.forEach(bind);
     if ((counts.get(key) ?? 0) > 1) {
@@ -100,12 +108,12 @@ function renderWithTemps(expr: ScalarExpr, read: (index: number) => string): { s
       temps.set(key, name);
     }
   };
-  bind(expr);
-  return { stmts: stmts.join(' '), value: renderExpr(expr, read, temps) };
+  exprs.forEach(bind);
+  return { stmts: stmts.join(' '), values: exprs.map((e) => renderExpr(e, read, temps)) };
 }
 
 /** Element strides of `shape` broadcast against `out` (0 on broadcast dims), right-aligned. */
-function broadcastStrides(shape: readonly number[], out: readonly number[]): number[] {
+export function broadcastStrides(shape: readonly number[], out: readonly number[]): number[] {
   const rank = out.length;
   const strides = new Array<number>(rank).fill(0);
   let acc = 1;
@@ -117,40 +125,103 @@ function broadcastStrides(shape: readonly number[], out: readonly number[]): num
   return strides;
 }
 
+const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+
 /**
- * JS source of an elementwise kernel: `function(out, in0, in1, ...)` writing every element of
- * `out` (shape outShape) from inputs of shapes inShapes (broadcastable to outShape).
+ * Nested loops over `shape` (row-major) keeping one running offset per operand (`strides[i]`
+ * per dim, 0 where the operand broadcasts). Returns the loop head, the offset expression of
+ * each operand in the innermost body, and the closing braces.
  */
-export function elementwiseSource(expr: ScalarExpr, inShapes: readonly (readonly number[])[], outShape: readonly number[]): string {
-  const n = outShape.reduce((a, b) => a * b, 1);
-  const flat = inShapes.map((s) => s.reduce((a, b) => a * b, 1) === n);
-  const scalar = inShapes.map((s) => s.reduce((a, b) => a * b, 1) === 1);
-  const params = inShapes.map((_, i) => `in${i}`);
-  const lines: string[] = [];
-  if (inShapes.every((_, i) => flat[i] || scalar[i])) {
-    inShapes.forEach((_, i) => scalar[i] && !flat[i] && lines.push(`const s${i} = in${i}[0];`));
-    const body = renderWithTemps(expr, (i) => (flat[i] ? `in${i}[i]` : `s${i}`));
-    lines.push(`for (let i = 0; i < ${n}; i++) { ${body.stmts} out[i] = ${body.value}; }`);
-  } else {
-    const rank = outShape.length;
-    const strides = inShapes.map((s) => broadcastStrides(s, outShape));
-    lines.push('let o = 0;');
-    const idx = (i: number, d: number) => `p${i}_${d}`;
-    let open = '';
-    for (let d = 0; d < rank; d++) {
-      open += `for (let d${d} = 0; d${d} < ${outShape[d]}; d${d}++) {\n`;
-      for (let i = 0; i < inShapes.length; i++) {
-        const prev = d === 0 ? '0' : idx(i, d - 1);
-        open += `const ${idx(i, d)} = ${prev} + d${d} * ${strides[i]![d]};\n`;
-      }
-    }
-    const body = renderWithTemps(expr, (i) => `in${i}[${rank === 0 ? '0' : idx(i, rank - 1)}]`);
-    lines.push(`${open}${body.stmts} out[o++] = ${body.value};\n${'}'.repeat(rank)}`);
+function nestedLoops(shape: readonly number[], strides: readonly (readonly number[])[], tag: string): { open: string; at: string[]; close: string } {
+  const rank = shape.length;
+  const name = (i: number, d: number) => `${tag}${i}_${d}`;
+  let open = '';
+  for (let d = 0; d < rank; d++) {
+    open += `for (let d${d} = 0; d${d} < ${shape[d]}; d${d}++) {\n`;
+    strides.forEach((st, i) => {
+      open += `const ${name(i, d)} = ${d === 0 ? '0' : name(i, d - 1)} + d${d} * ${st[d]};\n`;
+    });
   }
-  return `return function kernel(out, ${params.join(', ')}) {\n${lines.join('\n')}\n};`;
+  return { open, at: strides.map((_, i) => (rank === 0 ? '0' : name(i, rank - 1))), close: '}'.repeat(rank) };
 }
 
-export function compileElementwise(expr: ScalarExpr, inShapes: readonly (readonly number[])[], outShape: readonly number[]): ElementwiseFn {
-  const src = elementwiseSource(expr, inShapes, outShape);
-  return new Function('H', src)(helpers) as ElementwiseFn;
+/**
+ * JS source of an elementwise kernel: `function(outs, ins)` writing every element of each
+ * output (all of shape outShape) from inputs of shapes inShapes (broadcastable to outShape).
+ * All values of one index are computed before any output is written, so an output may share
+ * storage with a same-shape input (in-place reuse).
+ */
+export function elementwiseSource(exprs: readonly ScalarExpr[], inShapes: readonly (readonly number[])[], outShape: readonly number[]): string {
+  const n = size(outShape);
+  const flat = inShapes.map((s) => size(s) === n);
+  const scalar = inShapes.map((s) => size(s) === 1);
+  const lines: string[] = [];
+  inShapes.forEach((_, i) => lines.push(`const in${i} = ins[${i}];`));
+  exprs.forEach((_, i) => lines.push(`const out${i} = outs[${i}];`));
+  const store = (values: string[], at: string) =>
+    values.length === 1 ? `out0[${at}] = ${values[0]};` : `${values.map((v, i) => `const v${i} = ${v};`).join(' ')} ${values.map((_, i) => `out${i}[${at}] = v${i};`).join(' ')}`;
+  if (inShapes.every((_, i) => flat[i] || scalar[i])) {
+    inShapes.forEach((_, i) => scalar[i] && !flat[i] && lines.push(`const s${i} = in${i}[0];`));
+    const body = renderWithTemps(exprs, (i) => (flat[i] ? `in${i}[i]` : `s${i}`));
+    lines.push(`for (let i = 0; i < ${n}; i++) { ${body.stmts} ${store(body.values, 'i')} }`);
+  } else {
+    const loops = nestedLoops(outShape, inShapes.map((s) => broadcastStrides(s, outShape)), 'p');
+    const body = renderWithTemps(exprs, (i) => `in${i}[${loops.at[i]}]`);
+    lines.push(`let o = 0;\n${loops.open}${body.stmts} ${store(body.values, 'o')} o++;\n${loops.close}`);
+  }
+  return `return function kernel(outs, ins) {\n${lines.join('\n')}\n};`;
+}
+
+export type KernelFn = (outs: TypedArrayLike[], ins: TypedArrayLike[]) => void;
+export type TypedArrayLike = ArrayLike<number> & { [i: number]: number };
+
+export function compileElementwise(exprs: readonly ScalarExpr[], inShapes: readonly (readonly number[])[], outShape: readonly number[]): KernelFn {
+  return new Function('H', elementwiseSource(exprs, inShapes, outShape))(helpers) as KernelFn;
+}
+
+const REDUCE_INIT = { sum: '0', prod: '1', max: '-Infinity', min: 'Infinity' } as const;
+const reduceStep = (r: Reducer, acc: string, v: string) =>
+  r === 'sum' ? `${acc} += ${v};` : r === 'prod' ? `${acc} *= ${v};` : `${acc} = Math.${r}(${acc}, ${v});`;
+
+/**
+ * JS source of a reduction: `function(acc, ins)` folding prologue(ins) over `axes` of inShape
+ * into `acc` (a Float64Array of the output's size; float64 accumulation as the reference).
+ * Trailing axes with flat operands take a row loop with a scalar accumulator; other layouts
+ * walk the input once in row-major order, adding into acc at the output index.
+ */
+export function reduceSource(reducer: Reducer, prologue: ScalarExpr, inShapes: readonly (readonly number[])[], inShape: readonly number[], axes: readonly number[]): string {
+  const n = size(inShape);
+  const rank = inShape.length;
+  const lines: string[] = [];
+  inShapes.forEach((_, i) => lines.push(`const in${i} = ins[${i}];`));
+  lines.push(`acc.fill(${REDUCE_INIT[reducer]});`);
+  const sorted = [...axes].sort((a, b) => a - b);
+  const trailing = sorted.every((a, i) => a === rank - sorted.length + i);
+  const flat = inShapes.map((s) => size(s) === n);
+  const scalar = inShapes.map((s, i) => size(s) === 1 && !flat[i]);
+  if (trailing && inShapes.every((_, i) => flat[i] || scalar[i])) {
+    const inner = size(sorted.map((a) => inShape[a]!));
+    const outer = n / Math.max(inner, 1);
+    inShapes.forEach((_, i) => scalar[i] && !flat[i] && lines.push(`const s${i} = in${i}[0];`));
+    const body = renderWithTemps([prologue], (i) => (flat[i] ? `in${i}[i]` : `s${i}`));
+    if (inner > 0) {
+      lines.push(
+        `for (let o = 0, i = 0; o < ${outer}; o++) { let a = ${REDUCE_INIT[reducer]}; for (let j = 0; j < ${inner}; j++, i++) { ${body.stmts} ${reduceStep(reducer, 'a', body.values[0]!)} } acc[o] = a; }`,
+      );
+    }
+  } else {
+    const keep = inShape.map((d, i) => (axes.includes(i) ? 1 : d));
+    const accStrides = broadcastStrides(keep, inShape).map((s, i) => (axes.includes(i) ? 0 : s));
+    const loops = nestedLoops(inShape, [...inShapes.map((s) => broadcastStrides(s, inShape)), accStrides], 'p');
+    const body = renderWithTemps([prologue], (i) => `in${i}[${loops.at[i]}]`);
+    const a = `acc[${loops.at[inShapes.length]}]`;
+    lines.push(`${loops.open}${body.stmts} ${reduceStep(reducer, a, body.values[0]!)}\n${loops.close}`);
+  }
+  return `return function reduce(acc, ins) {\n${lines.join('\n')}\n};`;
+}
+
+export type ReduceFn = (acc: Float64Array, ins: TypedArrayLike[]) => void;
+
+export function compileReduce(reducer: Reducer, prologue: ScalarExpr, inShapes: readonly (readonly number[])[], inShape: readonly number[], axes: readonly number[]): ReduceFn {
+  return new Function('H', reduceSource(reducer, prologue, inShapes, inShape, axes))(helpers) as ReduceFn;
 }

@@ -1,0 +1,216 @@
+/**
+ * Fusion decisions: which graph nodes run together in one kernel. Pure analysis over the
+ * optimized, shape-specialized graph; build-kernels.ts turns the groups into kernel specs.
+ *
+ * Node roles:
+ *   ew       an op with an elementwise lowering (one output, stateless)
+ *   sink     assign/assignAdd/assignSub of a variable assigned once, whose result is unused:
+ *            an elementwise output that writes the variable (an in-place optimizer update)
+ *   reduce   sum/mean/max/min/prod on float32
+ *   matmul   rank-2 float32 matMul (a contraction)
+ *   view     reshape/expandDims/squeeze (and identity when unfused): aliases, no code
+ *   op       everything else: a kernel the backend implements whole
+ *
+ * Rules (each merge leaves a reason string for the program dump):
+ *   1. Elementwise clusters: a producer joins its consumer's cluster when both are ew/sink and
+ *      the producer's shape is the consumer's index space (no broadcast between them). A
+ *      producer with other consumers outside stays materialized as an extra output of the
+ *      cluster (computed once, written once), so fusion never recomputes.
+ *   2. Reduce prologue: a cluster whose only output is consumed only by a reduction is
+ *      evaluated inside the reduction's loop (mul+sum, the cross-entropy pattern).
+ *   3. Epilogues: a cluster with one output whose only use of a reduction's or a contraction's
+ *      result is elementwise over that result's shape runs on each result element as it is
+ *      produced (bias + activation after matMul, neg/div after a sum).
+ * Every merge keeps the kernel graph acyclic: two groups are merged only if no path leads
+ * from one to the other through a third group.
+ */
+import { type Node, type SymbolicTensor, getOp, sizeOf } from '@kiln/graph';
+import { getElementwiseLowering } from '../lower/elementwise.js';
+
+export type Role = 'ew' | 'sink' | 'reduce' | 'matmul' | 'view' | 'op';
+
+export const VIEW_OPS = new Set(['reshape', 'expandDims', 'squeeze']);
+export const ALIAS_OPS = new Set(['identity', 'stopGradient']);
+export const ASSIGN_OPS = new Set(['assign', 'assignAdd', 'assignSub']);
+/** Inputs read only for their shape (no value flows from them). */
+export const SHAPE_ONLY_INPUTS: Readonly<Record<string, readonly number[]>> = { broadcastLike: [1] };
+const REDUCE_OPS = new Set(['sum', 'mean', 'max', 'min', 'prod']);
+/** Above this many scalar operations an expression is not inlined further. */
+const MAX_EXPR_SIZE = 192;
+
+export interface Group {
+  id: number;
+  kind: 'elementwise' | 'reduce' | 'contraction' | 'view' | 'op';
+  /** Member nodes in graph order. */
+  nodes: Node[];
+  /** The reduction or contraction node of a reduce/contraction group. */
+  main?: Node;
+  /** The single output of the prologue cluster (the reduction's input), when fused. */
+  prologue?: SymbolicTensor;
+  /** The single output of the epilogue cluster (the group's result), when fused. */
+  epilogue?: SymbolicTensor;
+  reasons: string[];
+}
+
+export interface FusionResult {
+  roles: Map<Node, Role>;
+  groups: Group[];
+  groupOf: Map<Node, Group>;
+}
+
+const sameShape = (a: readonly (number | null)[], b: readonly (number | null)[]) => a.length === b.length && a.every((d, i) => d === b[i]);
+
+/** The shape an ew/sink node iterates over (a sink: its variable's shape). */
+export function indexSpace(n: Node): readonly (number | null)[] {
+  return ASSIGN_OPS.has(n.op) ? n.inputs[0]!.shape : n.output.shape;
+}
+
+export function classify(nodes: readonly Node[], consumers: Map<Node, Node[]>, fetched: Set<SymbolicTensor>, fuse: boolean): Map<Node, Role> {
+  const assignsPerVariable = new Map<Node, number>();
+  for (const n of nodes) if (ASSIGN_OPS.has(n.op)) assignsPerVariable.set(n.inputs[0]!.node, (assignsPerVariable.get(n.inputs[0]!.node) ?? 0) + 1);
+  const roles = new Map<Node, Role>();
+  for (const n of nodes) {
+    const def = getOp(n.op);
+    let role: Role = 'op';
+    if (VIEW_OPS.has(n.op) || (ALIAS_OPS.has(n.op) && !fuse)) role = 'view';
+    else if (getElementwiseLowering(n.op) && n.outputs.length === 1 && !def.stateful) role = 'ew';
+    else if (fuse && ASSIGN_OPS.has(n.op)) {
+      const v = n.inputs[0]!.node;
+      const dataUse = (consumers.get(n) ?? []).some((c) => c.inputs.some((t) => t.node === n));
+      const sameType = n.inputs[1]!.dtype === v.output.dtype && sameShape(n.inputs[1]!.shape, v.output.shape);
+      if (v.op === 'variable' && assignsPerVariable.get(v) === 1 && !dataUse && !fetched.has(n.output) && sameType) role = 'sink';
+    } else if (REDUCE_OPS.has(n.op) && n.inputs[0]!.dtype === 'float32') role = 'reduce';
+    else if (n.op === 'matMul' && n.output.dtype === 'float32' && n.inputs[0]!.shape.length === 2 && n.inputs[1]!.shape.length === 2) role = 'matmul';
+    roles.set(n, role);
+  }
+  return roles;
+}
+
+/** Groups the (non-source) nodes of a graph into kernels. */
+export function fuseNodes(nodes: readonly Node[], consumers: Map<Node, Node[]>, fetched: Set<SymbolicTensor>, fuse: boolean): FusionResult {
+  const roles = classify(nodes, consumers, fetched, fuse);
+  const index = new Map(nodes.map((n, i) => [n, i] as const));
+  const groupOf = new Map<Node, Group>();
+  const all: Group[] = [];
+  for (const n of nodes) {
+    const r = roles.get(n)!;
+    const kind = r === 'ew' || r === 'sink' ? 'elementwise' : r === 'reduce' ? 'reduce' : r === 'matmul' ? 'contraction' : r === 'view' ? 'view' : 'op';
+    const g: Group = { id: all.length, kind, nodes: [n], reasons: [] };
+    if (kind === 'reduce' || kind === 'contraction') g.main = n;
+    all.push(g);
+    groupOf.set(n, g);
+  }
+  if (!fuse) return { roles, groups: all, groupOf };
+
+  const inGraph = (n: Node) => index.has(n);
+  const dataConsumers = (t: SymbolicTensor) => (consumers.get(t.node) ?? []).filter((c) => c.inputs.includes(t));
+  const succGroups = (g: Group): Set<Group> => {
+    const s = new Set<Group>();
+    for (const n of g.nodes) for (const c of consumers.get(n) ?? []) if (inGraph(c) && groupOf.get(c) !== g) s.add(groupOf.get(c)!);
+    return s;
+  };
+  const maxIndex = (g: Group) => Math.max(...g.nodes.map((n) => index.get(n)!));
+  /** Is there a path a -> ... -> b through some third group? */
+  const indirectPath = (a: Group, b: Group): boolean => {
+    const limit = maxIndex(b);
+    const seen = new Set<Group>([a]);
+    const stack = [...succGroups(a)].filter((g) => g !== b);
+    while (stack.length) {
+      const g = stack.pop()!;
+      if (seen.has(g)) continue;
+      seen.add(g);
+      for (const s of succGroups(g)) {
+        if (s === b) return true;
+        if (!seen.has(s) && Math.min(...s.nodes.map((n) => index.get(n)!)) <= limit) stack.push(s);
+      }
+    }
+    return false;
+  };
+  const merge = (into: Group, from: Group, reason: string): void => {
+    if (into === from) return;
+    for (const n of from.nodes) groupOf.set(n, into);
+    into.nodes = [...into.nodes, ...from.nodes].sort((x, y) => index.get(x)! - index.get(y)!);
+    into.reasons.push(...from.reasons, reason);
+    from.nodes = [];
+  };
+  const canMerge = (a: Group, b: Group) => !indirectPath(a, b) && !indirectPath(b, a);
+
+  // Expression size per node, for the inlining cap (sizes add up along tree edges).
+  const exprSize = new Map<Node, number>();
+  const sizeOfNode = (n: Node): number => {
+    const g = groupOf.get(n)!;
+    let s = 1;
+    for (const t of n.inputs) if (groupOf.get(t.node) === g && g.kind === 'elementwise') s += exprSize.get(t.node) ?? 1;
+    return Math.min(s, 1e9);
+  };
+
+  // 1. Elementwise clusters along same-shape producer -> consumer edges, in graph order.
+  for (const c of nodes) {
+    const rc = roles.get(c)!;
+    if (rc !== 'ew' && rc !== 'sink') continue;
+    for (const [ti, t] of c.inputs.entries()) {
+      if (SHAPE_ONLY_INPUTS[c.op]?.includes(ti)) continue;
+      const p = t.node;
+      if (!inGraph(p) || roles.get(p) !== 'ew') continue;
+      if (ASSIGN_OPS.has(c.op) && t === c.inputs[0]) continue;
+      if (!sameShape(p.output.shape, indexSpace(c))) continue;
+      const gp = groupOf.get(p)!;
+      const gc = groupOf.get(c)!;
+      if (gp === gc) continue;
+      if ((exprSize.get(p) ?? 1) + (exprSize.get(c) ?? 1) > MAX_EXPR_SIZE) continue;
+      if (!canMerge(gp, gc)) continue;
+      const others = dataConsumers(t).filter((x) => groupOf.get(x) !== gc).length > 0 || fetched.has(t);
+      merge(gc, gp, `${p.op} '${p.name}' into ${c.op} '${c.name}': elementwise, same shape${others ? ' (also materialized: used elsewhere)' : ''}`);
+    }
+    exprSize.set(c, sizeOfNode(c));
+  }
+
+  /** The outputs a pure elementwise group must materialize (used outside it, or fetched). */
+  const clusterOutputs = (g: Group): SymbolicTensor[] =>
+    g.nodes
+      .filter((n) => roles.get(n) === 'ew')
+      .map((n) => n.output)
+      .filter((t) => fetched.has(t) || dataConsumers(t).some((x) => groupOf.get(x) !== g));
+  const hasSink = (g: Group) => g.nodes.some((n) => roles.get(n) === 'sink');
+
+  // 2. Reduce prologues.
+  for (const r of nodes) {
+    if (roles.get(r) !== 'reduce') continue;
+    const t = r.inputs[0]!;
+    if (!inGraph(t.node) || roles.get(t.node) !== 'ew') continue;
+    const k = groupOf.get(t.node)!;
+    if (k.kind !== 'elementwise' || hasSink(k)) continue;
+    const outs = clusterOutputs(k);
+    if (outs.length !== 1 || outs[0] !== t || fetched.has(t) || dataConsumers(t).length !== 1) continue;
+    const gr = groupOf.get(r)!;
+    if (!canMerge(k, gr)) continue;
+    gr.prologue = t;
+    merge(gr, k, `prologue of ${r.op} '${r.name}': ${t.node.op} '${t.node.name}' evaluated in the reduction loop`);
+  }
+
+  // 3. Epilogues of reductions and contractions.
+  for (const m of nodes) {
+    const role = roles.get(m);
+    if (role !== 'reduce' && role !== 'matmul') continue;
+    const u = m.output;
+    const cs = dataConsumers(u);
+    if (fetched.has(u) || cs.length !== 1) continue;
+    const c = cs[0]!;
+    if (roles.get(c) !== 'ew' || c.inputs.filter((x) => x === u).length !== 1) continue;
+    const k = groupOf.get(c)!;
+    if (k.kind !== 'elementwise' || hasSink(k)) continue;
+    if (!k.nodes.every((n) => sameShape(n.output.shape, u.shape))) continue;
+    const outs = clusterOutputs(k);
+    if (outs.length !== 1) continue;
+    const gm = groupOf.get(m)!;
+    if (!canMerge(gm, k)) continue;
+    gm.epilogue = outs[0];
+    merge(gm, k, `epilogue of ${m.op} '${m.name}': ${k.nodes.map((n) => `${n.op} '${n.name}'`).join(', ')} applied to each result element`);
+  }
+
+  const groups = all.filter((g) => g.nodes.length > 0);
+  return { roles, groups, groupOf };
+}
+
+/** Number of elements a tensor of static shape holds. */
+export const elements = (t: SymbolicTensor): number => sizeOf(t.shape as number[]);
