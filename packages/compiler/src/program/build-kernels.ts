@@ -141,6 +141,8 @@ export function buildKernels(src: GraphWithFetches, fuse: boolean): BuiltKernels
       emitted.push({ group: g, spec: { kind: 'view', input: inp, output: out } });
     } else {
       const def = getOp(first.op);
+      // A target with no outputs (noOp, group) only orders its control inputs: no kernel.
+      if (def.target) continue;
       emitted.push({
         group: g,
         spec: {

@@ -1,7 +1,7 @@
 /**
  * compile(): the pipeline from a Graph to a backend-neutral Program.
  *   prune to fetches -> specialize shapes -> constant folding -> CSE -> algebraic
- *   simplification -> DCE -> lowering + fusion -> memory planning
+ *   simplification -> constant folding -> DCE -> lowering + fusion -> memory planning
  * Each stage is a pure function (see passes/ and program/), testable alone.
  */
 import { type Graph, KilnError, type SymbolicTensor, getOp } from '@kiln/graph';
@@ -39,6 +39,9 @@ export function optimizeGraph(src: GraphWithFetches, opts: CompileOptions = {}):
   if (opts.constantEvaluator) cur = constantFold(cur, { evaluate: opts.constantEvaluator, maxElements: opts.maxConstantElements });
   cur = commonSubexpressionElimination(cur);
   cur = simplify(cur);
+  // Simplification exposes new constants (a broadcastLike of a constant becomes a foldable
+  // broadcastTo once shapes are known), so fold once more.
+  if (opts.constantEvaluator) cur = constantFold(cur, { evaluate: opts.constantEvaluator, maxElements: opts.maxConstantElements });
   cur = deadCodeElimination(cur);
   return pruneToFetches(cur);
 }

@@ -21,6 +21,8 @@
  *   3. Epilogues: a cluster with one output whose only use of a reduction's or a contraction's
  *      result is elementwise over that result's shape runs on each result element as it is
  *      produced (bias + activation after matMul, neg/div after a sum).
+ *   4. Horizontal: independent small elementwise groups of one shape (optimizer scalars)
+ *      become one kernel.
  * Every merge keeps the kernel graph acyclic: two groups are merged only if no path leads
  * from one to the other through a third group.
  */
@@ -37,6 +39,8 @@ export const SHAPE_ONLY_INPUTS: Readonly<Record<string, readonly number[]>> = { 
 const REDUCE_OPS = new Set(['sum', 'mean', 'max', 'min', 'prod']);
 /** Above this many scalar operations an expression is not inlined further. */
 const MAX_EXPR_SIZE = 192;
+/** Elementwise groups up to this many elements may fuse horizontally. */
+const SMALL_ELEMENTS = 64;
 
 export interface Group {
   id: number;
@@ -144,26 +148,33 @@ export function fuseNodes(nodes: readonly Node[], consumers: Map<Node, Node[]>, 
     return Math.min(s, 1e9);
   };
 
-  // 1. Elementwise clusters along same-shape producer -> consumer edges, in graph order.
-  for (const c of nodes) {
-    const rc = roles.get(c)!;
-    if (rc !== 'ew' && rc !== 'sink') continue;
-    for (const [ti, t] of c.inputs.entries()) {
-      if (SHAPE_ONLY_INPUTS[c.op]?.includes(ti)) continue;
-      const p = t.node;
-      if (!inGraph(p) || roles.get(p) !== 'ew') continue;
-      if (ASSIGN_OPS.has(c.op) && t === c.inputs[0]) continue;
-      if (!sameShape(p.output.shape, indexSpace(c))) continue;
-      const gp = groupOf.get(p)!;
-      const gc = groupOf.get(c)!;
-      if (gp === gc) continue;
-      if ((exprSize.get(p) ?? 1) + (exprSize.get(c) ?? 1) > MAX_EXPR_SIZE) continue;
-      if (!canMerge(gp, gc)) continue;
-      const others = dataConsumers(t).filter((x) => groupOf.get(x) !== gc).length > 0 || fetched.has(t);
-      merge(gc, gp, `${p.op} '${p.name}' into ${c.op} '${c.name}': elementwise, same shape${others ? ' (also materialized: used elsewhere)' : ''}`);
+  // 1. Elementwise clusters along same-shape producer -> consumer edges, in graph order. First
+  // only producers with a single consumer (nothing extra to write); producers used elsewhere
+  // join later (1b), after prologues and epilogues had their pick: a relu mask should fuse
+  // into the backward matmul's epilogue, not become a second output of the forward kernel.
+  const elementwisePass = (singleConsumer: boolean): void => {
+    for (const c of nodes) {
+      const rc = roles.get(c)!;
+      if (rc !== 'ew' && rc !== 'sink') continue;
+      for (const [ti, t] of c.inputs.entries()) {
+        if (SHAPE_ONLY_INPUTS[c.op]?.includes(ti)) continue;
+        const p = t.node;
+        if (!inGraph(p) || roles.get(p) !== 'ew') continue;
+        if (ASSIGN_OPS.has(c.op) && ti === 0) continue;
+        if (!sameShape(p.output.shape, indexSpace(c))) continue;
+        const gp = groupOf.get(p)!;
+        const gc = groupOf.get(c)!;
+        if (gp === gc || gp.kind !== 'elementwise' || gc.kind !== 'elementwise') continue;
+        const others = dataConsumers(t).some((x) => groupOf.get(x) !== gc) || fetched.has(t);
+        if (singleConsumer && (others || dataConsumers(t).length !== 1)) continue;
+        if ((exprSize.get(p) ?? 1) + (exprSize.get(c) ?? 1) > MAX_EXPR_SIZE) continue;
+        if (!canMerge(gp, gc)) continue;
+        merge(gc, gp, `${p.op} '${p.name}' into ${c.op} '${c.name}': elementwise, same shape${others ? ' (also materialized: used elsewhere)' : ''}`);
+      }
+      exprSize.set(c, sizeOfNode(c));
     }
-    exprSize.set(c, sizeOfNode(c));
-  }
+  };
+  elementwisePass(true);
 
   /** The outputs a pure elementwise group must materialize (used outside it, or fetched). */
   const clusterOutputs = (g: Group): SymbolicTensor[] =>
@@ -206,6 +217,24 @@ export function fuseNodes(nodes: readonly Node[], consumers: Map<Node, Node[]>, 
     if (!canMerge(gm, k)) continue;
     gm.epilogue = outs[0];
     merge(gm, k, `epilogue of ${m.op} '${m.name}': ${k.nodes.map((n) => `${n.op} '${n.name}'`).join(', ')} applied to each result element`);
+  }
+
+  // 1b. Producers with several consumers (an optimizer's new moment feeds both its assign and
+  // the variable's update: one kernel computes it once and writes both).
+  elementwisePass(false);
+
+  // 4. Horizontal: small elementwise groups of the same index space (the scalar bookkeeping of
+  // optimizers: step counters, beta powers, the bias-corrected rate) run as one kernel.
+  const small = all.filter((g) => g.kind === 'elementwise' && g.nodes.length > 0 && sizeOf(indexSpace(g.nodes[0]!) as number[]) <= SMALL_ELEMENTS);
+  for (let i = 0; i < small.length; i++) {
+    const a = small[i]!;
+    if (a.nodes.length === 0) continue;
+    for (let j = i + 1; j < small.length; j++) {
+      const b = small[j]!;
+      if (b.nodes.length === 0 || !sameShape(indexSpace(a.nodes[0]!), indexSpace(b.nodes[0]!))) continue;
+      if (!canMerge(a, b)) continue;
+      merge(a, b, `horizontal: ${b.nodes.map((n) => `'${n.name}'`).join(', ')} with ${a.nodes[0]!.op} '${a.nodes[0]!.name}': small independent kernels of one shape`);
+    }
   }
 
   const groups = all.filter((g) => g.nodes.length > 0);

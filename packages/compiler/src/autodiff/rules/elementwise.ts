@@ -96,10 +96,12 @@ unaryGrad('cos', (dy, x) => neg(mul(dy, sin(x))));
 unaryGrad('tanh', (dy, _x, y) => mul(dy, sub(1, square(y))));
 unaryGrad('sigmoid', (dy, _x, y) => mul(dy, mul(y, sub(1, y))));
 // relu'(0) = 0, as TensorFlow.
-unaryGrad('relu', (dy, x) => where(greater(x, 0), dy, 0));
+// relu, elu, selu: y > 0 exactly where x > 0, so the masks read the output (as TF's ReluGrad
+// may), and the forward pass keeps one tensor per layer instead of two.
+unaryGrad('relu', (dy, _x, y) => where(greater(y, 0), dy, 0));
 unaryGrad('relu6', (dy, x) => where(logicalAnd(greater(x, 0), less(x, 6)), dy, 0));
-unaryGrad('elu', (dy, x, y) => where(greater(x, 0), dy, mul(dy, add(y, 1))));
-unaryGrad('selu', (dy, x, y) => where(greater(x, 0), mul(dy, SELU_SCALE), mul(dy, add(y, SELU_SCALE * SELU_ALPHA))));
+unaryGrad('elu', (dy, _x, y) => where(greater(y, 0), dy, mul(dy, add(y, 1))));
+unaryGrad('selu', (dy, _x, y) => where(greater(y, 0), mul(dy, SELU_SCALE), mul(dy, add(y, SELU_SCALE * SELU_ALPHA))));
 unaryGrad('softplus', (dy, x) => mul(dy, sigmoid(x)));
 unaryGrad('erf', (dy, x) => mul(dy, mul(2 / Math.sqrt(Math.PI), exp(neg(square(x))))));
 unaryGrad('gelu', (dy, x, _y, attrs) => {
