@@ -16,3 +16,4 @@ export * from './program/program.js';
 export * from './program/memory-plan.js';
 export * from './program/build-kernels.js';
 export * from './program/compile.js';
+export * from './program/program-proto.js';

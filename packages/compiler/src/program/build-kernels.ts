@@ -169,8 +169,6 @@ export function buildKernels(src: GraphWithFetches, fuse: boolean): BuiltKernels
 function scheduleItems(emitted: readonly { group: Group; spec: KernelSpec }[], buffers: readonly BufferDecl[]): ScheduleItem[] {
   const writer = new Map<number, number>();
   emitted.forEach((e, i) => kernelIO(e.spec).writes.forEach((w) => buffers[w]!.kind === 'temp' && writer.set(w, i)));
-  const kernelOfNode = new Map<Node, number>();
-  emitted.forEach((e, i) => e.group.nodes.forEach((n) => kernelOfNode.set(n, i)));
   const base = (id: number) => buffers[id]!.aliasOf ?? id;
   return emitted.map((e, i) => {
     const { reads, writes } = kernelIO(e.spec);
@@ -178,12 +176,6 @@ function scheduleItems(emitted: readonly { group: Group; spec: KernelSpec }[], b
     for (const r of reads) {
       const w = writer.get(r);
       if (w !== undefined && w !== i) deps.add(w);
-    }
-    for (const n of e.group.nodes) {
-      for (const c of n.controlInputs) {
-        const k = kernelOfNode.get(c);
-        if (k !== undefined && k !== i) deps.add(k);
-      }
     }
     const temps = (ids: number[]) => ids.filter((id) => buffers[base(id)]!.kind === 'temp');
     return {

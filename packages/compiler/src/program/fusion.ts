@@ -23,8 +23,11 @@
  *      produced (bias + activation after matMul, neg/div after a sum).
  *   4. Horizontal: independent small elementwise groups of one shape (optimizer scalars)
  *      become one kernel.
- * Every merge keeps the kernel graph acyclic: two groups are merged only if no path leads
- * from one to the other through a third group.
+ * Every merge keeps the kernel graph acyclic: two groups are merged only if no data path
+ * leads from one to the other through a third group. Control edges do not constrain fusion:
+ * within a run every read of a variable sees its committed value (updates are double
+ * buffered), so ordering between updates and reads cannot change a result; op kernels with
+ * state keep their relative order in the scheduler.
  */
 import { type Node, type SymbolicTensor, getOp, sizeOf } from '@kiln/graph';
 import { getElementwiseLowering } from '../lower/elementwise.js';
@@ -110,7 +113,7 @@ export function fuseNodes(nodes: readonly Node[], consumers: Map<Node, Node[]>, 
   const dataConsumers = (t: SymbolicTensor) => (consumers.get(t.node) ?? []).filter((c) => c.inputs.includes(t));
   const succGroups = (g: Group): Set<Group> => {
     const s = new Set<Group>();
-    for (const n of g.nodes) for (const c of consumers.get(n) ?? []) if (inGraph(c) && groupOf.get(c) !== g) s.add(groupOf.get(c)!);
+    for (const n of g.nodes) for (const t of n.outputs) for (const c of dataConsumers(t)) if (inGraph(c) && groupOf.get(c) !== g) s.add(groupOf.get(c)!);
     return s;
   };
   const maxIndex = (g: Group) => Math.max(...g.nodes.map((n) => index.get(n)!));

@@ -14,6 +14,7 @@ import { attrFromProto } from './attr-codec.js';
 import { unsealModelBytes } from './checksum.js';
 import {
   FORMAT_VERSION_TAG,
+  type GraphDefMsg,
   type ModelMsg,
   type NodeDefMsg,
   type SignatureDefMsg,
@@ -38,7 +39,7 @@ export interface LoadedModel {
 }
 
 /** Reads the leading format_version varint (field 1), or null when the bytes do not start with it. */
-function peekFormatVersion(bytes: Uint8Array): number | null {
+export function peekFormatVersion(bytes: Uint8Array): number | null {
   if (bytes[0] !== FORMAT_VERSION_TAG) return null;
   let v = 0;
   for (let i = 1; i <= 5 && i < bytes.length; i++) {
@@ -146,6 +147,15 @@ class GraphBuilder {
     }
     if (outputShapes !== undefined) checkOutputShapes(node, outputShapes, what);
   }
+}
+
+/**
+ * Rebuilds a graph from a GraphDef message and the variables' values (one VariableMsg per
+ * variable node), validating every node as deserializeGraph does; problems throw
+ * KilnError('CORRUPT_MODEL') (other containers, e.g. the compiler's ProgramProto, reuse this).
+ */
+export function graphFromProto(def: GraphDefMsg, variables: readonly VariableMsg[]): Graph {
+  return new GraphBuilder(def.node ?? [], variables).build();
 }
 
 function checkOutputShapes(node: Node, shapes: (number | null)[][], what: string): void {

@@ -6,3 +6,29 @@ export type { LoadedModel, Signature } from './deserialize.js';
 export { crc32 } from './checksum.js';
 export { kilnProtoRoot } from './schema.js';
 export { KILN_PROTO_TEXT } from './schema-text.js';
+
+// Building blocks of the encoding, for other Kiln containers (the compiler's ProgramProto).
+import { attrFromProto, attrToProto } from './attr-codec.js';
+import { sealModelBytes, unsealModelBytes } from './checksum.js';
+import { graphFromProto, peekFormatVersion } from './deserialize.js';
+import { protoType } from './schema.js';
+import { graphToProto } from './serialize.js';
+import { dtypeFromProto, dtypeToProto, int64ToNumber, shapeFromProto, shapeToProto, tensorFromProto, tensorToProto } from './tensor-codec.js';
+export const protoCodec = {
+  graphToProto,
+  graphFromProto,
+  peekFormatVersion,
+  sealModelBytes,
+  unsealModelBytes,
+  protoType,
+  attrToProto,
+  attrFromProto,
+  tensorToProto,
+  tensorFromProto,
+  shapeToProto,
+  shapeFromProto,
+  dtypeToProto,
+  dtypeFromProto,
+  int64ToNumber,
+} as const;
+export type { AttrValueMsg, GraphDefMsg, Int64, TensorMsg, TensorShapeMsg, VariableMsg } from './schema.js';

@@ -142,4 +142,168 @@ message ModelProto {
   map<string, string> metadata = 6;
   fixed32 checksum = 15;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Compiled programs (compileModel(...).serialize(), loadCompiled): a backend-neutral Program
+// that runs again without the source graph and without recompiling.
+//
+// ProgramProto is a container like ModelProto: format_version (field 1) first, the CRC-32
+// checksum (field 15) last. Its content takes field numbers >= 16, none of which ModelProto
+// uses, so a ModelProto read as a ProgramProto (or the reverse) is recognized and rejected.
+// Buffer, kernel and input references are indices: BufferProto.id is its index in
+// ProgramProto.buffers, KernelProto.id its index in ProgramProto.kernels.
+
+// A scalar expression tree: the body of an elementwise kernel and the prologue / epilogue of
+// reduce and contraction kernels. dtype is the type of the value the node produces.
+message ScalarExprProto {
+  message Call {
+    // The scalar function (add, mul, exp, select, toFloat, ...; see lower/scalar-expr.ts).
+    string fn = 1;
+    repeated ScalarExprProto args = 2;
+  }
+  DataType dtype = 1;
+  oneof expr {
+    // Input %index of the kernel (its inputs, or %0 = accumulator / product in epilogues).
+    uint32 input = 2;
+    // A literal, as float64 so that NaN, -0 and the infinities survive exactly.
+    double constant = 3;
+    Call call = 4;
+  }
+}
+
+enum BufferKindProto {
+  BUFFER_KIND_UNSPECIFIED = 0;
+  BUFFER_FEED = 1;
+  BUFFER_VARIABLE = 2;
+  BUFFER_CONST = 3;
+  BUFFER_TEMP = 4;
+}
+
+// One buffer of the program. Temporaries live at offset in the arena (the memory plan);
+// the others have offset -1. A view's buffer aliases another buffer's bytes (alias_of).
+message BufferProto {
+  uint32 id = 1;
+  string name = 2;
+  DataType dtype = 3;
+  TensorShapeProto shape = 4;
+  int64 bytes = 5;
+  BufferKindProto kind = 6;
+  int64 offset = 7;
+  optional uint32 alias_of = 8;
+  // Consts: the value.
+  TensorProto value = 9;
+  // Feeds: the placeholder name; variables: the variable node name.
+  string source = 10;
+}
+
+// out_j = exprs[j](inputs broadcast to the shape of outputs[0]).
+message ElementwiseKernelProto {
+  repeated ScalarExprProto exprs = 1;
+  repeated uint32 inputs = 2 [packed = true];
+  repeated uint32 outputs = 3 [packed = true];
+}
+
+enum ReducerProto {
+  REDUCER_UNSPECIFIED = 0;
+  REDUCER_SUM = 1;
+  REDUCER_MAX = 2;
+  REDUCER_MIN = 3;
+  REDUCER_PROD = 4;
+}
+
+// acc = reducer over axes of prologue(inputs broadcast to in_shape);
+// output = epilogue(%0 = acc, %1.. = epilogue_inputs).
+message ReduceKernelProto {
+  ReducerProto reducer = 1;
+  ScalarExprProto prologue = 2;
+  repeated uint32 inputs = 3 [packed = true];
+  repeated int64 in_shape = 4 [packed = true];
+  repeated uint32 axes = 5 [packed = true];
+  ScalarExprProto epilogue = 6;
+  repeated uint32 epilogue_inputs = 7 [packed = true];
+  uint32 output = 8;
+}
+
+// C = op(a) . op(b); output = epilogue(%0 = C, %1.. = epilogue_inputs).
+message ContractionKernelProto {
+  uint32 a = 1;
+  uint32 b = 2;
+  bool transpose_a = 3;
+  bool transpose_b = 4;
+  ScalarExprProto epilogue = 5;
+  repeated uint32 epilogue_inputs = 6 [packed = true];
+  uint32 output = 7;
+}
+
+// No code: output aliases input's bytes.
+message ViewKernelProto {
+  uint32 input = 1;
+  uint32 output = 2;
+}
+
+// An op the backend implements whole; node names the node of ProgramProto.graph it computes,
+// attr holds the op's attrs (encoded as in NodeDef.attr).
+message OpKernelProto {
+  string op = 1;
+  string family = 2;
+  string node = 3;
+  map<string, AttrValue> attr = 4;
+  repeated uint32 inputs = 5 [packed = true];
+  repeated uint32 outputs = 6 [packed = true];
+}
+
+message KernelProto {
+  uint32 id = 1;
+  // The graph nodes the kernel computes, and why fusion grouped them.
+  repeated string nodes = 2;
+  repeated string reasons = 3;
+  oneof spec {
+    ElementwiseKernelProto elementwise = 4;
+    ReduceKernelProto reduce = 5;
+    ContractionKernelProto contraction = 6;
+    ViewKernelProto view = 7;
+    OpKernelProto op = 8;
+  }
+}
+
+message ProgramFeedProto {
+  string name = 1;
+  uint32 buffer = 2;
+}
+
+// Buffer ids (a kernel's frees: the temporaries whose last use it is).
+message BufferIdList {
+  repeated uint32 ids = 1 [packed = true];
+}
+
+message ProgramStatsProto {
+  int64 graph_nodes = 1;
+  int64 kernels = 2;
+  int64 arena_bytes = 3;
+  int64 naive_bytes = 4;
+  int64 live_lower_bound_bytes = 5;
+}
+
+// A compiled program: the optimized, shape-specialized graph the kernels came from, the
+// buffers with their arena offsets, the kernels in execution order, the memory plan's frees
+// (one list per kernel), feeds, fetches (a buffer id, or -1 for a target) and the variables'
+// values at the time of saving, so the file is self-contained.
+message ProgramProto {
+  uint32 format_version = 1;
+  string producer = 2;
+  fixed32 checksum = 15;
+  GraphDef graph = 16;
+  repeated VariableProto variables = 17;
+  repeated BufferProto buffers = 18;
+  repeated KernelProto kernels = 19;
+  repeated ProgramFeedProto feeds = 20;
+  repeated sint32 fetches = 21 [packed = true];
+  repeated string fetch_names = 22;
+  ProgramStatsProto stats = 23;
+  repeated BufferIdList frees = 24;
+  // The run state of the random streams (dropout, random ops) of a compiled model: each run
+  // draws from streams seeded by (seed, run_counter), as a Session's runs do.
+  uint32 seed = 25;
+  int64 run_counter = 26;
+}
 `;

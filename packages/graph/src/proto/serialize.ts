@@ -71,7 +71,8 @@ function nodeToProto(node: Node): NodeDefMsg {
   };
 }
 
-function graphToProto(g: Graph): GraphDefMsg {
+/** The graph as a GraphDef message (no variable values; see variablesToProto). */
+export function graphToProto(g: Graph): GraphDefMsg {
   return {
     node: g.nodes.map(nodeToProto),
     versions: { producer: MODEL_FORMAT_VERSION, min_consumer: MODEL_FORMAT_VERSION },

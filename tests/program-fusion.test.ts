@@ -1,0 +1,184 @@
+/**
+ * What the compiler makes of whole workloads: the MLP training step of the benchmarks (kernel
+ * count, one kernel per Adam update, matmul epilogues, no copy kernels, memory plan quality),
+ * fused training against the reference executor (losses within 1e-4), softmax cross-entropy
+ * as reductions with fused prologues, and variables shared by several compiled signatures.
+ */
+import { describe, expect, it } from '@jest/globals';
+import {
+  Graph,
+  type SymbolicTensor,
+  Tensor,
+  add,
+  compile,
+  logSoftmax,
+  makeRandom,
+  matMul,
+  mean,
+  mul,
+  neg,
+  referenceConstantEvaluator,
+  relu,
+  session,
+  softmaxCrossEntropy,
+  sum,
+  tensor,
+  train,
+} from 'kiln';
+
+function randomTensor(rand: () => number, shape: number[], scale = 1): Tensor {
+  const t = new Tensor('float32', shape);
+  for (let i = 0; i < t.size; i++) t.data[i] = (rand() * 2 - 1) * scale;
+  return t;
+}
+
+function mlp(sizes: number[], batch: number | null) {
+  const rand = makeRandom(7);
+  const g = new Graph();
+  const x = g.placeholder('float32', [batch, sizes[0]!], 'x');
+  const y = g.placeholder('float32', [batch, sizes[sizes.length - 1]!], 'y');
+  let h: SymbolicTensor = x;
+  for (let l = 0; l + 1 < sizes.length; l++) {
+    const w = g.variable(randomTensor(rand, [sizes[l]!, sizes[l + 1]!], Math.sqrt(6 / sizes[l]!)), `w${l}`);
+    const b = g.variable(randomTensor(rand, [sizes[l + 1]!], 0.1), `b${l}`);
+    h = add(matMul(h, w), b);
+    if (l + 2 < sizes.length) h = relu(h);
+  }
+  const loss = softmaxCrossEntropy(y, h);
+  const step = train.adam(0.01).minimize(loss);
+  return { g, x, y, logits: h, loss, step, rand };
+}
+
+function labels(n: number, classes: number): Tensor {
+  return tensor(Array.from({ length: n * classes }, (_, i) => (i % classes === Math.floor(i / classes) % classes ? 1 : 0)), [n, classes]);
+}
+
+describe('the MLP training step (784-512-256-10, batch 128, Adam)', () => {
+  const { g, x, y, loss, step } = mlp([784, 512, 256, 10], 128);
+  const program = compile(g, { fetches: [step, loss], feeds: [x, y] }, { constantEvaluator: referenceConstantEvaluator });
+  const unfused = compile(g, { fetches: [step, loss], feeds: [x, y] }, { fuse: false, constantEvaluator: referenceConstantEvaluator });
+  const text = program.toString();
+
+  it('compiles to at most 24 kernels, far fewer than unfused', () => {
+    expect(program.stats.kernels).toBeLessThanOrEqual(24);
+    expect(unfused.stats.kernels).toBeGreaterThan(100);
+  });
+
+  it('updates each variable (and its two Adam moments) in one kernel', () => {
+    for (const v of ['w0', 'b0', 'w1', 'b1', 'w2', 'b2']) {
+      const writers = program.kernels.filter((k) => k.spec.kind === 'elementwise' && k.spec.outputs.some((o) => program.buffers[o]!.kind === 'variable' && program.buffers[o]!.source === v));
+      expect(writers).toHaveLength(1);
+      const spec = writers[0]!.spec as { outputs: number[] };
+      expect(spec.outputs.map((o) => program.buffers[o]!.kind)).toEqual(['variable', 'variable', 'variable']);
+    }
+  });
+
+  it('runs bias + relu as matmul epilogues and relu masks in the backward matmuls', () => {
+    const contractions = program.kernels.filter((k) => k.spec.kind === 'contraction');
+    expect(contractions).toHaveLength(8);
+    const withEpilogue = contractions.filter((k) => k.reasons.some((r) => r.startsWith('epilogue of matMul')));
+    expect(withEpilogue.length).toBeGreaterThanOrEqual(5);
+    expect(text).toMatch(/contraction %b\d+ = select\(le\(add\(%0, %1\), 0\), 0, add\(%0, %1\)\) where %0 = matMul/);
+  });
+
+  it('has no copy kernels', () => {
+    const ops = program.kernels.filter((k) => k.spec.kind === 'op').map((k) => (k.spec as { op: string }).op);
+    expect(ops.filter((o) => ['identity', 'broadcastTo', 'broadcastLike', 'transpose', 'reshape', 'slice', 'tile'].includes(o))).toEqual([]);
+  });
+
+  it('plans memory within 1.1x the live lower bound and at most 0.8x the naive total', () => {
+    const s = program.stats;
+    expect(s.arenaBytes).toBeLessThanOrEqual(1.1 * s.liveLowerBoundBytes);
+    expect(s.arenaBytes).toBeLessThanOrEqual(0.8 * s.naiveBytes);
+    expect(s.arenaBytes).toBeLessThanOrEqual(8 * 2 ** 20);
+  });
+});
+
+describe('fused training equals the reference', () => {
+  it('gives the reference losses within 1e-4 over 6 Adam steps', async () => {
+    const { g, loss, step, rand } = mlp([12, 16, 8, 4], null);
+    const feeds = { x: randomTensor(rand, [10, 12]), y: labels(10, 4) };
+    const run = async (backend: 'cpu' | 'reference') => {
+      const s = await session(g, { backend, poisonFreed: backend === 'cpu' });
+      const out: number[] = [];
+      for (let i = 0; i < 6; i++) out.push((await s.run([loss, step], feeds))[0]!.data[0]!);
+      return { losses: out, w0: s.getVariable('w0') };
+    };
+    const want = await run('reference');
+    const got = await run('cpu');
+    got.losses.forEach((l, i) => expect(Math.abs(l - want.losses[i]!)).toBeLessThanOrEqual(1e-4));
+    expect(want.losses[5]!).toBeLessThan(want.losses[0]!);
+    got.w0.data.forEach((v, i) => expect(Math.abs(v - want.w0.data[i]!)).toBeLessThanOrEqual(1e-4));
+  });
+
+  it('keeps variables right across signatures (train step, then evaluation, then training again)', async () => {
+    const { g, logits, loss, step, rand } = mlp([6, 5, 3], null);
+    const feeds = { x: randomTensor(rand, [4, 6]), y: labels(4, 3) };
+    const results: number[][] = [];
+    for (const backend of ['reference', 'cpu'] as const) {
+      const s = await session(g, { backend });
+      const trace: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        await s.run([step], feeds);
+        trace.push(...(await s.run([logits], { x: feeds.x }))[0]!.data);
+        trace.push((await s.run([loss], feeds))[0]!.data[0]!);
+      }
+      results.push(trace);
+    }
+    results[1]!.forEach((v, i) => expect(Math.abs(v - results[0]![i]!)).toBeLessThanOrEqual(1e-5));
+  });
+
+  it('a failed run leaves the variables as they were, and the next run still trains', async () => {
+    const { g, loss, step, rand } = mlp([6, 5, 3], null);
+    const s = await session(g);
+    const feeds = { x: randomTensor(rand, [4, 6]), y: labels(4, 3) };
+    await s.run([step], feeds);
+    const before = s.getVariable('w0');
+    await expect(s.run([step], { x: feeds.x })).rejects.toThrow();
+    expect(Array.from(s.getVariable('w0').data)).toEqual(Array.from(before.data));
+    await s.run([step], feeds);
+    expect(Array.from(s.getVariable('w0').data)).not.toEqual(Array.from(before.data));
+  });
+});
+
+describe('reductions with fused prologues and epilogues', () => {
+  it('runs cross-entropy as logSoftmax plus two reductions', () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [4, 10], 'x');
+    const y = g.placeholder('float32', [4, 10], 'y');
+    const l = mean(neg(sum(mul(y, logSoftmax(x)), 1)));
+    const p = compile(g, { fetches: [l], feeds: [x, y] }, { constantEvaluator: referenceConstantEvaluator });
+    expect(p.stats.kernels).toBe(3);
+    expect(p.kernels.filter((k) => k.spec.kind === 'reduce')).toHaveLength(2);
+    expect(p.toString()).toContain("prologue of sum 'sum': mul 'mul' evaluated in the reduction loop");
+  });
+
+  it('reduces over leading, middle and trailing axes like the reference', async () => {
+    const rand = makeRandom(3);
+    const g = new Graph();
+    const x = g.placeholder('float32', [3, 4, 5], 'x');
+    const outs = [sum(mul(x, x), 0), mean(add(x, 1), [0, 2]), sum(relu(x), [1, 2], true), neg(sum(x, 1))];
+    const feeds = { x: randomTensor(rand, [3, 4, 5]) };
+    const want = await (await session(g, { backend: 'reference' })).run(outs, feeds);
+    const got = await (await session(g, { poisonFreed: true })).run(outs, feeds);
+    got.forEach((t, i) => {
+      expect(t!.shape).toEqual(want[i]!.shape);
+      t!.data.forEach((v, j) => expect(Math.abs(v - want[i]!.data[j]!)).toBeLessThanOrEqual(1e-5));
+    });
+  });
+});
+
+describe('in-place reuse', () => {
+  it('gives an elementwise output the storage of an input that dies there', () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [64, 64], 'x');
+    const w = g.placeholder('float32', [64, 64], 'w');
+    const h = matMul(x, w);
+    const z = matMul(h, w);
+    const out = add(mul(z, z), h);
+    const p = compile(g, { fetches: [out], feeds: [x, w] });
+    const ew = p.kernels.find((k) => k.spec.kind === 'elementwise')!.spec as { inputs: number[]; outputs: number[] };
+    const outBuf = p.buffers[ew.outputs[0]!]!;
+    expect(ew.inputs.some((i) => p.buffers[i]!.kind === 'temp' && p.buffers[i]!.offset === outBuf.offset)).toBe(true);
+  });
+});
