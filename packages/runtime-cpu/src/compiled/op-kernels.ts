@@ -54,3 +54,7 @@ function matMul2d(inputs: Tensor[], outputs: Tensor[], attrs: Readonly<Attrs>): 
 }
 
 registerCpuKernel('matMul', matMul2d);
+
+// The fast kernels of the other op families (softmax, pooling, movement, gather, argMax, norms).
+import { FAST_KERNELS } from './fast/index.js';
+for (const [op, k] of FAST_KERNELS) registerCpuKernel(op, k);
