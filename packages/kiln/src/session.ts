@@ -13,12 +13,14 @@ export interface KilnSessionOptions extends SessionOptions {
   backend?: 'cpu' | 'webgpu' | 'reference';
   /** Debug: fill freed arena regions with NaN after their last use (compiled CPU backend). */
   poisonFreed?: boolean;
+  /** CPU backend: threads for large matmuls and convolutions (default min(2, cores)). */
+  threads?: number;
 }
 
-async function pickBackend(name: string, poisonFreed: boolean): Promise<Backend> {
+async function pickBackend(name: string, poisonFreed: boolean, threads: number | undefined): Promise<Backend> {
   switch (name) {
     case 'cpu':
-      return cpuBackend({ poisonFreed });
+      return cpuBackend({ poisonFreed, threads });
     case 'reference':
       return referenceBackend();
     case 'webgpu':
@@ -30,6 +32,9 @@ async function pickBackend(name: string, poisonFreed: boolean): Promise<Backend>
 
 /** A Session running `g` on the chosen backend (default 'cpu'). */
 export async function session(g: Graph, opts: KilnSessionOptions = {}): Promise<Session> {
-  const { backend = 'cpu', poisonFreed = false, ...rest } = opts;
-  return new Session(g, await pickBackend(backend, poisonFreed), rest);
+  const { backend = 'cpu', poisonFreed = false, threads, ...rest } = opts;
+  if (threads !== undefined && (!Number.isInteger(threads) || threads < 1)) {
+    throw new KilnError('INVALID_ARGUMENT', `session: threads must be an integer >= 1, got ${String(threads)}`);
+  }
+  return new Session(g, await pickBackend(backend, poisonFreed, threads), rest);
 }

@@ -21,6 +21,8 @@ export function referenceConstantEvaluator(op: string, inputs: Tensor[], attrs: 
 export interface CpuBackendOptions {
   /** Fill freed arena regions with NaN after their last use (catches planning bugs). */
   poisonFreed?: boolean;
+  /** Threads for large matmuls and convolutions (default min(2, cores); 1 = the calling thread only). */
+  threads?: number;
 }
 
 class CompiledExecutable implements Executable {
@@ -39,10 +41,15 @@ class CompiledExecutable implements Executable {
         { fetches: [...this.plan.fetches], feeds: this.plan.feeds.map((n) => n.output) },
         { fuse: this.opts.fuse && !this.opts.checkNumerics, feedShapes, constantEvaluator: referenceConstantEvaluator },
       );
-      p = new CpuProgram(program, { poisonFreed: this.opts.poisonFreed });
+      p = new CpuProgram(program, { poisonFreed: this.opts.poisonFreed, threads: this.opts.threads });
       this.cache.set(key, p);
     }
     return p;
+  }
+
+  dispose(): void {
+    for (const p of this.cache.values()) p.dispose();
+    this.cache.clear();
   }
 
   /** The compiled Programs so far (one per concrete feed-shape combination). */

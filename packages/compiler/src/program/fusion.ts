@@ -116,10 +116,8 @@ export function fuseNodes(nodes: readonly Node[], consumers: Map<Node, Node[]>, 
     for (const n of g.nodes) for (const t of n.outputs) for (const c of dataConsumers(t)) if (inGraph(c) && groupOf.get(c) !== g) s.add(groupOf.get(c)!);
     return s;
   };
-  const maxIndex = (g: Group) => Math.max(...g.nodes.map((n) => index.get(n)!));
-  /** Is there a path a -> ... -> b through some third group? */
+  /** Is there a path a -> ... -> b through some third group? (Merged groups span graph order, so no index pruning.) */
   const indirectPath = (a: Group, b: Group): boolean => {
-    const limit = maxIndex(b);
     const seen = new Set<Group>([a]);
     const stack = [...succGroups(a)].filter((g) => g !== b);
     while (stack.length) {
@@ -128,7 +126,7 @@ export function fuseNodes(nodes: readonly Node[], consumers: Map<Node, Node[]>, 
       seen.add(g);
       for (const s of succGroups(g)) {
         if (s === b) return true;
-        if (!seen.has(s) && Math.min(...s.nodes.map((n) => index.get(n)!)) <= limit) stack.push(s);
+        if (!seen.has(s)) stack.push(s);
       }
     }
     return false;

@@ -11,12 +11,13 @@
  * slot); when the Session passes that same Tensor next run, no copy is made.
  */
 import type { BufferDecl, Program } from '@kiln/compiler';
-import { type DType, KilnError, Tensor, type TypedArray, allocData, fmtShape } from '@kiln/graph';
+import { type DType, KilnError, Tensor, type TypedArray, allocData, fmtShape, geometry2D } from '@kiln/graph';
 import { nodeRandom } from '../reference/executor.js';
 import { type RefContext, getRefKernel } from '../reference/registry.js';
 import { type KernelFn, type ReduceFn, type TypedArrayLike, compileElementwise, compileReduce } from './js-codegen.js';
 import { getCpuKernel } from './op-kernels.js';
-import { type Heap, gemmOn, heapFor } from './heap.js';
+import { type Heap, conv2dOn, gemmOn, heapFor } from './heap.js';
+import { conv2dScratchBytes } from './wasm/conv2d.js';
 
 export interface CpuRunInputs {
   feeds: ReadonlyMap<string, Tensor>;
@@ -35,6 +36,21 @@ export interface CpuRunOutputs {
 export interface CpuProgramOptions {
   /** Fill freed arena regions with NaN after their last use (catches planning bugs). */
   poisonFreed?: boolean;
+  /** Threads for large contractions (default: all the engine has, min(2, cores)). */
+  threads?: number;
+}
+
+type Shape4 = [number, number, number, number];
+
+/** conv2d geometry for im2col + GEMM, or undefined when the reference kernel must run. */
+function convPlan(s: Program['kernels'][number]['spec'], bufs: readonly BufferDecl[]) {
+  if (s.kind !== 'op' || s.op !== 'conv2d' || s.inputs.length !== 2 || bufs[s.inputs[0]!]!.dtype !== 'float32') return undefined;
+  const [x, f, o] = [bufs[s.inputs[0]!]!, bufs[s.inputs[1]!]!, bufs[s.outputs[0]!]!];
+  const geo = geometry2D(x.shape, f.shape[0]!, f.shape[1]!, s.attrs, `conv2d '${s.node}'`);
+  const strides: [number, number] = [geo.strideH, geo.strideW];
+  const dilations: [number, number] = [geo.dilationH, geo.dilationW];
+  const shapes = { xShape: x.shape as Shape4, filterShape: f.shape as Shape4, outShape: o.shape as Shape4 };
+  return { ...shapes, strides, dilations, padTop: geo.padTop, padLeft: geo.padLeft, scratchBytes: conv2dScratchBytes(shapes.xShape, shapes.filterShape, shapes.outShape, strides, dilations) };
 }
 
 function viewOf(dtype: DType, buf: ArrayBufferLike, offset: number, n: number): TypedArray {
@@ -64,7 +80,8 @@ type Compiled =
   | { kind: 'none' };
 
 export class CpuProgram {
-  private readonly heap: Heap;
+  private readonly heap: Heap & { release(): void };
+  private readonly convs: ((NonNullable<ReturnType<typeof convPlan>> & { scratch: number }) | undefined)[];
   /** Byte offset in the heap of each buffer's storage (variables: see slots). */
   private readonly offsets: number[];
   private readonly slots = new Map<number, VariableSlots>();
@@ -87,12 +104,21 @@ export class CpuProgram {
       if (b.kind === 'const' || b.kind === 'feed') offsets[b.id] = place(b.bytes);
       if (b.kind === 'variable') this.slots.set(b.id, { offsets: [place(b.bytes), place(b.bytes)], current: 0 });
     }
-    this.heap = heapFor(total);
+    const convs = program.kernels.map((k) => convPlan(k.spec, bufs));
+    const scratchBytes = Math.max(0, ...convs.map((c) => c?.scratchBytes ?? 0));
+    const scratch = place(scratchBytes);
+    this.heap = heapFor(total, this);
     const base = this.heap.base;
     this.offsets = offsets.map((o) => (o >= 0 ? o + base : o));
     for (const s of this.slots.values()) s.offsets = [s.offsets[0] + base, s.offsets[1] + base];
     for (const b of bufs) if (b.kind === 'const' && b.aliasOf === undefined) this.view(b.id).set(b.value!.data);
     this.compiled = program.kernels.map((k) => this.compileKernel(k.spec));
+    this.convs = convs.map((c) => c && { ...c, scratch: scratch + base });
+  }
+
+  /** Returns the program's memory region for reuse (also happens when it is collected). */
+  dispose(): void {
+    this.heap.release();
   }
 
   private compileKernel(s: Program['kernels'][number]['spec']): Compiled {
@@ -194,11 +220,13 @@ export class CpuProgram {
           bColStride: s.transposeB ? bc : 1,
           c: this.offsetOf(s.output, this.slots.has(s.output)),
           ldc: n,
-        });
+        }, this.opts.threads);
         if (c.epilogue) {
           const o = write(s.output);
           c.epilogue([o] as TypedArrayLike[], [o, ...s.epilogueInputs.map(read)] as TypedArrayLike[]);
         }
+      } else if (s.kind === 'op' && this.convs[t] && conv2dOn(this.heap, { ...this.convs[t]!, x: this.offsetOf(s.inputs[0]!), filter: this.offsetOf(s.inputs[1]!), out: this.offsetOf(s.outputs[0]!) })) {
+        // conv2d ran as im2col + GEMM
       } else if (s.kind === 'op') {
         const fast = getCpuKernel(s.op);
         const ins = s.inputs.map((id) => tensorOf(id, read(id)));

@@ -1,36 +1,88 @@
 /**
- * The linear memory a CpuProgram lives in, and the matmul entry point on it. Contractions
- * address operands by byte offset with element strides, so transposed operands are strides,
- * never copies.
+ * The linear memory compiled CPU programs live in, and the contraction entry points on it.
+ *
+ * One process-wide GemmEngine (WebAssembly SIMD GEMM on a shared WebAssembly.Memory, with
+ * worker threads) is started when this module loads. Each CpuProgram takes one region of
+ * its memory (arena, constants, feed and variable slots); a region is returned to a free
+ * list when its program is disposed or garbage-collected. Contractions address operands by
+ * byte offset with element strides, so transposed operands are strides, never copies.
+ * Where shared WebAssembly memory is unavailable, programs fall back to an ArrayBuffer and a
+ * JS matmul.
  */
+import { availableParallelism } from 'node:os';
+import { type GemmArgs, GemmEngine } from './wasm/gemm-engine.js';
+import { conv2dGemm, type Conv2dGemmParams } from './wasm/conv2d.js';
+
 export interface Heap {
   /** Byte offset of this program's region. */
   readonly base: number;
-  /** The current backing buffer (re-read after growth). */
+  /** The current backing buffer (re-read after growth; shared memory never detaches). */
   memory(): ArrayBufferLike;
+  /** The WebAssembly engine, when the region lives in its memory. */
+  readonly engine?: GemmEngine;
 }
 
-export interface GemmCall {
-  m: number;
-  n: number;
-  k: number;
-  a: number;
-  aRowStride: number;
-  aColStride: number;
-  b: number;
-  bRowStride: number;
-  bColStride: number;
-  c: number;
-  ldc: number;
+export type GemmCall = Omit<GemmArgs, 'accumulate'>;
+
+/** Threads the engine starts (the caller's plus workers); a program may use fewer. */
+export const ENGINE_THREADS = Math.min(2, availableParallelism());
+
+let engine: GemmEngine | undefined;
+try {
+  engine = await GemmEngine.create({ threads: ENGINE_THREADS });
+} catch {
+  engine = undefined;
 }
 
-export function heapFor(bytes: number): Heap {
-  const buf = new ArrayBuffer(Math.max(bytes, 16));
-  return { base: 0, memory: () => buf };
+const REGION_ALIGN = 64;
+/** Freed regions [offset, bytes], reused first-fit. */
+const freeList: [number, number][] = [];
+const released = new FinalizationRegistry<[number, number]>((r) => releaseRegion(r));
+
+function releaseRegion(r: [number, number]): void {
+  freeList.push(r);
 }
 
-/** C = A·B on the heap (float64 accumulation, i-p-j order so the inner loop streams rows). */
-export function gemmOn(heap: Heap, g: GemmCall): void {
+/** A region of at least `bytes` for `owner`, released when `owner` is collected. */
+export function heapFor(bytes: number, owner: object): Heap & { release(): void } {
+  const size = Math.ceil(Math.max(bytes, 16) / REGION_ALIGN) * REGION_ALIGN;
+  if (!engine) {
+    const buf = new ArrayBuffer(size);
+    return { base: 0, memory: () => buf, release: () => undefined };
+  }
+  const e = engine;
+  let at = freeList.findIndex(([, b]) => b >= size && b <= 2 * size);
+  let region: [number, number];
+  if (at >= 0) {
+    region = freeList[at]!;
+    freeList.splice(at, 1);
+    new Uint8Array(e.memory.buffer, region[0], region[1]).fill(0);
+  } else {
+    region = [e.alloc(size, REGION_ALIGN), size];
+    at = -1;
+  }
+  const token = {};
+  released.register(owner, region, token);
+  let live = true;
+  return {
+    base: region[0],
+    memory: () => e.memory.buffer,
+    engine: e,
+    release: () => {
+      if (!live) return;
+      live = false;
+      released.unregister(token);
+      releaseRegion(region);
+    },
+  };
+}
+
+/** C = A·B on the heap: the SIMD engine, or a JS loop (float64 accumulation) without it. */
+export function gemmOn(heap: Heap, g: GemmCall, threads?: number): void {
+  if (heap.engine) {
+    heap.engine.gemm(threads === undefined ? g : { ...g, threads });
+    return;
+  }
   const f = new Float32Array(heap.memory());
   const A = g.a / 4;
   const B = g.b / 4;
@@ -46,4 +98,11 @@ export function gemmOn(heap: Heap, g: GemmCall): void {
     const out = C + i * g.ldc;
     for (let j = 0; j < g.n; j++) f[out + j] = acc[j]!;
   }
+}
+
+/** conv2d as im2col + GEMM when the heap has the engine; false to fall back to the reference. */
+export function conv2dOn(heap: Heap, p: Conv2dGemmParams): boolean {
+  if (!heap.engine) return false;
+  conv2dGemm(heap.engine, p);
+  return true;
 }

@@ -25,6 +25,9 @@ function literal(v: number): string {
   return `(${String(v)})`;
 }
 
+/** Functions whose float32 result may need rounding (the others return one of their operands or an integer). */
+const INEXACT = new Set(['toFloat', 'add', 'sub', 'mul', 'div', 'mod', 'pow', 'exp', 'log', 'log1p', 'sqrt', 'tanh', 'sin', 'cos', 'erf']);
+
 export function renderExpr(e: ScalarExpr, read: (index: number) => string, temps?: Map<string, string>): string {
   const r = (x: ScalarExpr) => renderExpr(x, read, temps);
   if (e.kind === 'input') return read(e.index);
@@ -33,6 +36,13 @@ export function renderExpr(e: ScalarExpr, read: (index: number) => string, temps
   if (e.kind === 'const') return literal(e.value);
   const a = e.args.map(r);
   const int = e.dtype === 'int32';
+  // float32 semantics in fused chains: every inexact float32 result is rounded as the unfused
+  // program would have stored it (x1 - (x0 + (x1 - x0)) is not 0 in float32).
+  if (e.dtype === 'float32' && INEXACT.has(e.fn)) return `Math.fround(${renderCall(e, a, int)})`;
+  return renderCall(e, a, int);
+}
+
+function renderCall(e: ScalarExpr & { kind: 'call' }, a: string[], int: boolean): string {
   switch (e.fn) {
     case 'add': return int ? `((${a[0]} + ${a[1]}) | 0)` : `(${a[0]} + ${a[1]})`;
     case 'sub': return int ? `((${a[0]} - ${a[1]}) | 0)` : `(${a[0]} - ${a[1]})`;

@@ -1,0 +1,372 @@
+;; Kiln's float32 GEMM kernel (WebAssembly SIMD128), organised like a BLIS GEMM:
+;;   for jc (NC columns): for pc (KC depth): pack B -> 16-column strips
+;;     for ic (MC rows): pack A -> 2-row strips; macro-kernel over 2x16 tiles.
+;; All pointers are byte offsets into the imported shared memory; all strides are in BYTES.
+;; Also im2col for conv2d.ts (bulk memory: memory.copy/fill for long runs).
+;; Assembled at build time by scripts/build-wasm.mjs into gemm-wasm.generated.ts.
+;;
+;; Microkernel shape (MR=2, NR=16): 8 v128 accumulators + 4 B vectors + 2 A broadcasts + 1
+;; temporary = 15 of x64's 16 xmm registers (V8 keeps one as scratch). Measured on this machine,
+;; V8 hoists every load of an unrolled k-loop to the top of the body and spills, so the k-loop
+;; is deliberately not unrolled; 2x16 needs fewer broadcasts per flop than 4x8.
+(module
+  (import "env" "memory" (memory 1 65536 shared))
+
+  ;; C[2x16] = (accum ? C : 0) + Ap[kc][2] · Bp[kc][16]; ldc in bytes.
+  (func $ukr (param $kc i32) (param $a i32) (param $b i32) (param $c i32) (param $ldc i32) (param $accum i32)
+    (local $c00 v128) (local $c01 v128) (local $c02 v128) (local $c03 v128)
+    (local $c10 v128) (local $c11 v128) (local $c12 v128) (local $c13 v128)
+    (local $b0 v128) (local $b1 v128) (local $b2 v128) (local $b3 v128)
+    (local $a0 v128) (local $a1 v128) (local $c1 i32)
+    (if (local.get $kc) (then
+      (loop $k
+        (local.set $b0 (v128.load (local.get $b)))
+        (local.set $b1 (v128.load offset=16 (local.get $b)))
+        (local.set $b2 (v128.load offset=32 (local.get $b)))
+        (local.set $b3 (v128.load offset=48 (local.get $b)))
+        (local.set $a0 (v128.load32_splat (local.get $a)))
+        (local.set $a1 (v128.load32_splat offset=4 (local.get $a)))
+        (local.set $c00 (f32x4.add (local.get $c00) (f32x4.mul (local.get $a0) (local.get $b0))))
+        (local.set $c01 (f32x4.add (local.get $c01) (f32x4.mul (local.get $a0) (local.get $b1))))
+        (local.set $c02 (f32x4.add (local.get $c02) (f32x4.mul (local.get $a0) (local.get $b2))))
+        (local.set $c03 (f32x4.add (local.get $c03) (f32x4.mul (local.get $a0) (local.get $b3))))
+        (local.set $c10 (f32x4.add (local.get $c10) (f32x4.mul (local.get $a1) (local.get $b0))))
+        (local.set $c11 (f32x4.add (local.get $c11) (f32x4.mul (local.get $a1) (local.get $b1))))
+        (local.set $c12 (f32x4.add (local.get $c12) (f32x4.mul (local.get $a1) (local.get $b2))))
+        (local.set $c13 (f32x4.add (local.get $c13) (f32x4.mul (local.get $a1) (local.get $b3))))
+        (local.set $a (i32.add (local.get $a) (i32.const 8)))
+        (local.set $b (i32.add (local.get $b) (i32.const 64)))
+        (br_if $k (local.tee $kc (i32.sub (local.get $kc) (i32.const 1)))))))
+    (local.set $c1 (i32.add (local.get $c) (local.get $ldc)))
+    (if (local.get $accum) (then
+      (local.set $c00 (f32x4.add (v128.load (local.get $c)) (local.get $c00)))
+      (local.set $c01 (f32x4.add (v128.load offset=16 (local.get $c)) (local.get $c01)))
+      (local.set $c02 (f32x4.add (v128.load offset=32 (local.get $c)) (local.get $c02)))
+      (local.set $c03 (f32x4.add (v128.load offset=48 (local.get $c)) (local.get $c03)))
+      (local.set $c10 (f32x4.add (v128.load (local.get $c1)) (local.get $c10)))
+      (local.set $c11 (f32x4.add (v128.load offset=16 (local.get $c1)) (local.get $c11)))
+      (local.set $c12 (f32x4.add (v128.load offset=32 (local.get $c1)) (local.get $c12)))
+      (local.set $c13 (f32x4.add (v128.load offset=48 (local.get $c1)) (local.get $c13)))))
+    (v128.store (local.get $c) (local.get $c00))
+    (v128.store offset=16 (local.get $c) (local.get $c01))
+    (v128.store offset=32 (local.get $c) (local.get $c02))
+    (v128.store offset=48 (local.get $c) (local.get $c03))
+    (v128.store (local.get $c1) (local.get $c10))
+    (v128.store offset=16 (local.get $c1) (local.get $c11))
+    (v128.store offset=32 (local.get $c1) (local.get $c12))
+    (v128.store offset=48 (local.get $c1) (local.get $c13)))
+
+  ;; Every 2x16 tile of C[mc x nc] from packed Ap (2-row strips) and Bp (16-column strips).
+  ;; Edge tiles run the same microkernel into tmp (2x16) and copy the valid part, so every
+  ;; element of C sees the same sequence of float operations wherever its tile lies.
+  (func $macro (param $mc i32) (param $nc i32) (param $kc i32) (param $ap i32) (param $bp i32)
+               (param $c i32) (param $ldc i32) (param $accum i32) (param $tmp i32)
+    (local $jr i32) (local $ir i32) (local $nr i32) (local $mr i32) (local $bpan i32)
+    (local $cij i32) (local $i i32) (local $j i32) (local $d i32) (local $s i32)
+    (loop $jl
+      (local.set $nr (select (i32.const 16) (i32.sub (local.get $nc) (local.get $jr))
+                             (i32.ge_u (i32.sub (local.get $nc) (local.get $jr)) (i32.const 16))))
+      (local.set $bpan (i32.add (local.get $bp) (i32.mul (local.get $jr) (i32.shl (local.get $kc) (i32.const 2)))))
+      (local.set $ir (i32.const 0))
+      (loop $il
+        (local.set $mr (select (i32.const 2) (i32.const 1)
+                               (i32.ge_u (i32.sub (local.get $mc) (local.get $ir)) (i32.const 2))))
+        (local.set $cij (i32.add (i32.add (local.get $c) (i32.mul (local.get $ir) (local.get $ldc)))
+                                 (i32.shl (local.get $jr) (i32.const 2))))
+        (if (i32.and (i32.eq (local.get $mr) (i32.const 2)) (i32.eq (local.get $nr) (i32.const 16)))
+          (then
+            (call $ukr (local.get $kc)
+                       (i32.add (local.get $ap) (i32.mul (local.get $ir) (i32.shl (local.get $kc) (i32.const 2))))
+                       (local.get $bpan) (local.get $cij) (local.get $ldc) (local.get $accum)))
+          (else
+            (call $ukr (local.get $kc)
+                       (i32.add (local.get $ap) (i32.mul (local.get $ir) (i32.shl (local.get $kc) (i32.const 2))))
+                       (local.get $bpan) (local.get $tmp) (i32.const 64) (i32.const 0))
+            (local.set $i (i32.const 0))
+            (loop $ci
+              (local.set $d (i32.add (local.get $cij) (i32.mul (local.get $i) (local.get $ldc))))
+              (local.set $s (i32.add (local.get $tmp) (i32.shl (local.get $i) (i32.const 6))))
+              (local.set $j (i32.const 0))
+              (loop $cj
+                (f32.store (local.get $d)
+                  (if (result f32) (local.get $accum)
+                    (then (f32.add (f32.load (local.get $d)) (f32.load (local.get $s))))
+                    (else (f32.load (local.get $s)))))
+                (local.set $d (i32.add (local.get $d) (i32.const 4)))
+                (local.set $s (i32.add (local.get $s) (i32.const 4)))
+                (br_if $cj (i32.lt_u (local.tee $j (i32.add (local.get $j) (i32.const 1))) (local.get $nr))))
+              (br_if $ci (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $mr))))))
+        (br_if $il (i32.lt_u (local.tee $ir (i32.add (local.get $ir) (i32.const 2))) (local.get $mc))))
+      (br_if $jl (i32.lt_u (local.tee $jr (i32.add (local.get $jr) (i32.const 16))) (local.get $nc)))))
+
+  ;; Packs A[mc x kc] (row stride rs, column stride cs, bytes) into 2-row strips:
+  ;; dst[strip][p][r] = A[2*strip + r, p], zero rows past mc.
+  (func $packA (param $mc i32) (param $kc i32) (param $a i32) (param $rs i32) (param $cs i32) (param $dst i32)
+    (local $i i32) (local $p i32) (local $r0 i32) (local $r1 i32) (local $v0 v128) (local $v1 v128)
+    (loop $strip
+      (local.set $r0 (i32.add (local.get $a) (i32.mul (local.get $i) (local.get $rs))))
+      (local.set $r1 (i32.add (local.get $r0) (local.get $rs)))
+      (local.set $p (i32.const 0))
+      (if (i32.lt_u (i32.add (local.get $i) (i32.const 1)) (local.get $mc))
+        (then
+          (if (i32.eq (local.get $cs) (i32.const 4))
+            (then
+              ;; rows contiguous along k: interleave 4 k-values of both rows per step
+              (if (i32.ge_u (local.get $kc) (i32.const 4)) (then
+                (loop $p4
+                  (local.set $v0 (v128.load (local.get $r0)))
+                  (local.set $v1 (v128.load (local.get $r1)))
+                  (v128.store (local.get $dst)
+                    (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $v0) (local.get $v1)))
+                  (v128.store offset=16 (local.get $dst)
+                    (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $v0) (local.get $v1)))
+                  (local.set $r0 (i32.add (local.get $r0) (i32.const 16)))
+                  (local.set $r1 (i32.add (local.get $r1) (i32.const 16)))
+                  (local.set $dst (i32.add (local.get $dst) (i32.const 32)))
+                  (br_if $p4 (i32.le_u (local.tee $p (i32.add (local.get $p) (i32.const 4)))
+                                       (i32.sub (local.get $kc) (i32.const 4)))))))
+              (if (i32.lt_u (local.get $p) (local.get $kc)) (then
+                (loop $p1
+                  (f32.store (local.get $dst) (f32.load (local.get $r0)))
+                  (f32.store offset=4 (local.get $dst) (f32.load (local.get $r1)))
+                  (local.set $r0 (i32.add (local.get $r0) (i32.const 4)))
+                  (local.set $r1 (i32.add (local.get $r1) (i32.const 4)))
+                  (local.set $dst (i32.add (local.get $dst) (i32.const 8)))
+                  (br_if $p1 (i32.lt_u (local.tee $p (i32.add (local.get $p) (i32.const 1))) (local.get $kc)))))))
+            (else
+              (if (i32.eq (local.get $rs) (i32.const 4))
+                (then
+                  ;; column-major A (transposed operand): the two rows are adjacent floats
+                  (loop $pt
+                    (i64.store (local.get $dst) (i64.load (local.get $r0)))
+                    (local.set $r0 (i32.add (local.get $r0) (local.get $cs)))
+                    (local.set $dst (i32.add (local.get $dst) (i32.const 8)))
+                    (br_if $pt (i32.lt_u (local.tee $p (i32.add (local.get $p) (i32.const 1))) (local.get $kc)))))
+                (else
+                  (loop $pg
+                    (f32.store (local.get $dst) (f32.load (local.get $r0)))
+                    (f32.store offset=4 (local.get $dst) (f32.load (local.get $r1)))
+                    (local.set $r0 (i32.add (local.get $r0) (local.get $cs)))
+                    (local.set $r1 (i32.add (local.get $r1) (local.get $cs)))
+                    (local.set $dst (i32.add (local.get $dst) (i32.const 8)))
+                    (br_if $pg (i32.lt_u (local.tee $p (i32.add (local.get $p) (i32.const 1))) (local.get $kc)))))))))
+        (else
+          ;; last odd row: second row of the strip is zero
+          (loop $pz
+            (f32.store (local.get $dst) (f32.load (local.get $r0)))
+            (f32.store offset=4 (local.get $dst) (f32.const 0))
+            (local.set $r0 (i32.add (local.get $r0) (local.get $cs)))
+            (local.set $dst (i32.add (local.get $dst) (i32.const 8)))
+            (br_if $pz (i32.lt_u (local.tee $p (i32.add (local.get $p) (i32.const 1))) (local.get $kc))))))
+      (br_if $strip (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 2))) (local.get $mc)))))
+
+  ;; Transposes the 4x4 block whose columns start at src, src+cs, src+2cs, src+3cs (4 floats
+  ;; each, consecutive k) into 4 rows of a 16-column strip at dst, dst+64, dst+128, dst+192.
+  (func $tr4 (param $src i32) (param $cs i32) (param $dst i32)
+    (local $v0 v128) (local $v1 v128) (local $v2 v128) (local $v3 v128)
+    (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
+    (local.set $v0 (v128.load (local.get $src)))
+    (local.set $v1 (v128.load (local.tee $src (i32.add (local.get $src) (local.get $cs)))))
+    (local.set $v2 (v128.load (local.tee $src (i32.add (local.get $src) (local.get $cs)))))
+    (local.set $v3 (v128.load (i32.add (local.get $src) (local.get $cs))))
+    (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $v0) (local.get $v1)))
+    (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $v0) (local.get $v1)))
+    (local.set $t2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $v2) (local.get $v3)))
+    (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $v2) (local.get $v3)))
+    (v128.store (local.get $dst)
+      (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t2)))
+    (v128.store offset=64 (local.get $dst)
+      (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t2)))
+    (v128.store offset=128 (local.get $dst)
+      (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t1) (local.get $t3)))
+    (v128.store offset=192 (local.get $dst)
+      (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t1) (local.get $t3))))
+
+  ;; Packs B[kc x nc] (row stride rs, column stride cs, bytes) into 16-column strips:
+  ;; dst[strip][p][j] = B[p, 16*strip + j], zero columns past nc.
+  (func $packB (param $kc i32) (param $nc i32) (param $b i32) (param $rs i32) (param $cs i32) (param $dst i32)
+    (local $j i32) (local $w i32) (local $p i32) (local $jj i32) (local $col i32) (local $s i32)
+    (loop $strip
+      (local.set $col (i32.add (local.get $b) (i32.mul (local.get $j) (local.get $cs))))
+      (local.set $w (i32.sub (local.get $nc) (local.get $j)))
+      (local.set $p (i32.const 0))
+      (if (i32.and (i32.ge_u (local.get $w) (i32.const 16)) (i32.eq (local.get $cs) (i32.const 4)))
+        (then
+          ;; row-major B: each k-row of the strip is 4 contiguous vectors
+          (loop $pr
+            (v128.store (local.get $dst) (v128.load (local.get $col)))
+            (v128.store offset=16 (local.get $dst) (v128.load offset=16 (local.get $col)))
+            (v128.store offset=32 (local.get $dst) (v128.load offset=32 (local.get $col)))
+            (v128.store offset=48 (local.get $dst) (v128.load offset=48 (local.get $col)))
+            (local.set $col (i32.add (local.get $col) (local.get $rs)))
+            (local.set $dst (i32.add (local.get $dst) (i32.const 64)))
+            (br_if $pr (i32.lt_u (local.tee $p (i32.add (local.get $p) (i32.const 1))) (local.get $kc)))))
+        (else
+          (if (i32.and (i32.ge_u (local.get $w) (i32.const 16)) (i32.eq (local.get $rs) (i32.const 4)))
+            (then
+              ;; column-major B (transposed operand): 4x4 transposes, 4 k-values at a time
+              (if (i32.ge_u (local.get $kc) (i32.const 4)) (then
+                (loop $pt
+                  (local.set $s (i32.add (local.get $col) (i32.shl (local.get $p) (i32.const 2))))
+                  (call $tr4 (local.get $s) (local.get $cs) (local.get $dst))
+                  (local.set $s (i32.add (local.get $s) (i32.shl (local.get $cs) (i32.const 2))))
+                  (call $tr4 (local.get $s) (local.get $cs) (i32.add (local.get $dst) (i32.const 16)))
+                  (local.set $s (i32.add (local.get $s) (i32.shl (local.get $cs) (i32.const 2))))
+                  (call $tr4 (local.get $s) (local.get $cs) (i32.add (local.get $dst) (i32.const 32)))
+                  (local.set $s (i32.add (local.get $s) (i32.shl (local.get $cs) (i32.const 2))))
+                  (call $tr4 (local.get $s) (local.get $cs) (i32.add (local.get $dst) (i32.const 48)))
+                  (local.set $dst (i32.add (local.get $dst) (i32.const 256)))
+                  (br_if $pt (i32.le_u (local.tee $p (i32.add (local.get $p) (i32.const 4)))
+                                       (i32.sub (local.get $kc) (i32.const 4)))))))
+              (if (i32.lt_u (local.get $p) (local.get $kc)) (then
+                (loop $p1
+                  (local.set $s (i32.add (local.get $col) (i32.shl (local.get $p) (i32.const 2))))
+                  (local.set $jj (i32.const 0))
+                  (loop $j1
+                    (f32.store (local.get $dst) (f32.load (local.get $s)))
+                    (local.set $s (i32.add (local.get $s) (local.get $cs)))
+                    (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+                    (br_if $j1 (i32.lt_u (local.tee $jj (i32.add (local.get $jj) (i32.const 1))) (i32.const 16))))
+                  (br_if $p1 (i32.lt_u (local.tee $p (i32.add (local.get $p) (i32.const 1))) (local.get $kc)))))))
+            (else
+              ;; any strides, or the last partial strip (zero-padded to 16 columns)
+              (loop $pg
+                (local.set $s (i32.add (local.get $col) (i32.mul (local.get $p) (local.get $rs))))
+                (local.set $jj (i32.const 0))
+                (loop $jg
+                  (f32.store (local.get $dst)
+                    (if (result f32) (i32.lt_u (local.get $jj) (local.get $w))
+                      (then (f32.load (local.get $s)))
+                      (else (f32.const 0))))
+                  (local.set $s (i32.add (local.get $s) (local.get $cs)))
+                  (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+                  (br_if $jg (i32.lt_u (local.tee $jj (i32.add (local.get $jj) (i32.const 1))) (i32.const 16))))
+                (br_if $pg (i32.lt_u (local.tee $p (i32.add (local.get $p) (i32.const 1))) (local.get $kc))))))))
+      (br_if $strip (i32.lt_u (local.tee $j (i32.add (local.get $j) (i32.const 16))) (local.get $nc)))))
+
+  ;; C[m x n] = (accum ? C : 0) + A[m x k] · B[k x n], m, n, k > 0. Strides and ldc in bytes.
+  ;; scratch holds Ap (mcb*kcb floats), Bp (kcb*ncb floats) and a 2x16 tile; mcb is even,
+  ;; ncb a multiple of 16. The k blocking depends only on k and kcb, so splitting m or n across
+  ;; threads leaves every element's summation order unchanged.
+  (func (export "gemm")
+        (param $m i32) (param $n i32) (param $k i32)
+        (param $a i32) (param $ars i32) (param $acs i32)
+        (param $b i32) (param $brs i32) (param $bcs i32)
+        (param $c i32) (param $ldc i32) (param $accum i32)
+        (param $scratch i32) (param $mcb i32) (param $kcb i32) (param $ncb i32)
+    (local $bp i32) (local $tmp i32) (local $jc i32) (local $pc i32) (local $ic i32)
+    (local $nc i32) (local $kc i32) (local $mc i32)
+    (local.set $bp (i32.add (local.get $scratch) (i32.shl (i32.mul (local.get $mcb) (local.get $kcb)) (i32.const 2))))
+    (local.set $tmp (i32.add (local.get $bp) (i32.shl (i32.mul (local.get $kcb) (local.get $ncb)) (i32.const 2))))
+    (loop $jl
+      (local.set $nc (select (local.get $ncb) (i32.sub (local.get $n) (local.get $jc))
+                             (i32.ge_u (i32.sub (local.get $n) (local.get $jc)) (local.get $ncb))))
+      (local.set $pc (i32.const 0))
+      (loop $pl
+        (local.set $kc (select (local.get $kcb) (i32.sub (local.get $k) (local.get $pc))
+                               (i32.ge_u (i32.sub (local.get $k) (local.get $pc)) (local.get $kcb))))
+        (call $packB (local.get $kc) (local.get $nc)
+                     (i32.add (i32.add (local.get $b) (i32.mul (local.get $pc) (local.get $brs)))
+                              (i32.mul (local.get $jc) (local.get $bcs)))
+                     (local.get $brs) (local.get $bcs) (local.get $bp))
+        (local.set $ic (i32.const 0))
+        (loop $il
+          (local.set $mc (select (local.get $mcb) (i32.sub (local.get $m) (local.get $ic))
+                                 (i32.ge_u (i32.sub (local.get $m) (local.get $ic)) (local.get $mcb))))
+          (call $packA (local.get $mc) (local.get $kc)
+                       (i32.add (i32.add (local.get $a) (i32.mul (local.get $ic) (local.get $ars)))
+                                (i32.mul (local.get $pc) (local.get $acs)))
+                       (local.get $ars) (local.get $acs) (local.get $scratch))
+          (call $macro (local.get $mc) (local.get $nc) (local.get $kc) (local.get $scratch) (local.get $bp)
+                       (i32.add (i32.add (local.get $c) (i32.mul (local.get $ic) (local.get $ldc)))
+                                (i32.shl (local.get $jc) (i32.const 2)))
+                       (local.get $ldc)
+                       (i32.or (local.get $accum) (i32.ne (local.get $pc) (i32.const 0)))
+                       (local.get $tmp))
+          (br_if $il (i32.lt_u (local.tee $ic (i32.add (local.get $ic) (local.get $mcb))) (local.get $m))))
+        (br_if $pl (i32.lt_u (local.tee $pc (i32.add (local.get $pc) (local.get $kcb))) (local.get $k))))
+      (br_if $jl (i32.lt_u (local.tee $jc (i32.add (local.get $jc) (local.get $ncb))) (local.get $n)))))
+
+  ;; Copies `bytes` (a multiple of 4): short runs word by word, long runs with memory.copy.
+  (func $copy (param $d i32) (param $s i32) (param $bytes i32)
+    (local $e i32)
+    (if (i32.ge_u (local.get $bytes) (i32.const 64))
+      (then (memory.copy (local.get $d) (local.get $s) (local.get $bytes)))
+      (else
+        (local.set $e (i32.add (local.get $d) (local.get $bytes)))
+        (block $done (loop $w
+          (br_if $done (i32.ge_u (local.get $d) (local.get $e)))
+          (i32.store (local.get $d) (i32.load (local.get $s)))
+          (local.set $d (i32.add (local.get $d) (i32.const 4)))
+          (local.set $s (i32.add (local.get $s) (i32.const 4)))
+          (br $w))))))
+
+  ;; Zeroes `bytes` (a multiple of 4).
+  (func $zero (param $d i32) (param $bytes i32)
+    (local $e i32)
+    (if (i32.ge_u (local.get $bytes) (i32.const 64))
+      (then (memory.fill (local.get $d) (i32.const 0) (local.get $bytes)))
+      (else
+        (local.set $e (i32.add (local.get $d) (local.get $bytes)))
+        (block $done (loop $w
+          (br_if $done (i32.ge_u (local.get $d) (local.get $e)))
+          (i32.store (local.get $d) (i32.const 0))
+          (local.set $d (i32.add (local.get $d) (i32.const 4)))
+          (br $w))))))
+
+  ;; im2col for a 2-D convolution, NHWC input x[n][h][w][c] (c given in bytes as cb): writes
+  ;; rows [row0, row0 + rows) of the matrix whose row (b, oy, ox) holds x under the filter
+  ;; window, ordered (kh, kw, ci), zeros where the window leaves the input. rows > 0.
+  (func (export "im2col")
+        (param $x i32) (param $h i32) (param $w i32) (param $cb i32)
+        (param $fh i32) (param $fw i32) (param $sh i32) (param $sw i32) (param $dh i32) (param $dw i32)
+        (param $pt i32) (param $pl i32) (param $oh i32) (param $ow i32)
+        (param $row0 i32) (param $rows i32) (param $dst i32)
+    (local $ox i32) (local $oy i32) (local $b i32) (local $kh i32) (local $kw i32) (local $iy i32)
+    (local $ix i32) (local $iy0 i32) (local $ix0 i32) (local $xrow i32) (local $runb i32)
+    (local.set $runb (i32.mul (local.get $fw) (local.get $cb)))
+    (local.set $ox (i32.rem_u (local.get $row0) (local.get $ow)))
+    (local.set $oy (i32.div_u (local.get $row0) (local.get $ow)))
+    (local.set $b (i32.div_u (local.get $oy) (local.get $oh)))
+    (local.set $oy (i32.rem_u (local.get $oy) (local.get $oh)))
+    (loop $row
+      (local.set $iy0 (i32.sub (i32.mul (local.get $oy) (local.get $sh)) (local.get $pt)))
+      (local.set $ix0 (i32.sub (i32.mul (local.get $ox) (local.get $sw)) (local.get $pl)))
+      (local.set $kh (i32.const 0))
+      (loop $khl
+        (local.set $iy (i32.add (local.get $iy0) (i32.mul (local.get $kh) (local.get $dh))))
+        (if (i32.lt_u (local.get $iy) (local.get $h))
+          (then
+            (local.set $xrow (i32.add (local.get $x)
+              (i32.mul (i32.mul (i32.add (i32.mul (local.get $b) (local.get $h)) (local.get $iy)) (local.get $w))
+                       (local.get $cb))))
+            (if (i32.and (i32.eq (local.get $dw) (i32.const 1))
+                         (i32.and (i32.ge_s (local.get $ix0) (i32.const 0))
+                                  (i32.le_s (i32.add (local.get $ix0) (local.get $fw)) (local.get $w))))
+              (then
+                ;; the whole filter row is one contiguous run of x
+                (call $copy (local.get $dst) (i32.add (local.get $xrow) (i32.mul (local.get $ix0) (local.get $cb)))
+                            (local.get $runb))
+                (local.set $dst (i32.add (local.get $dst) (local.get $runb))))
+              (else
+                (local.set $kw (i32.const 0))
+                (loop $kwl
+                  (local.set $ix (i32.add (local.get $ix0) (i32.mul (local.get $kw) (local.get $dw))))
+                  (if (i32.lt_u (local.get $ix) (local.get $w))
+                    (then (call $copy (local.get $dst) (i32.add (local.get $xrow) (i32.mul (local.get $ix) (local.get $cb)))
+                                      (local.get $cb)))
+                    (else (call $zero (local.get $dst) (local.get $cb))))
+                  (local.set $dst (i32.add (local.get $dst) (local.get $cb)))
+                  (br_if $kwl (i32.lt_u (local.tee $kw (i32.add (local.get $kw) (i32.const 1))) (local.get $fw)))))))
+          (else
+            (call $zero (local.get $dst) (local.get $runb))
+            (local.set $dst (i32.add (local.get $dst) (local.get $runb)))))
+        (br_if $khl (i32.lt_u (local.tee $kh (i32.add (local.get $kh) (i32.const 1))) (local.get $fh))))
+      ;; next output position
+      (if (i32.eq (local.tee $ox (i32.add (local.get $ox) (i32.const 1))) (local.get $ow)) (then
+        (local.set $ox (i32.const 0))
+        (if (i32.eq (local.tee $oy (i32.add (local.get $oy) (i32.const 1))) (local.get $oh)) (then
+          (local.set $oy (i32.const 0))
+          (local.set $b (i32.add (local.get $b) (i32.const 1)))))))
+      (br_if $row (local.tee $rows (i32.sub (local.get $rows) (i32.const 1))))))
+)

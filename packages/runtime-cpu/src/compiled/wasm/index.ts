@@ -1,0 +1,4 @@
+/** The WebAssembly SIMD GEMM engine and the convolution built on it. */
+export * from './gemm-engine.js';
+export * from './conv2d.js';
+export * from './wasm-api.js';
