@@ -38,6 +38,8 @@ export interface CpuProgramOptions {
   poisonFreed?: boolean;
   /** Threads for large contractions (default: all the engine has, min(2, cores)). */
   threads?: number;
+  /** Record each kernel's wall time of the last run in `lastProfile` (milliseconds). */
+  profile?: boolean;
 }
 
 type Shape4 = [number, number, number, number];
@@ -86,6 +88,8 @@ export class CpuProgram {
   private readonly offsets: number[];
   private readonly slots = new Map<number, VariableSlots>();
   private readonly compiled: Compiled[];
+  /** Per-kernel milliseconds of the last run (with the `profile` option). */
+  lastProfile: number[] = [];
 
   constructor(
     readonly program: Program,
@@ -193,9 +197,12 @@ export class CpuProgram {
     };
     const tensorOf = (id: number, data: TypedArray) => new Tensor(bufs[id]!.dtype, bufs[id]!.shape, data);
 
+    const profile = this.opts.profile === true;
+    if (profile) this.lastProfile = [];
     program.kernels.forEach((k, t) => {
       const s = k.spec;
       const c = this.compiled[t]!;
+      const t0 = profile ? performance.now() : 0;
       if (s.kind === 'elementwise' && c.kind === 'elementwise') {
         c.fn(s.outputs.map(write) as TypedArrayLike[], s.inputs.map(read) as TypedArrayLike[]);
       } else if (s.kind === 'reduce' && c.kind === 'reduce') {
@@ -242,6 +249,7 @@ export class CpuProgram {
           s.outputs.forEach((o, i) => write(o).set(outs[i]!.data));
         }
       }
+      if (profile) this.lastProfile.push(performance.now() - t0);
       if (inputs.checkNumerics) this.checkNumerics(k.id, read);
       if (this.opts.poisonFreed) {
         for (const id of program.frees[t]!) {

@@ -27,18 +27,40 @@ function literal(v: number): string {
 
 /** Functions whose float32 result may need rounding (the others return one of their operands or an integer). */
 const INEXACT = new Set(['toFloat', 'add', 'sub', 'mul', 'div', 'mod', 'pow', 'exp', 'log', 'log1p', 'sqrt', 'tanh', 'sin', 'cos', 'erf']);
+/** Functions whose result jumps when the operand moves by one float32 ulp. */
+const DISCONTINUOUS = new Set(['toInt', 'toBool', 'lt', 'le', 'eq', 'ne', 'floor', 'ceil', 'roundEven', 'trunc', 'sign', 'and', 'or', 'not', 'select', 'mod']);
 
-export function renderExpr(e: ScalarExpr, read: (index: number) => string, temps?: Map<string, string>): string {
-  const r = (x: ScalarExpr) => renderExpr(x, read, temps);
+/**
+ * Keys of the subexpressions that must follow float32 rounding step by step: everything under
+ * an operand of a discontinuous function (a cast, comparison or rounding). Fused chains
+ * otherwise compute in float64 and round once when stored (within an ulp or so of the unfused
+ * program, and much faster), but x1 - (x0 + (x1 - x0)) cast to bool must see float32's answer.
+ */
+export function strictKeys(exprs: readonly ScalarExpr[]): Set<string> {
+  const strict = new Set<string>();
+  const walk = (e: ScalarExpr, inStrict: boolean): void => {
+    if (e.kind !== 'call') return;
+    const key = exprToString(e);
+    if (inStrict) {
+      if (strict.has(key)) return;
+      strict.add(key);
+    }
+    e.args.forEach((a, i) => walk(a, inStrict || (DISCONTINUOUS.has(e.fn) && !(e.fn === 'select' && i > 0))));
+  };
+  exprs.forEach((e) => walk(e, false));
+  return strict;
+}
+
+export function renderExpr(e: ScalarExpr, read: (index: number) => string, temps?: Map<string, string>, strict?: ReadonlySet<string>): string {
+  const r = (x: ScalarExpr) => renderExpr(x, read, temps, strict);
   if (e.kind === 'input') return read(e.index);
-  const bound = temps?.get(exprToString(e));
+  const key = exprToString(e);
+  const bound = temps?.get(key);
   if (bound) return bound;
   if (e.kind === 'const') return literal(e.value);
   const a = e.args.map(r);
   const int = e.dtype === 'int32';
-  // float32 semantics in fused chains: every inexact float32 result is rounded as the unfused
-  // program would have stored it (x1 - (x0 + (x1 - x0)) is not 0 in float32).
-  if (e.dtype === 'float32' && INEXACT.has(e.fn)) return `Math.fround(${renderCall(e, a, int)})`;
+  if (e.dtype === 'float32' && INEXACT.has(e.fn) && strict?.has(key)) return `Math.fround(${renderCall(e, a, int)})`;
   return renderCall(e, a, int);
 }
 
@@ -105,6 +127,7 @@ function renderWithTemps(exprs: readonly ScalarExpr[], read: (index: number) => 
     if (counts.get(key)! === 1) e.args.forEach(walk);
   };
   exprs.forEach(walk);
+  const strict = strictKeys(exprs);
   const temps = new Map<string, string>();
   const stmts: string[] = [];
   const bind = (e: ScalarExpr): void => {
@@ -114,12 +137,12 @@ function renderWithTemps(exprs: readonly ScalarExpr[], read: (index: number) => 
     e.args.forEach(bind);
     if ((counts.get(key) ?? 0) > 1) {
       const name = `t${temps.size}`;
-      stmts.push(`const ${name} = ${renderExpr(e, read, temps)};`);
+      stmts.push(`const ${name} = ${renderExpr(e, read, temps, strict)};`);
       temps.set(key, name);
     }
   };
   exprs.forEach(bind);
-  return { stmts: stmts.join(' '), values: exprs.map((e) => renderExpr(e, read, temps)) };
+  return { stmts: stmts.join(' '), values: exprs.map((e) => renderExpr(e, read, temps, strict)) };
 }
 
 /** Element strides of `shape` broadcast against `out` (0 on broadcast dims), right-aligned. */
