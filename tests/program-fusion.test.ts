@@ -11,6 +11,8 @@ import {
   Tensor,
   add,
   compile,
+  conv2d,
+  maxPool,
   logSoftmax,
   makeRandom,
   matMul,
@@ -180,5 +182,23 @@ describe('in-place reuse', () => {
     const ew = p.kernels.find((k) => k.spec.kind === 'elementwise')!.spec as { inputs: number[]; outputs: number[] };
     const outBuf = p.buffers[ew.outputs[0]!]!;
     expect(ew.inputs.some((i) => p.buffers[i]!.kind === 'temp' && p.buffers[i]!.offset === outBuf.offset)).toBe(true);
+  });
+});
+
+describe('op epilogues', () => {
+  it('runs conv2d + bias + relu as one kernel, equal to the reference', async () => {
+    const rand = makeRandom(11);
+    const g = new Graph();
+    const x = g.placeholder('float32', [2, 9, 9, 3], 'x');
+    const f = g.variable(randomTensor(rand, [3, 3, 3, 8], 0.5), 'f');
+    const b = g.variable(randomTensor(rand, [8], 0.5), 'b');
+    const y = maxPool(relu(add(conv2d(x, f, 1, 'same'), b)), 2, 2, 'valid');
+    const p = compile(g, { fetches: [y], feeds: [x] }, { constantEvaluator: referenceConstantEvaluator });
+    expect(p.stats.kernels).toBe(2);
+    expect(p.toString()).toMatch(/conv %b\d+ = select\(le\(add\(%0, %1\), 0\), 0, add\(%0, %1\)\) where %0 = conv2d/);
+    const feeds = { x: randomTensor(rand, [2, 9, 9, 3]) };
+    const want = (await (await session(g, { backend: 'reference' })).run([y], feeds))[0]!;
+    const got = (await (await session(g, { poisonFreed: true })).run([y], feeds))[0]!;
+    got.data.forEach((v, i) => expect(Math.abs(v - want.data[i]!)).toBeLessThanOrEqual(1e-4 + 1e-3 * Math.abs(want.data[i]!)));
   });
 });

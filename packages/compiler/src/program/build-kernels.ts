@@ -140,21 +140,25 @@ export function buildKernels(src: GraphWithFetches, fuse: boolean): BuiltKernels
       buffers[out]!.aliasOf = buffers[inp]!.aliasOf ?? inp;
       emitted.push({ group: g, spec: { kind: 'view', input: inp, output: out } });
     } else {
-      const def = getOp(first.op);
+      const m = g.main ?? first;
+      const def = getOp(m.op);
       // A target with no outputs (noOp, group) only orders its control inputs: no kernel.
       if (def.target) continue;
-      emitted.push({
-        group: g,
-        spec: {
-          kind: 'op',
-          op: first.op,
-          family: def.family,
-          node: first.name,
-          attrs: first.attrs,
-          inputs: first.inputs.map(bufferFor),
-          outputs: def.target ? [] : first.outputs.map(bufferFor),
-        },
-      });
+      const spec: KernelSpec = {
+        kind: 'op',
+        op: m.op,
+        family: def.family,
+        node: m.name,
+        attrs: m.attrs,
+        inputs: m.inputs.map(bufferFor),
+        outputs: g.epilogue ? [bufferFor(g.epilogue)] : m.outputs.map(bufferFor),
+      };
+      if (g.epilogue) {
+        const epi = exprBuilder(members, [m.output], fuse);
+        spec.epilogue = epi.exprOf(g.epilogue.node);
+        spec.epilogueInputs = epi.leaves.slice(1).map(bufferFor);
+      }
+      emitted.push({ group: g, spec });
     }
   }
 

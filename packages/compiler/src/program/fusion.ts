@@ -200,10 +200,13 @@ export function fuseNodes(nodes: readonly Node[], consumers: Map<Node, Node[]>, 
     merge(gr, k, `prologue of ${r.op} '${r.name}': ${t.node.op} '${t.node.name}' evaluated in the reduction loop`);
   }
 
-  // 3. Epilogues of reductions and contractions.
+  // 3. Epilogues of reductions, contractions and other single-output float ops (conv2d + bias +
+  // relu). Contractions and ops compute in their output buffer, so the epilogue must keep the dtype.
   for (const m of nodes) {
     const role = roles.get(m);
-    if (role !== 'reduce' && role !== 'matmul') continue;
+    const def = getOp(m.op);
+    const opLike = role === 'op' && !def.stateful && !def.target && m.outputs.length === 1 && m.output.dtype === 'float32';
+    if (role !== 'reduce' && role !== 'matmul' && !opLike) continue;
     const u = m.output;
     const cs = dataConsumers(u);
     if (fetched.has(u) || cs.length !== 1) continue;
@@ -213,8 +216,10 @@ export function fuseNodes(nodes: readonly Node[], consumers: Map<Node, Node[]>, 
     if (k.kind !== 'elementwise' || hasSink(k)) continue;
     if (!k.nodes.every((n) => sameShape(n.output.shape, u.shape))) continue;
     const outs = clusterOutputs(k);
-    if (outs.length !== 1) continue;
+    if (outs.length !== 1 || (role !== 'reduce' && outs[0]!.dtype !== m.output.dtype)) continue;
     const gm = groupOf.get(m)!;
+    if (opLike && gm.nodes.length !== 1) continue;
+    gm.main = m;
     if (!canMerge(gm, k)) continue;
     gm.epilogue = outs[0];
     merge(gm, k, `epilogue of ${m.op} '${m.name}': ${k.nodes.map((n) => `${n.op} '${n.name}'`).join(', ')} applied to each result element`);

@@ -83,7 +83,11 @@ function checkSpec(s: KernelSpec, nBuffers: number, p: Omit<Program, 'toString'>
       refs([s.input, s.output], 'view');
       return;
     case 'op': {
-      refs([...s.inputs, ...s.outputs], `op ${s.op}`);
+      refs([...s.inputs, ...s.outputs, ...(s.epilogueInputs ?? [])], `op ${s.op}`);
+      if (s.epilogue) {
+        if (s.outputs.length !== 1) corrupt(`${where}: an op epilogue needs exactly one output, got ${s.outputs.length}`);
+        checkExpr(s.epilogue, 1 + (s.epilogueInputs ?? []).length, `${where} epilogue`);
+      }
       const node = p.graph.nodeByName(s.node);
       if (!node || node.op !== s.op) corrupt(`${where}: node '${s.node}' is not a ${s.op} node of the graph`);
     }

@@ -62,6 +62,8 @@ export interface KernelMsg {
     attr?: Record<string, AttrValueMsg>;
     inputs?: number[];
     outputs?: number[];
+    epilogue?: ExprMsg | null;
+    epilogue_inputs?: number[];
   } | null;
   /** The oneof's case. */
   spec?: 'elementwise' | 'reduce' | 'contraction' | 'view' | 'op';

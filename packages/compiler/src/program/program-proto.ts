@@ -124,7 +124,17 @@ function specToProto(s: KernelSpec, where: string): Omit<KernelMsg, 'id' | 'node
     case 'view':
       return { view: { input: s.input, output: s.output } };
     case 'op':
-      return { op: { op: s.op, family: s.family, node: s.node, attr: attrsToProto(s.op, s.attrs, where), inputs: s.inputs, outputs: s.outputs } };
+      return {
+        op: {
+          op: s.op,
+          family: s.family,
+          node: s.node,
+          attr: attrsToProto(s.op, s.attrs, where),
+          inputs: s.inputs,
+          outputs: s.outputs,
+          ...(s.epilogue ? { epilogue: exprToProto(s.epilogue), epilogue_inputs: s.epilogueInputs ?? [] } : {}),
+        },
+      };
   }
 }
 
@@ -279,7 +289,12 @@ function specFromProto(k: KernelMsg, where: string): KernelSpec {
         return corrupt(`${where}: unknown op '${op}'`);
       }
       if ((s.family ?? '') !== family) corrupt(`${where}: op '${op}' is in family '${family}', not '${s.family ?? ''}'`);
-      return { kind: 'op', op, family, node: s.node ?? '', attrs: attrsFromProto(op, s.attr, where), inputs: ids(s.inputs), outputs: ids(s.outputs) };
+      const spec: KernelSpec = { kind: 'op', op, family, node: s.node ?? '', attrs: attrsFromProto(op, s.attr, where), inputs: ids(s.inputs), outputs: ids(s.outputs) };
+      if (s.epilogue) {
+        spec.epilogue = exprFromProto(s.epilogue, `${where} epilogue`);
+        spec.epilogueInputs = ids(s.epilogue_inputs);
+      }
+      return spec;
     }
     default:
       return corrupt(`${where}: kernel has no spec`);

@@ -43,7 +43,8 @@ export type Reducer = 'sum' | 'max' | 'min' | 'prod';
  * - contraction: C = op(A) · op(B) for rank-2 A, B (op = transpose when the flag is set), then
  *   out = epilogue(%0 = C, %1.. = epilogueInputs broadcast to C's shape): bias + activation.
  * - view: no code; the output aliases the input's bytes (reshape, expandDims, squeeze).
- * - op: an op the backend implements whole (movement, conv, pooling, state, random, ...).
+ * - op: an op the backend implements whole (movement, conv, pooling, state, random, ...),
+ *   optionally followed by an epilogue on its one output (conv2d + bias + relu).
  */
 export type KernelSpec =
   | { kind: 'elementwise'; exprs: ScalarExpr[]; inputs: number[]; outputs: number[] }
@@ -69,7 +70,18 @@ export type KernelSpec =
       output: number;
     }
   | { kind: 'view'; input: number; output: number }
-  | { kind: 'op'; op: string; family: string; node: string; attrs: Readonly<Attrs>; inputs: number[]; outputs: number[] };
+  | {
+      kind: 'op';
+      op: string;
+      family: string;
+      node: string;
+      attrs: Readonly<Attrs>;
+      inputs: number[];
+      outputs: number[];
+      /** outputs[0] = epilogue(%0 = the op's result, %1.. = epilogueInputs), applied in place. */
+      epilogue?: ScalarExpr;
+      epilogueInputs?: number[];
+    };
 
 /** Buffers a kernel reads and writes (variable outputs are in-place updates). */
 export function kernelIO(s: KernelSpec): { reads: number[]; writes: number[] } {
@@ -83,7 +95,7 @@ export function kernelIO(s: KernelSpec): { reads: number[]; writes: number[] } {
     case 'view':
       return { reads: [s.input], writes: [s.output] };
     case 'op':
-      return { reads: s.inputs, writes: s.outputs };
+      return { reads: [...s.inputs, ...(s.epilogueInputs ?? [])], writes: s.outputs };
   }
 }
 
@@ -133,6 +145,10 @@ function kernelLine(k: Kernel, bufs: BufferDecl[]): string {
     case 'view':
       return `k${k.id} view ${b(s.output)} = ${b(s.input)} as ${fmtShape(bufs[s.output]!.shape)}`;
     case 'op':
+      if (s.epilogue) {
+        const extra = s.epilogueInputs?.length ? ` and %1.. = (${list(s.epilogueInputs)})` : '';
+        return `k${k.id} ${s.family} ${list(s.outputs)} = ${exprToString(s.epilogue)} where %0 = ${s.op}(${list(s.inputs)})${extra}`;
+      }
       return `k${k.id} ${s.family} ${list(s.outputs)} = ${s.op}(${list(s.inputs)})`;
   }
 }

@@ -250,6 +250,9 @@ message OpKernelProto {
   map<string, AttrValue> attr = 4;
   repeated uint32 inputs = 5 [packed = true];
   repeated uint32 outputs = 6 [packed = true];
+  // Optional: output 0 = epilogue(%0 = the op's result, %1.. = epilogue_inputs), in place.
+  ScalarExprProto epilogue = 7;
+  repeated uint32 epilogue_inputs = 8 [packed = true];
 }
 
 message KernelProto {

@@ -78,7 +78,7 @@ interface VariableSlots {
 type Compiled =
   | { kind: 'elementwise'; fn: KernelFn }
   | { kind: 'reduce'; fn: ReduceFn; acc: Float64Array; epilogue: KernelFn }
-  | { kind: 'contraction'; epilogue?: KernelFn }
+  | { kind: 'contraction' | 'op'; epilogue?: KernelFn }
   | { kind: 'none' };
 
 export class CpuProgram {
@@ -143,6 +143,11 @@ export class CpuProgram {
         const out = shapeOf(s.output);
         const identity = s.epilogue.kind === 'input' && s.epilogue.index === 0;
         return { kind: 'contraction', epilogue: identity ? undefined : compileElementwise([s.epilogue], [out, ...s.epilogueInputs.map(shapeOf)], out) };
+      }
+      case 'op': {
+        if (!s.epilogue) return { kind: 'none' };
+        const out = shapeOf(s.outputs[0]!);
+        return { kind: 'op', epilogue: compileElementwise([s.epilogue], [out, ...(s.epilogueInputs ?? []).map(shapeOf)], out) };
       }
       default:
         return { kind: 'none' };
@@ -248,6 +253,10 @@ export class CpuProgram {
           const outs = getRefKernel(s.op)(ins, s.attrs, ctx);
           s.outputs.forEach((o, i) => write(o).set(outs[i]!.data));
         }
+      }
+      if (s.kind === 'op' && c.kind === 'op' && c.epilogue) {
+        const o = write(s.outputs[0]!);
+        c.epilogue([o] as TypedArrayLike[], [o, ...(s.epilogueInputs ?? []).map(read)] as TypedArrayLike[]);
       }
       if (profile) this.lastProfile.push(performance.now() - t0);
       if (inputs.checkNumerics) this.checkNumerics(k.id, read);

@@ -2,7 +2,8 @@
 ;;   for jc (NC columns): for pc (KC depth): pack B -> 16-column strips
 ;;     for ic (MC rows): pack A -> 2-row strips; macro-kernel over 2x16 tiles.
 ;; All pointers are byte offsets into the imported shared memory; all strides are in BYTES.
-;; Also im2col for conv2d.ts (bulk memory: memory.copy/fill for long runs).
+;; Also im2col for conv2d.ts (bulk memory: memory.copy/fill for long runs) and its adjoint
+;; col2im for conv2d-backprop.ts.
 ;; Assembled at build time by scripts/build-wasm.mjs into gemm-wasm.generated.ts.
 ;;
 ;; Microkernel shape (MR=2, NR=16): 8 v128 accumulators + 4 B vectors + 2 A broadcasts + 1
@@ -361,6 +362,76 @@
           (else
             (call $zero (local.get $dst) (local.get $runb))
             (local.set $dst (i32.add (local.get $dst) (local.get $runb)))))
+        (br_if $khl (i32.lt_u (local.tee $kh (i32.add (local.get $kh) (i32.const 1))) (local.get $fh))))
+      ;; next output position
+      (if (i32.eq (local.tee $ox (i32.add (local.get $ox) (i32.const 1))) (local.get $ow)) (then
+        (local.set $ox (i32.const 0))
+        (if (i32.eq (local.tee $oy (i32.add (local.get $oy) (i32.const 1))) (local.get $oh)) (then
+          (local.set $oy (i32.const 0))
+          (local.set $b (i32.add (local.get $b) (i32.const 1)))))))
+      (br_if $row (local.tee $rows (i32.sub (local.get $rows) (i32.const 1))))))
+
+  ;; Adds `bytes` (a multiple of 4) read at s into d: four floats at a time, then one by one.
+  (func $addTo (param $d i32) (param $s i32) (param $bytes i32)
+    (local $e i32)
+    (local.set $e (i32.add (local.get $d) (local.get $bytes)))
+    (block $vdone (loop $v
+      (br_if $vdone (i32.gt_u (i32.add (local.get $d) (i32.const 16)) (local.get $e)))
+      (v128.store (local.get $d) (f32x4.add (v128.load (local.get $d)) (v128.load (local.get $s))))
+      (local.set $d (i32.add (local.get $d) (i32.const 16)))
+      (local.set $s (i32.add (local.get $s) (i32.const 16)))
+      (br $v)))
+    (block $done (loop $w
+      (br_if $done (i32.ge_u (local.get $d) (local.get $e)))
+      (f32.store (local.get $d) (f32.add (f32.load (local.get $d)) (f32.load (local.get $s))))
+      (local.set $d (i32.add (local.get $d) (i32.const 4)))
+      (local.set $s (i32.add (local.get $s) (i32.const 4)))
+      (br $w))))
+
+  ;; col2im, the adjoint of im2col (for conv2d-backprop.ts): adds rows [row0, row0 + rows) of
+  ;; the im2col-shaped matrix at src (row (b, oy, ox), columns (kh, kw, ci)) into the NHWC
+  ;; tensor x[n][h][w][c] (c in bytes as cb) at the positions im2col reads them from; taps
+  ;; outside the input are dropped. Rows are added in order, so results are deterministic.
+  (func (export "col2im")
+        (param $x i32) (param $h i32) (param $w i32) (param $cb i32)
+        (param $fh i32) (param $fw i32) (param $sh i32) (param $sw i32) (param $dh i32) (param $dw i32)
+        (param $pt i32) (param $pl i32) (param $oh i32) (param $ow i32)
+        (param $row0 i32) (param $rows i32) (param $src i32)
+    (local $ox i32) (local $oy i32) (local $b i32) (local $kh i32) (local $kw i32) (local $iy i32)
+    (local $ix i32) (local $iy0 i32) (local $ix0 i32) (local $xrow i32) (local $runb i32)
+    (local.set $runb (i32.mul (local.get $fw) (local.get $cb)))
+    (local.set $ox (i32.rem_u (local.get $row0) (local.get $ow)))
+    (local.set $oy (i32.div_u (local.get $row0) (local.get $ow)))
+    (local.set $b (i32.div_u (local.get $oy) (local.get $oh)))
+    (local.set $oy (i32.rem_u (local.get $oy) (local.get $oh)))
+    (loop $row
+      (local.set $iy0 (i32.sub (i32.mul (local.get $oy) (local.get $sh)) (local.get $pt)))
+      (local.set $ix0 (i32.sub (i32.mul (local.get $ox) (local.get $sw)) (local.get $pl)))
+      (local.set $kh (i32.const 0))
+      (loop $khl
+        (local.set $iy (i32.add (local.get $iy0) (i32.mul (local.get $kh) (local.get $dh))))
+        (if (i32.lt_u (local.get $iy) (local.get $h))
+          (then
+            (local.set $xrow (i32.add (local.get $x)
+              (i32.mul (i32.mul (i32.add (i32.mul (local.get $b) (local.get $h)) (local.get $iy)) (local.get $w))
+                       (local.get $cb))))
+            (if (i32.and (i32.eq (local.get $dw) (i32.const 1))
+                         (i32.and (i32.ge_s (local.get $ix0) (i32.const 0))
+                                  (i32.le_s (i32.add (local.get $ix0) (local.get $fw)) (local.get $w))))
+              (then
+                ;; the whole filter row lands on one contiguous run of x
+                (call $addTo (i32.add (local.get $xrow) (i32.mul (local.get $ix0) (local.get $cb))) (local.get $src)
+                             (local.get $runb)))
+              (else
+                (local.set $kw (i32.const 0))
+                (loop $kwl
+                  (local.set $ix (i32.add (local.get $ix0) (i32.mul (local.get $kw) (local.get $dw))))
+                  (if (i32.lt_u (local.get $ix) (local.get $w))
+                    (then (call $addTo (i32.add (local.get $xrow) (i32.mul (local.get $ix) (local.get $cb)))
+                                       (i32.add (local.get $src) (i32.mul (local.get $kw) (local.get $cb)))
+                                       (local.get $cb))))
+                  (br_if $kwl (i32.lt_u (local.tee $kw (i32.add (local.get $kw) (i32.const 1))) (local.get $fw))))))))
+        (local.set $src (i32.add (local.get $src) (local.get $runb)))
         (br_if $khl (i32.lt_u (local.tee $kh (i32.add (local.get $kh) (i32.const 1))) (local.get $fh))))
       ;; next output position
       (if (i32.eq (local.tee $ox (i32.add (local.get $ox) (i32.const 1))) (local.get $ow)) (then
