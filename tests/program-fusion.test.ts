@@ -22,8 +22,10 @@ import {
   referenceConstantEvaluator,
   relu,
   session,
+  slice,
   softmaxCrossEntropy,
   sum,
+  transpose,
   tensor,
   train,
 } from 'kiln';
@@ -200,5 +202,24 @@ describe('op epilogues', () => {
     const want = (await (await session(g, { backend: 'reference' })).run([y], feeds))[0]!;
     const got = (await (await session(g, { poisonFreed: true })).run([y], feeds))[0]!;
     got.data.forEach((v, i) => expect(Math.abs(v - want.data[i]!)).toBeLessThanOrEqual(1e-4 + 1e-3 * Math.abs(want.data[i]!)));
+  });
+});
+
+describe('views fold into consumers', () => {
+  it('reads transposes and slices through strides: no copy kernels', async () => {
+    const rand = makeRandom(5);
+    const g = new Graph();
+    const x = g.placeholder('float32', [4, 6, 5], 'x');
+    const y = g.placeholder('float32', [5, 3, 4], 'y');
+    const a = add(transpose(x, [2, 0, 1]), 1); // [5,4,6]
+    const c = mul(transpose(slice(x, [0, 1, 0], [4, 3, 5]), [2, 1, 0]), y); // [5,3,4]
+    const p = compile(g, { fetches: [a, c], feeds: [x, y] });
+    expect(p.kernels.filter((k) => k.spec.kind === 'op')).toEqual([]);
+    expect(p.stats.kernels).toBe(2);
+    expect(p.toString()).toMatch(/over \(%b\d+\{\[5,4,6\] at 0 strides \[1,30,5\]\}\)/);
+    const feeds = { x: randomTensor(rand, [4, 6, 5]), y: randomTensor(rand, [5, 3, 4]) };
+    const want = await (await session(g, { backend: 'reference' })).run([a, c], feeds);
+    const got = await (await session(g, { poisonFreed: true })).run([a, c], feeds);
+    got.forEach((t, i) => expect(Array.from(t!.data)).toEqual(Array.from(want[i]!.data)));
   });
 });

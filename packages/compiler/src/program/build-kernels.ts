@@ -11,12 +11,12 @@
  * - Views alias their input's bytes (no copy kernels); everything else is an op kernel.
  * With fuse=false every node is its own kernel, in graph order (the unfused program).
  */
-import { type Node, type SymbolicTensor, type Tensor, bytesPerElement, getOp, normalizeAxes, sizeOf } from '@kiln/graph';
+import { type Node, type SymbolicTensor, type Tensor, bytesPerElement, getOp, normalizeAxes, sizeOf, stridesOf } from '@kiln/graph';
 import { getElementwiseLowering } from '../lower/elementwise.js';
 import { type ScalarExpr, call, input, lit, substitute } from '../lower/scalar-expr.js';
 import type { GraphWithFetches } from '../passes/rewrite.js';
 import { ASSIGN_OPS, type Group, SHAPE_ONLY_INPUTS, fuseNodes } from './fusion.js';
-import { type BufferDecl, type Kernel, type KernelSpec, kernelIO } from './program.js';
+import { type BufferDecl, type IndexView, type Kernel, type KernelSpec, kernelIO } from './program.js';
 import { type ScheduleItem, scheduleForMemory } from './schedule.js';
 
 export interface BuiltKernels {
@@ -26,16 +26,42 @@ export interface BuiltKernels {
   feeds: { name: string; buffer: number }[];
 }
 
+/** The strided view a folded chain of transposes/slices reads from its source tensor. */
+function resolveView(t: SymbolicTensor, folded: ReadonlySet<Node>): { src: SymbolicTensor; view: IndexView } {
+  const n = t.node;
+  if (!folded.has(n)) {
+    const shape = t.shape as number[];
+    return { src: t, view: { shape: [...shape], offset: 0, strides: stridesOf(shape) } };
+  }
+  const { src, view: v } = resolveView(n.inputs[0]!, folded);
+  if (n.op === 'transpose') {
+    const perm = n.attrs.perm as number[];
+    return { src, view: { shape: perm.map((p) => v.shape[p]!), offset: v.offset, strides: perm.map((p) => v.strides[p]!) } };
+  }
+  const begin = n.attrs.begin as number[];
+  return { src, view: { shape: [...(t.shape as number[])], offset: v.offset + begin.reduce((o, b, d) => o + b * v.strides[d]!, 0), strides: v.strides } };
+}
+
 /** Builds scalar expressions for tensors computed by a group's member nodes. */
-function exprBuilder(members: ReadonlySet<Node>, fixedLeaves: readonly SymbolicTensor[], inlineScalars: boolean) {
+function exprBuilder(members: ReadonlySet<Node>, fixedLeaves: readonly SymbolicTensor[], inlineScalars: boolean, folded: ReadonlySet<Node> = new Set()) {
   const leaves: SymbolicTensor[] = [...fixedLeaves];
+  const views: (IndexView | null)[] = fixedLeaves.map(() => null);
+  const keys: string[] = fixedLeaves.map((t) => t.name);
   const memo = new Map<Node, ScalarExpr>();
   const leaf = (t: SymbolicTensor): ScalarExpr => {
     if (inlineScalars && t.node.op === 'const' && sizeOf(t.shape as number[]) === 1) {
       return lit((t.node.attrs.value as Tensor).data[0]!, t.dtype);
     }
-    let i = leaves.indexOf(t);
-    if (i < 0) i = leaves.push(t) - 1;
+    let src = t;
+    let view: IndexView | null = null;
+    if (folded.has(t.node)) ({ src, view } = resolveView(t, folded));
+    const key = view ? `${src.name}@${view.offset}:${view.shape.join(',')}:${view.strides.join(',')}` : t.name;
+    let i = keys.indexOf(key);
+    if (i < 0) {
+      i = leaves.push(src) - 1;
+      views.push(view);
+      keys.push(key);
+    }
     return input(i, t.dtype);
   };
   const valueOf = (t: SymbolicTensor): ScalarExpr => (members.has(t.node) && !fixedLeaves.includes(t) ? exprOf(t.node) : leaf(t));
@@ -55,7 +81,7 @@ function exprBuilder(members: ReadonlySet<Node>, fixedLeaves: readonly SymbolicT
     memo.set(n, e);
     return e;
   };
-  return { valueOf, exprOf, leaves };
+  return { valueOf, exprOf, leaves, views };
 }
 
 export function buildKernels(src: GraphWithFetches, fuse: boolean): BuiltKernels {
@@ -63,7 +89,7 @@ export function buildKernels(src: GraphWithFetches, fuse: boolean): BuiltKernels
   const consumers = graph.consumers();
   const fetched = new Set(fetches);
   const nodes = graph.nodes.filter((n) => !getOp(n.op).source);
-  const { roles, groups, groupOf } = fuseNodes(nodes, consumers, fetched, fuse);
+  const { roles, groups, groupOf, folded } = fuseNodes(nodes, consumers, fetched, fuse);
 
   // Buffers: one per tensor that some kernel reads or writes, or that is fetched.
   const buffers: BufferDecl[] = [];
@@ -71,6 +97,7 @@ export function buildKernels(src: GraphWithFetches, fuse: boolean): BuiltKernels
   const bufferFor = (t: SymbolicTensor): number => {
     const have = bufOf.get(t);
     if (have !== undefined) return have;
+    if (folded.has(t.node)) throw new Error(`buildKernels: folded ${t.node.op} '${t.node.name}' read outside an elementwise kernel`);
     const shape = t.shape as number[];
     const n = t.node;
     const kind = n.op === 'placeholder' ? 'feed' : n.op === 'variable' ? 'variable' : n.op === 'const' ? 'const' : 'temp';
@@ -89,7 +116,7 @@ export function buildKernels(src: GraphWithFetches, fuse: boolean): BuiltKernels
     const members = new Set(g.nodes);
     const first = g.nodes[0]!;
     if (g.kind === 'elementwise') {
-      const b = exprBuilder(members, [], fuse);
+      const b = exprBuilder(members, [], fuse, folded);
       const exprs: ScalarExpr[] = [];
       const outputs: number[] = [];
       for (const n of g.nodes) {
@@ -102,7 +129,9 @@ export function buildKernels(src: GraphWithFetches, fuse: boolean): BuiltKernels
         }
       }
       if (outputs.length === 0) continue;
-      emitted.push({ group: g, spec: { kind: 'elementwise', exprs, inputs: b.leaves.map(bufferFor), outputs } });
+      const spec: KernelSpec = { kind: 'elementwise', exprs, inputs: b.leaves.map(bufferFor), outputs };
+      if (b.views.some((v) => v)) spec.inputViews = b.views;
+      emitted.push({ group: g, spec });
     } else if (g.kind === 'reduce' || g.kind === 'contraction') {
       const m = g.main!;
       const epi = exprBuilder(members, [m.output], fuse);

@@ -63,7 +63,12 @@ export interface FusionResult {
   roles: Map<Node, Role>;
   groups: Group[];
   groupOf: Map<Node, Group>;
+  /** Transposes and slices read in place by all their (elementwise) consumers: no kernel. */
+  folded: Set<Node>;
 }
+
+/** Movement ops that are index maps a consumer can read through. */
+export const FOLDABLE_OPS = new Set(['transpose', 'slice']);
 
 const sameShape = (a: readonly (number | null)[], b: readonly (number | null)[]) => a.length === b.length && a.every((d, i) => d === b[i]);
 
@@ -107,7 +112,7 @@ export function fuseNodes(nodes: readonly Node[], consumers: Map<Node, Node[]>, 
     all.push(g);
     groupOf.set(n, g);
   }
-  if (!fuse) return { roles, groups: all, groupOf };
+  if (!fuse) return { roles, groups: all, groupOf, folded: new Set() };
 
   const inGraph = (n: Node) => index.has(n);
   const dataConsumers = (t: SymbolicTensor) => (consumers.get(t.node) ?? []).filter((c) => c.inputs.includes(t));
@@ -205,7 +210,7 @@ export function fuseNodes(nodes: readonly Node[], consumers: Map<Node, Node[]>, 
   for (const m of nodes) {
     const role = roles.get(m);
     const def = getOp(m.op);
-    const opLike = role === 'op' && !def.stateful && !def.target && m.outputs.length === 1 && m.output.dtype === 'float32';
+    const opLike = role === 'op' && !FOLDABLE_OPS.has(m.op) && !def.stateful && !def.target && m.outputs.length === 1 && m.output.dtype === 'float32';
     if (role !== 'reduce' && role !== 'matmul' && !opLike) continue;
     const u = m.output;
     const cs = dataConsumers(u);
@@ -243,8 +248,21 @@ export function fuseNodes(nodes: readonly Node[], consumers: Map<Node, Node[]>, 
     }
   }
 
+  // 5. Folding: a transpose or slice whose every consumer is an elementwise kernel is not run;
+  // the consumers read its input through strides (chains of them compose).
+  const folded = new Set<Node>();
+  for (const n of [...nodes].reverse()) {
+    const g = groupOf.get(n)!;
+    if (!FOLDABLE_OPS.has(n.op) || g.kind !== 'op' || g.nodes.length !== 1 || g.epilogue || fetched.has(n.output)) continue;
+    const cs = dataConsumers(n.output);
+    const ok = cs.length > 0 && cs.every((c) => folded.has(c) || (groupOf.get(c)!.kind === 'elementwise' && !(ASSIGN_OPS.has(c.op) && c.inputs[0] === n.output) && !SHAPE_ONLY_INPUTS[c.op]?.some((i) => c.inputs[i] === n.output)));
+    if (!ok) continue;
+    folded.add(n);
+    g.nodes = [];
+  }
+
   const groups = all.filter((g) => g.nodes.length > 0);
-  return { roles, groups, groupOf };
+  return { roles, groups, groupOf, folded };
 }
 
 /** Number of elements a tensor of static shape holds. */

@@ -57,7 +57,8 @@ export function planMemory(buffers: BufferDecl[], kernels: Kernel[], fetches: nu
     for (const o of s.outputs) {
       if (!isArena(o)) continue;
       const out = buffers[o]!;
-      for (const i of s.inputs) {
+      for (const [ii, i] of s.inputs.entries()) {
+        if (s.inputViews?.[ii]) continue; // read through strides: not at the output's index
         const r = find(base(i));
         if (!isArena(base(i)) || taken.has(r) || end.get(r) !== t || s.outputs.includes(i)) continue;
         const inp = buffers[i]!;

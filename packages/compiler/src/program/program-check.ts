@@ -67,6 +67,17 @@ function checkSpec(s: KernelSpec, nBuffers: number, p: Omit<Program, 'toString'>
       refs([...s.inputs, ...s.outputs], 'elementwise');
       if (s.outputs.length === 0 || s.exprs.length !== s.outputs.length) corrupt(`${where}: ${s.exprs.length} expressions for ${s.outputs.length} outputs`);
       s.exprs.forEach((e, i) => checkExpr(e, s.inputs.length, `${where} expr ${i}`));
+      if (s.inputViews) {
+        if (s.inputViews.length !== s.inputs.length) corrupt(`${where}: ${s.inputViews.length} input views for ${s.inputs.length} inputs`);
+        s.inputViews.forEach((v, i) => {
+          if (!v) return;
+          const b = p.buffers[s.inputs[i]!]!;
+          const elems = b.shape.reduce((a, d) => a * d, 1);
+          const ok = v.shape.length === v.strides.length && [v.offset, ...v.shape, ...v.strides].every((x) => Number.isInteger(x) && x >= 0);
+          const last = v.offset + v.shape.reduce((a, d, j) => a + Math.max(d - 1, 0) * v.strides[j]!, 0);
+          if (!ok || (v.shape.every((d) => d > 0) && last >= elems)) corrupt(`${where}: input view ${i} reaches outside buffer %b${b.id} (${elems} elements)`);
+        });
+      }
       return;
     case 'reduce':
       refs([...s.inputs, ...s.epilogueInputs, s.output], 'reduce');

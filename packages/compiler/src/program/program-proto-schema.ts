@@ -34,7 +34,7 @@ export interface KernelMsg {
   id?: number;
   nodes?: string[];
   reasons?: string[];
-  elementwise?: { exprs?: ExprMsg[]; inputs?: number[]; outputs?: number[] } | null;
+  elementwise?: { exprs?: ExprMsg[]; inputs?: number[]; outputs?: number[]; input_views?: IndexViewMsg[] } | null;
   reduce?: {
     reducer?: number;
     prologue?: ExprMsg | null;
@@ -67,6 +67,13 @@ export interface KernelMsg {
   } | null;
   /** The oneof's case. */
   spec?: 'elementwise' | 'reduce' | 'contraction' | 'view' | 'op';
+}
+
+export interface IndexViewMsg {
+  present?: boolean;
+  shape?: Int64[];
+  offset?: Int64;
+  strides?: Int64[];
 }
 
 export interface ProgramMsg {

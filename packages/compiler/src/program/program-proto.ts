@@ -95,7 +95,14 @@ function attrsToProto(op: string, attrs: Readonly<Attrs>, where: string): Record
 function specToProto(s: KernelSpec, where: string): Omit<KernelMsg, 'id' | 'nodes' | 'reasons'> {
   switch (s.kind) {
     case 'elementwise':
-      return { elementwise: { exprs: s.exprs.map(exprToProto), inputs: s.inputs, outputs: s.outputs } };
+      return {
+        elementwise: {
+          exprs: s.exprs.map(exprToProto),
+          inputs: s.inputs,
+          outputs: s.outputs,
+          input_views: (s.inputViews ?? []).map((v) => (v ? { present: true, shape: v.shape, offset: v.offset, strides: v.strides } : { present: false })),
+        },
+      };
     case 'reduce':
       return {
         reduce: {
@@ -248,7 +255,12 @@ function specFromProto(k: KernelMsg, where: string): KernelSpec {
   switch (k.spec) {
     case 'elementwise': {
       const s = k.elementwise!;
-      return { kind: 'elementwise', exprs: (s.exprs ?? []).map((e, i) => exprFromProto(e, `${where} expr ${i}`)), inputs: ids(s.inputs), outputs: ids(s.outputs) };
+      const spec: KernelSpec = { kind: 'elementwise', exprs: (s.exprs ?? []).map((e, i) => exprFromProto(e, `${where} expr ${i}`)), inputs: ids(s.inputs), outputs: ids(s.outputs) };
+      const views = s.input_views ?? [];
+      if (views.length > 0) {
+        spec.inputViews = views.map((v) => (v.present ? { shape: (v.shape ?? []).map(Number), offset: Number(v.offset ?? 0), strides: (v.strides ?? []).map(Number) } : null));
+      }
+      return spec;
     }
     case 'reduce': {
       const s = k.reduce!;

@@ -28,6 +28,17 @@ export interface BufferDecl {
   source?: string;
 }
 
+/**
+ * A strided view of a buffer, read by an elementwise kernel instead of a copy: logical shape
+ * `shape`; element [i0, i1, ...] is at `offset + sum(i_d * strides[d])` of the buffer (in
+ * elements). Transposes and slices fold into their consumers this way.
+ */
+export interface IndexView {
+  shape: number[];
+  offset: number;
+  strides: number[];
+}
+
 /** How a reduce kernel combines values ('mean' lowers to 'sum' with a division epilogue). */
 export type Reducer = 'sum' | 'max' | 'min' | 'prod';
 
@@ -47,7 +58,14 @@ export type Reducer = 'sum' | 'max' | 'min' | 'prod';
  *   optionally followed by an epilogue on its one output (conv2d + bias + relu).
  */
 export type KernelSpec =
-  | { kind: 'elementwise'; exprs: ScalarExpr[]; inputs: number[]; outputs: number[] }
+  | {
+      kind: 'elementwise';
+      exprs: ScalarExpr[];
+      inputs: number[];
+      outputs: number[];
+      /** Per input: a strided view of that buffer (a folded transpose/slice), or null for the buffer as is. */
+      inputViews?: (IndexView | null)[];
+    }
   | {
       kind: 'reduce';
       reducer: Reducer;
@@ -136,8 +154,13 @@ function kernelLine(k: Kernel, bufs: BufferDecl[]): string {
   const list = (ids: number[]) => ids.map(b).join(', ');
   const s = k.spec;
   switch (s.kind) {
-    case 'elementwise':
-      return `k${k.id} elementwise ${s.outputs.map((o, i) => `${b(o)}${bufs[o]!.kind === 'variable' ? ' (update)' : ''} = ${exprToString(s.exprs[i]!)}`).join('; ')} over (${list(s.inputs)}) ${fmtShape(bufs[s.outputs[0]!]!.shape)}`;
+    case 'elementwise': {
+      const ins = s.inputs.map((id, i) => {
+        const v = s.inputViews?.[i];
+        return v ? `${b(id)}{${fmtShape(v.shape)} at ${v.offset} strides ${fmtShape(v.strides)}}` : b(id);
+      });
+      return `k${k.id} elementwise ${s.outputs.map((o, i) => `${b(o)}${bufs[o]!.kind === 'variable' ? ' (update)' : ''} = ${exprToString(s.exprs[i]!)}`).join('; ')} over (${ins.join(', ')}) ${fmtShape(bufs[s.outputs[0]!]!.shape)}`;
+    }
     case 'reduce':
       return `k${k.id} reduce ${b(s.output)} = ${exprToString(s.epilogue)} where %0 = ${s.reducer}[axes ${s.axes.join(',')}](${exprToString(s.prologue)} over (${list(s.inputs)}) ${fmtShape(s.inShape)})${s.epilogueInputs.length ? ` and %1.. = (${list(s.epilogueInputs)})` : ''}`;
     case 'contraction':

@@ -201,6 +201,16 @@ message ElementwiseKernelProto {
   repeated ScalarExprProto exprs = 1;
   repeated uint32 inputs = 2 [packed = true];
   repeated uint32 outputs = 3 [packed = true];
+  // Empty, or one per input: a strided view of that input's buffer (a folded transpose/slice).
+  repeated IndexViewProto input_views = 4;
+}
+
+// present = false: the buffer as is; else element [i...] is at offset + sum(i_d * strides[d]).
+message IndexViewProto {
+  bool present = 1;
+  repeated int64 shape = 2 [packed = true];
+  int64 offset = 3;
+  repeated int64 strides = 4 [packed = true];
 }
 
 enum ReducerProto {

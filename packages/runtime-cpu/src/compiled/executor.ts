@@ -129,7 +129,7 @@ export class CpuProgram {
     const shapeOf = (id: number) => this.program.buffers[id]!.shape;
     switch (s.kind) {
       case 'elementwise':
-        return { kind: 'elementwise', fn: compileElementwise(s.exprs, s.inputs.map(shapeOf), shapeOf(s.outputs[0]!)) };
+        return { kind: 'elementwise', fn: compileElementwise(s.exprs, s.inputs.map(shapeOf), shapeOf(s.outputs[0]!), s.inputViews) };
       case 'reduce': {
         const out = shapeOf(s.output);
         return {

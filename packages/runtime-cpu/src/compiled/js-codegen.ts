@@ -5,7 +5,7 @@
  * so a broadcast never materializes. int32 arithmetic wraps as the reference does
  * (Math.imul, |0); bool results are 0/1.
  */
-import { type Reducer, type ScalarExpr, exprToString } from '@kiln/compiler';
+import { type IndexView, type Reducer, type ScalarExpr, exprToString } from '@kiln/compiler';
 import { erfScalar, roundHalfEven } from '../reference/kernels/elementwise.js';
 
 /** Helpers visible to generated code (H.*). */
@@ -184,10 +184,15 @@ function nestedLoops(shape: readonly number[], strides: readonly (readonly numbe
  * All values of one index are computed before any output is written, so an output may share
  * storage with a same-shape input (in-place reuse).
  */
-export function elementwiseSource(exprs: readonly ScalarExpr[], inShapes: readonly (readonly number[])[], outShape: readonly number[]): string {
+export function elementwiseSource(
+  exprs: readonly ScalarExpr[],
+  inShapes: readonly (readonly number[])[],
+  outShape: readonly number[],
+  views: readonly (IndexView | null | undefined)[] = [],
+): string {
   const n = size(outShape);
-  const flat = inShapes.map((s) => size(s) === n);
-  const scalar = inShapes.map((s) => size(s) === 1);
+  const flat = inShapes.map((s, i) => !views[i] && size(s) === n);
+  const scalar = inShapes.map((s, i) => !views[i] && size(s) === 1);
   const lines: string[] = [];
   inShapes.forEach((_, i) => lines.push(`const in${i} = ins[${i}];`));
   exprs.forEach((_, i) => lines.push(`const out${i} = outs[${i}];`));
@@ -198,18 +203,37 @@ export function elementwiseSource(exprs: readonly ScalarExpr[], inShapes: readon
     const body = renderWithTemps(exprs, (i) => (flat[i] ? `in${i}[i]` : `s${i}`));
     lines.push(`for (let i = 0; i < ${n}; i++) { ${body.stmts} ${store(body.values, 'i')} }`);
   } else {
-    const loops = nestedLoops(outShape, inShapes.map((s) => broadcastStrides(s, outShape)), 'p');
-    const body = renderWithTemps(exprs, (i) => `in${i}[${loops.at[i]}]`);
+    const strides = inShapes.map((s, i) => {
+      const v = views[i];
+      return v ? viewStrides(v, outShape) : broadcastStrides(s, outShape);
+    });
+    const loops = nestedLoops(outShape, strides, 'p');
+    const body = renderWithTemps(exprs, (i) => `in${i}[${views[i]?.offset ? `${views[i]!.offset} + ` : ''}${loops.at[i]}]`);
     lines.push(`let o = 0;\n${loops.open}${body.stmts} ${store(body.values, 'o')} o++;\n${loops.close}`);
   }
   return `return function kernel(outs, ins) {\n${lines.join('\n')}\n};`;
 }
 
+/** Strides of a strided view broadcast against `out` (right-aligned; 0 on size-1 dims). */
+function viewStrides(v: IndexView, out: readonly number[]): number[] {
+  const rank = out.length;
+  const strides = new Array<number>(rank).fill(0);
+  v.shape.forEach((d, i) => {
+    strides[rank - v.shape.length + i] = d === 1 ? 0 : v.strides[i]!;
+  });
+  return strides;
+}
+
 export type KernelFn = (outs: TypedArrayLike[], ins: TypedArrayLike[]) => void;
 export type TypedArrayLike = ArrayLike<number> & { [i: number]: number };
 
-export function compileElementwise(exprs: readonly ScalarExpr[], inShapes: readonly (readonly number[])[], outShape: readonly number[]): KernelFn {
-  return new Function('H', elementwiseSource(exprs, inShapes, outShape))(helpers) as KernelFn;
+export function compileElementwise(
+  exprs: readonly ScalarExpr[],
+  inShapes: readonly (readonly number[])[],
+  outShape: readonly number[],
+  views?: readonly (IndexView | null | undefined)[],
+): KernelFn {
+  return new Function('H', elementwiseSource(exprs, inShapes, outShape, views))(helpers) as KernelFn;
 }
 
 const REDUCE_INIT = { sum: '0', prod: '1', max: '-Infinity', min: 'Infinity' } as const;
