@@ -54,13 +54,21 @@ export function planMemory(buffers: BufferDecl[], kernels: Kernel[], fetches: nu
     const s = k.spec;
     if (s.kind !== 'elementwise') return;
     const taken = new Set<number>();
+    // Storage read anywhere in this kernel at other indices than the output's (a strided view
+    // or a broadcast) must not be overwritten while the kernel runs.
+    const out0 = buffers[s.outputs[0]!]!;
+    const irregular = new Set(
+      s.inputs
+        .filter((i, ii) => s.inputViews?.[ii] || buffers[i]!.shape.length !== out0.shape.length || buffers[i]!.shape.some((d, j) => d !== out0.shape[j]))
+        .map((i) => find(base(i))),
+    );
     for (const o of s.outputs) {
       if (!isArena(o)) continue;
       const out = buffers[o]!;
       for (const [ii, i] of s.inputs.entries()) {
         if (s.inputViews?.[ii]) continue; // read through strides: not at the output's index
         const r = find(base(i));
-        if (!isArena(base(i)) || taken.has(r) || end.get(r) !== t || s.outputs.includes(i)) continue;
+        if (!isArena(base(i)) || irregular.has(r) || taken.has(r) || end.get(r) !== t || s.outputs.includes(i)) continue;
         const inp = buffers[i]!;
         const same = inp.dtype === out.dtype && inp.bytes === out.bytes && inp.shape.length === out.shape.length && inp.shape.every((d, j) => d === out.shape[j]);
         if (!same) continue;
