@@ -11,13 +11,13 @@
  * slot); when the Session passes that same Tensor next run, no copy is made.
  */
 import type { BufferDecl, Program } from '@kiln/compiler';
-import { type DType, KilnError, Tensor, type TypedArray, allocData, fmtShape, geometry2D } from '@kiln/graph';
+import { type DType, KilnError, Tensor, type TypedArray, allocData, fmtShape } from '@kiln/graph';
 import { nodeRandom } from '../reference/executor.js';
 import { type RefContext, getRefKernel } from '../reference/registry.js';
 import { type KernelFn, type ReduceFn, type TypedArrayLike, compileElementwise, compileReduce } from './js-codegen.js';
 import { getCpuKernel } from './op-kernels.js';
-import { type Heap, conv2dOn, gemmOn, heapFor } from './heap.js';
-import { conv2dScratchBytes } from './wasm/conv2d.js';
+import { type ConvKernel, planConv } from './conv-kernels.js';
+import { type Heap, gemmOn, heapFor } from './heap.js';
 
 export interface CpuRunInputs {
   feeds: ReadonlyMap<string, Tensor>;
@@ -40,19 +40,6 @@ export interface CpuProgramOptions {
   threads?: number;
   /** Record each kernel's wall time of the last run in `lastProfile` (milliseconds). */
   profile?: boolean;
-}
-
-type Shape4 = [number, number, number, number];
-
-/** conv2d geometry for im2col + GEMM, or undefined when the reference kernel must run. */
-function convPlan(s: Program['kernels'][number]['spec'], bufs: readonly BufferDecl[]) {
-  if (s.kind !== 'op' || s.op !== 'conv2d' || s.inputs.length !== 2 || bufs[s.inputs[0]!]!.dtype !== 'float32') return undefined;
-  const [x, f, o] = [bufs[s.inputs[0]!]!, bufs[s.inputs[1]!]!, bufs[s.outputs[0]!]!];
-  const geo = geometry2D(x.shape, f.shape[0]!, f.shape[1]!, s.attrs, `conv2d '${s.node}'`);
-  const strides: [number, number] = [geo.strideH, geo.strideW];
-  const dilations: [number, number] = [geo.dilationH, geo.dilationW];
-  const shapes = { xShape: x.shape as Shape4, filterShape: f.shape as Shape4, outShape: o.shape as Shape4 };
-  return { ...shapes, strides, dilations, padTop: geo.padTop, padLeft: geo.padLeft, scratchBytes: conv2dScratchBytes(shapes.xShape, shapes.filterShape, shapes.outShape, strides, dilations) };
 }
 
 function viewOf(dtype: DType, buf: ArrayBufferLike, offset: number, n: number): TypedArray {
@@ -83,7 +70,9 @@ type Compiled =
 
 export class CpuProgram {
   private readonly heap: Heap & { release(): void };
-  private readonly convs: ((NonNullable<ReturnType<typeof convPlan>> & { scratch: number }) | undefined)[];
+  /** Per kernel: the engine's convolution for conv ops (when the engine is there). */
+  private readonly convs: (ConvKernel | undefined)[];
+  private readonly convScratch: number;
   /** Byte offset in the heap of each buffer's storage (variables: see slots). */
   private readonly offsets: number[];
   private readonly slots = new Map<number, VariableSlots>();
@@ -108,7 +97,7 @@ export class CpuProgram {
       if (b.kind === 'const' || b.kind === 'feed') offsets[b.id] = place(b.bytes);
       if (b.kind === 'variable') this.slots.set(b.id, { offsets: [place(b.bytes), place(b.bytes)], current: 0 });
     }
-    const convs = program.kernels.map((k) => convPlan(k.spec, bufs));
+    const convs = program.kernels.map((k) => planConv(k.spec, bufs));
     const scratchBytes = Math.max(0, ...convs.map((c) => c?.scratchBytes ?? 0));
     const scratch = place(scratchBytes);
     this.heap = heapFor(total, this);
@@ -117,7 +106,8 @@ export class CpuProgram {
     for (const s of this.slots.values()) s.offsets = [s.offsets[0] + base, s.offsets[1] + base];
     for (const b of bufs) if (b.kind === 'const' && b.aliasOf === undefined) this.view(b.id).set(b.value!.data);
     this.compiled = program.kernels.map((k) => this.compileKernel(k.spec));
-    this.convs = convs.map((c) => c && { ...c, scratch: scratch + base });
+    this.convs = this.heap.engine ? convs : convs.map(() => undefined);
+    this.convScratch = scratch + base;
   }
 
   /** Returns the program's memory region for reuse (also happens when it is collected). */
@@ -237,8 +227,8 @@ export class CpuProgram {
           const o = write(s.output);
           c.epilogue([o] as TypedArrayLike[], [o, ...s.epilogueInputs.map(read)] as TypedArrayLike[]);
         }
-      } else if (s.kind === 'op' && this.convs[t] && conv2dOn(this.heap, { ...this.convs[t]!, x: this.offsetOf(s.inputs[0]!), filter: this.offsetOf(s.inputs[1]!), out: this.offsetOf(s.outputs[0]!) })) {
-        // conv2d ran as im2col + GEMM
+      } else if (s.kind === 'op' && this.convs[t]) {
+        this.convs[t]!.run(this.heap.engine!, s.inputs.map((i) => this.offsetOf(i)), this.offsetOf(s.outputs[0]!), this.convScratch);
       } else if (s.kind === 'op') {
         const fast = getCpuKernel(s.op);
         const ins = s.inputs.map((id) => tensorOf(id, read(id)));

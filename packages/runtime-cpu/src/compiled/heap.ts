@@ -11,7 +11,6 @@
  */
 import { availableParallelism } from 'node:os';
 import { type GemmArgs, GemmEngine } from './wasm/gemm-engine.js';
-import { conv2dGemm, type Conv2dGemmParams } from './wasm/conv2d.js';
 
 export interface Heap {
   /** Byte offset of this program's region. */
@@ -98,11 +97,4 @@ export function gemmOn(heap: Heap, g: GemmCall, threads?: number): void {
     const out = C + i * g.ldc;
     for (let j = 0; j < g.n; j++) f[out + j] = acc[j]!;
   }
-}
-
-/** conv2d as im2col + GEMM when the heap has the engine; false to fall back to the reference. */
-export function conv2dOn(heap: Heap, p: Conv2dGemmParams): boolean {
-  if (!heap.engine) return false;
-  conv2dGemm(heap.engine, p);
-  return true;
 }

@@ -1,13 +1,14 @@
 /**
  * depthwiseConv2d (NHWC input x [n,h,w,C], filter [kh,kw,C,M], output [n,oh,ow,C*M] with
- * channel c*M+m) and its two gradients as direct loops over float32 views of engine.memory.
- * The op is memory-bound, so each output pixel walks only the in-bounds taps, with the
- * channel loop innermost over contiguous data (M = 1, the common case, has its own loop).
- * The forward conv and the input gradient accumulate in float32 (short sums of kh*kw terms);
- * the filter gradient (long sums over n*oh*ow) accumulates in float64.
+ * channel c*M+m) and its two gradients as direct loops: the kernel's `depthwise` export
+ * (gemm.wat) on byte offsets into engine.memory. The op is memory-bound, so each output pixel
+ * walks only the in-bounds taps, with the channel loop innermost over contiguous data (SIMD
+ * for M = 1, the common case). Sums accumulate in float32 in a fixed order (deterministic);
+ * each output is zeroed first, so it is overwritten, never accumulated into. Single-threaded.
  */
 import { KilnError, fmtShape } from '@kiln/graph';
 import type { GemmEngine } from './gemm-engine.js';
+import { instantiateKernel, type GemmKernel } from './gemm-module.js';
 
 type Shape4 = [number, number, number, number];
 type Pair = [number, number];
@@ -70,34 +71,27 @@ function check(what: string, x: Shape4, f: Shape4, y: Shape4, g: Window): void {
   }
 }
 
-/**
- * Calls tap(xBase, fBase, yBase) for every output pixel and in-bounds filter tap: element
- * offsets (in floats) of x[b,iy,ix,0], filter[kh,kw,0,0] and y[b,oy,ox,0].
- */
-function forEachTap(x: Shape4, f: Shape4, y: Shape4, g: Window, tap: (xb: number, fb: number, yb: number) => void): void {
-  const [nb, h, w, C] = x;
-  const [fh, fw, , M] = f;
-  const [, oh, ow, CM] = y;
-  const [sh, sw] = g.strides;
-  const [dh, dw] = g.dilations;
-  for (let b = 0; b < nb; b++) {
-    for (let oy = 0; oy < oh; oy++) {
-      const iy0 = oy * sh - g.padTop;
-      for (let ox = 0; ox < ow; ox++) {
-        const ix0 = ox * sw - g.padLeft;
-        const yb = ((b * oh + oy) * ow + ox) * CM;
-        for (let kh = 0; kh < fh; kh++) {
-          const iy = iy0 + kh * dh;
-          if (iy < 0 || iy >= h) continue;
-          for (let kw = 0; kw < fw; kw++) {
-            const ix = ix0 + kw * dw;
-            if (ix < 0 || ix >= w) continue;
-            tap(((b * h + iy) * w + ix) * C, (kh * fw + kw) * C * M, yb);
-          }
-        }
-      }
-    }
-  }
+type DwKernel = GemmKernel & { depthwise(...args: number[]): void };
+
+/** One kernel instance per engine (on its memory) for the depthwise loops. */
+const kernels = new WeakMap<GemmEngine, DwKernel>();
+function kernelFor(engine: GemmEngine): DwKernel {
+  let k = kernels.get(engine);
+  if (!k) kernels.set(engine, (k = instantiateKernel(engine.memory) as DwKernel));
+  return k;
+}
+
+const FORWARD = 0;
+const INPUT_GRAD = 1;
+const FILTER_GRAD = 2;
+
+/** Runs the kernel's depthwise loop in `mode` over x, filter, y (the output already zeroed). */
+function run(engine: GemmEngine, mode: number, x: number, f: number, y: number, xs: Shape4, fs: Shape4, ys: Shape4, g: Window): void {
+  if (xs[3] === 0 || fs[3] === 0) return;
+  kernelFor(engine).depthwise(
+    mode, x, f, y, xs[0], xs[1], xs[2], xs[3], fs[3], fs[0], fs[1],
+    g.strides[0], g.strides[1], g.dilations[0], g.dilations[1], g.padTop, g.padLeft, ys[1], ys[2],
+  );
 }
 
 /** out = depthwiseConv2d(x, filter) with explicit padding. */
@@ -109,23 +103,8 @@ export function depthwiseConv2dDirect(engine: GemmEngine, p: DepthwiseConv2dPara
   engine.checkRange(`${what}: x`, p.x, size(p.xShape) * 4);
   engine.checkRange(`${what}: filter`, p.filter, size(p.filterShape) * 4);
   engine.checkRange(`${what}: out`, p.out, n * 4);
-  const X = engine.f32(p.x, size(p.xShape));
-  const F = engine.f32(p.filter, size(p.filterShape));
-  const Y = engine.f32(p.out, n).fill(0);
-  const C = p.xShape[3];
-  const M = p.filterShape[3];
-  if (M === 1) {
-    forEachTap(p.xShape, p.filterShape, p.outShape, p, (xb, fb, yb) => {
-      for (let c = 0; c < C; c++) Y[yb + c] += X[xb + c]! * F[fb + c]!;
-    });
-  } else {
-    forEachTap(p.xShape, p.filterShape, p.outShape, p, (xb, fb, yb) => {
-      for (let c = 0, j = 0; c < C; c++) {
-        const v = X[xb + c]!;
-        for (let m = 0; m < M; m++, j++) Y[yb + j] += v * F[fb + j]!;
-      }
-    });
-  }
+  engine.f32(p.out, n).fill(0);
+  run(engine, FORWARD, p.x, p.filter, p.out, p.xShape, p.filterShape, p.outShape, p);
 }
 
 /** dx = the gradient of depthwiseConv2d w.r.t. x (only x's shape is used), given dy. */
@@ -137,24 +116,8 @@ export function depthwiseConv2dBackpropInputDirect(engine: GemmEngine, p: Depthw
   engine.checkRange(`${what}: dx`, p.dx, n * 4);
   engine.checkRange(`${what}: dy`, p.dy, size(p.dyShape) * 4);
   engine.checkRange(`${what}: filter`, p.filter, size(p.filterShape) * 4);
-  const DX = engine.f32(p.dx, n).fill(0);
-  const DY = engine.f32(p.dy, size(p.dyShape));
-  const F = engine.f32(p.filter, size(p.filterShape));
-  const C = p.xShape[3];
-  const M = p.filterShape[3];
-  if (M === 1) {
-    forEachTap(p.xShape, p.filterShape, p.dyShape, p, (xb, fb, yb) => {
-      for (let c = 0; c < C; c++) DX[xb + c] += DY[yb + c]! * F[fb + c]!;
-    });
-  } else {
-    forEachTap(p.xShape, p.filterShape, p.dyShape, p, (xb, fb, yb) => {
-      for (let c = 0, j = 0; c < C; c++) {
-        let s = 0;
-        for (let m = 0; m < M; m++, j++) s += DY[yb + j]! * F[fb + j]!;
-        DX[xb + c] += s;
-      }
-    });
-  }
+  engine.f32(p.dx, n).fill(0);
+  run(engine, INPUT_GRAD, p.dx, p.filter, p.dy, p.xShape, p.filterShape, p.dyShape, p);
 }
 
 /** dFilter = the gradient of depthwiseConv2d w.r.t. filter (only its shape is used), given dy. */
@@ -166,22 +129,6 @@ export function depthwiseConv2dBackpropFilterDirect(engine: GemmEngine, p: Depth
   engine.checkRange(`${what}: dFilter`, p.dFilter, n * 4);
   engine.checkRange(`${what}: x`, p.x, size(p.xShape) * 4);
   engine.checkRange(`${what}: dy`, p.dy, size(p.dyShape) * 4);
-  const X = engine.f32(p.x, size(p.xShape));
-  const DY = engine.f32(p.dy, size(p.dyShape));
-  const acc = new Float64Array(n);
-  const C = p.xShape[3];
-  const M = p.filterShape[3];
-  if (M === 1) {
-    forEachTap(p.xShape, p.filterShape, p.dyShape, p, (xb, fb, yb) => {
-      for (let c = 0; c < C; c++) acc[fb + c] += X[xb + c]! * DY[yb + c]!;
-    });
-  } else {
-    forEachTap(p.xShape, p.filterShape, p.dyShape, p, (xb, fb, yb) => {
-      for (let c = 0, j = 0; c < C; c++) {
-        const v = X[xb + c]!;
-        for (let m = 0; m < M; m++, j++) acc[fb + j] += v * DY[yb + j]!;
-      }
-    });
-  }
-  engine.f32(p.dFilter, n).set(acc);
+  engine.f32(p.dFilter, n).fill(0);
+  run(engine, FILTER_GRAD, p.x, p.dFilter, p.dy, p.xShape, p.filterShape, p.dyShape, p);
 }

@@ -3,7 +3,7 @@
 ;;     for ic (MC rows): pack A -> 2-row strips; macro-kernel over 2x16 tiles.
 ;; All pointers are byte offsets into the imported shared memory; all strides are in BYTES.
 ;; Also im2col for conv2d.ts (bulk memory: memory.copy/fill for long runs) and its adjoint
-;; col2im for conv2d-backprop.ts.
+;; col2im for conv2d-backprop.ts, and the depthwise conv loops for depthwise.ts.
 ;; Assembled at build time by scripts/build-wasm.mjs into gemm-wasm.generated.ts.
 ;;
 ;; Microkernel shape (MR=2, NR=16): 8 v128 accumulators + 4 B vectors + 2 A broadcasts + 1
@@ -440,4 +440,103 @@
           (local.set $oy (i32.const 0))
           (local.set $b (i32.add (local.get $b) (i32.const 1)))))))
       (br_if $row (local.tee $rows (i32.sub (local.get $rows) (i32.const 1))))))
+
+  ;; d[i] += a[i] * b[i] for n floats: four at a time, then one by one (depthwise, multiplier 1).
+  (func $fma3 (param $d i32) (param $a i32) (param $b i32) (param $n i32)
+    (local $e i32)
+    (local.set $e (i32.add (local.get $d) (i32.shl (local.get $n) (i32.const 2))))
+    (block $vdone (loop $v
+      (br_if $vdone (i32.gt_u (i32.add (local.get $d) (i32.const 16)) (local.get $e)))
+      (v128.store (local.get $d)
+        (f32x4.add (v128.load (local.get $d)) (f32x4.mul (v128.load (local.get $a)) (v128.load (local.get $b)))))
+      (local.set $d (i32.add (local.get $d) (i32.const 16)))
+      (local.set $a (i32.add (local.get $a) (i32.const 16)))
+      (local.set $b (i32.add (local.get $b) (i32.const 16)))
+      (br $v)))
+    (block $done (loop $w
+      (br_if $done (i32.ge_u (local.get $d) (local.get $e)))
+      (f32.store (local.get $d) (f32.add (f32.load (local.get $d)) (f32.mul (f32.load (local.get $a)) (f32.load (local.get $b)))))
+      (local.set $d (i32.add (local.get $d) (i32.const 4)))
+      (local.set $a (i32.add (local.get $a) (i32.const 4)))
+      (local.set $b (i32.add (local.get $b) (i32.const 4)))
+      (br $w))))
+
+  ;; One depthwise filter tap over all channels (multiplier m): x, f, y point at x[b,iy,ix,0],
+  ;; filter[kh,kw,0,0] and y[b,oy,ox,0]. mode 0: y += x * f (forward); 1: x += y * f summed
+  ;; over the multiplier (input gradient, x is dx, y is dy); 2: f += x * y (filter gradient).
+  (func $dwTap (param $mode i32) (param $x i32) (param $f i32) (param $y i32) (param $c i32) (param $m i32)
+    (local $i i32) (local $j i32) (local $xv f32) (local $s f32)
+    (if (i32.eq (local.get $m) (i32.const 1))
+      (then
+        (if (i32.eqz (local.get $mode)) (then (call $fma3 (local.get $y) (local.get $x) (local.get $f) (local.get $c)) (return)))
+        (if (i32.eq (local.get $mode) (i32.const 1)) (then (call $fma3 (local.get $x) (local.get $y) (local.get $f) (local.get $c)) (return)))
+        (call $fma3 (local.get $f) (local.get $x) (local.get $y) (local.get $c))
+        (return)))
+    (loop $cl
+      (local.set $j (i32.const 0))
+      (if (i32.eq (local.get $mode) (i32.const 1))
+        (then
+          (local.set $s (f32.const 0))
+          (loop $dot
+            (local.set $s (f32.add (local.get $s) (f32.mul (f32.load (local.get $y)) (f32.load (local.get $f)))))
+            (local.set $y (i32.add (local.get $y) (i32.const 4)))
+            (local.set $f (i32.add (local.get $f) (i32.const 4)))
+            (br_if $dot (i32.lt_u (local.tee $j (i32.add (local.get $j) (i32.const 1))) (local.get $m))))
+          (f32.store (local.get $x) (f32.add (f32.load (local.get $x)) (local.get $s))))
+        (else
+          (local.set $xv (f32.load (local.get $x)))
+          (loop $axpy
+            (if (i32.eqz (local.get $mode))
+              (then (f32.store (local.get $y) (f32.add (f32.load (local.get $y)) (f32.mul (local.get $xv) (f32.load (local.get $f))))))
+              (else (f32.store (local.get $f) (f32.add (f32.load (local.get $f)) (f32.mul (local.get $xv) (f32.load (local.get $y)))))))
+            (local.set $y (i32.add (local.get $y) (i32.const 4)))
+            (local.set $f (i32.add (local.get $f) (i32.const 4)))
+            (br_if $axpy (i32.lt_u (local.tee $j (i32.add (local.get $j) (i32.const 1))) (local.get $m))))))
+      (local.set $x (i32.add (local.get $x) (i32.const 4)))
+      (br_if $cl (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $c)))))
+
+  ;; depthwiseConv2d and its gradients (for depthwise.ts): for every output pixel (b, oy, ox) of
+  ;; [nb, oh, ow] and in-bounds tap (kh, kw), $dwTap in `mode` on x [nb][h][w][c], filter
+  ;; [fh][fw][c][m] and y [nb][oh][ow][c*m]; the caller zeroes the output first. c, m > 0.
+  (func (export "depthwise")
+        (param $mode i32) (param $x i32) (param $f i32) (param $y i32)
+        (param $nb i32) (param $h i32) (param $w i32) (param $c i32) (param $m i32)
+        (param $fh i32) (param $fw i32) (param $sh i32) (param $sw i32) (param $dh i32) (param $dw i32)
+        (param $pt i32) (param $pl i32) (param $oh i32) (param $ow i32)
+    (local $b i32) (local $oy i32) (local $ox i32) (local $kh i32) (local $kw i32) (local $iy i32) (local $ix i32)
+    (local $cb i32) (local $yb i32) (local $ypix i32) (local $xrow i32) (local $tapb i32)
+    (local.set $cb (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $ypix (i32.mul (local.get $cb) (local.get $m)))
+    (local.set $tapb (local.get $ypix))
+    (local.set $yb (local.get $y))
+    (if (i32.or (i32.or (i32.eqz (local.get $nb)) (i32.eqz (local.get $oh))) (i32.eqz (local.get $ow))) (then (return)))
+    (loop $bl
+      (local.set $oy (i32.const 0))
+      (loop $yl
+        (local.set $ox (i32.const 0))
+        (loop $xl
+          (local.set $kh (i32.const 0))
+          (loop $khl
+            (local.set $iy (i32.add (i32.sub (i32.mul (local.get $oy) (local.get $sh)) (local.get $pt))
+                                    (i32.mul (local.get $kh) (local.get $dh))))
+            (if (i32.lt_u (local.get $iy) (local.get $h)) (then
+              (local.set $xrow (i32.add (local.get $x)
+                (i32.mul (i32.mul (i32.add (i32.mul (local.get $b) (local.get $h)) (local.get $iy)) (local.get $w))
+                         (local.get $cb))))
+              (local.set $kw (i32.const 0))
+              (loop $kwl
+                (local.set $ix (i32.add (i32.sub (i32.mul (local.get $ox) (local.get $sw)) (local.get $pl))
+                                        (i32.mul (local.get $kw) (local.get $dw))))
+                (if (i32.lt_u (local.get $ix) (local.get $w)) (then
+                  (call $dwTap (local.get $mode)
+                    (i32.add (local.get $xrow) (i32.mul (local.get $ix) (local.get $cb)))
+                    (i32.add (local.get $f) (i32.mul (i32.add (i32.mul (local.get $kh) (local.get $fw)) (local.get $kw))
+                                                     (local.get $tapb)))
+                    (local.get $yb) (local.get $c) (local.get $m))))
+                (br_if $kwl (i32.lt_u (local.tee $kw (i32.add (local.get $kw) (i32.const 1))) (local.get $fw))))))
+            (br_if $khl (i32.lt_u (local.tee $kh (i32.add (local.get $kh) (i32.const 1))) (local.get $fh))))
+          (local.set $yb (i32.add (local.get $yb) (local.get $ypix)))
+          (br_if $xl (i32.lt_u (local.tee $ox (i32.add (local.get $ox) (i32.const 1))) (local.get $ow))))
+        (br_if $yl (i32.lt_u (local.tee $oy (i32.add (local.get $oy) (i32.const 1))) (local.get $oh))))
+      (br_if $bl (i32.lt_u (local.tee $b (i32.add (local.get $b) (i32.const 1))) (local.get $nb)))))
 )

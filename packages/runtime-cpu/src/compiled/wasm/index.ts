@@ -2,3 +2,5 @@
 export * from './gemm-engine.js';
 export * from './conv2d.js';
 export * from './wasm-api.js';
+export * from './conv2d-backprop.js';
+export * from './depthwise.js';
