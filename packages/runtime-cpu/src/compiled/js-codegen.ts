@@ -165,7 +165,8 @@ const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
  * per dim, 0 where the operand broadcasts). Returns the loop head, the offset expression of
  * each operand in the innermost body, and the closing braces.
  */
-function nestedLoops(shape: readonly number[], strides: readonly (readonly number[])[], tag: string): { open: string; at: string[]; close: string } {
+function nestedLoops(fullShape: readonly number[], fullStrides: readonly (readonly number[])[], tag: string): { open: string; at: string[]; close: string } {
+  const { shape, strides } = collapseDims(fullShape, fullStrides);
   const rank = shape.length;
   const name = (i: number, d: number) => `${tag}${i}_${d}`;
   let open = '';
@@ -176,6 +177,28 @@ function nestedLoops(shape: readonly number[], strides: readonly (readonly numbe
     });
   }
   return { open, at: strides.map((_, i) => (rank === 0 ? '0' : name(i, rank - 1))), close: '}'.repeat(rank) };
+}
+
+/**
+ * Merges adjacent dims that every operand walks contiguously (stride[d] = stride[d+1] *
+ * shape[d+1], broadcast dims included) and drops size-1 dims, so a bias added over
+ * [n, h, w, c] loops as [n*h*w, c]: the same elements in the same order, fewer loop levels.
+ */
+function collapseDims(shape: readonly number[], strides: readonly (readonly number[])[]): { shape: number[]; strides: number[][] } {
+  const outShape: number[] = [];
+  const outStrides: number[][] = strides.map(() => []);
+  for (let d = 0; d < shape.length; d++) {
+    if (shape[d] === 1 && shape.length > 1) continue;
+    const last = outShape.length - 1;
+    if (last >= 0 && strides.every((st, i) => outStrides[i]![last] === st[d]! * shape[d]!)) {
+      outShape[last]! *= shape[d]!;
+      strides.forEach((st, i) => (outStrides[i]![last] = st[d]!));
+    } else {
+      outShape.push(shape[d]!);
+      strides.forEach((st, i) => outStrides[i]!.push(st[d]!));
+    }
+  }
+  return { shape: outShape, strides: outStrides };
 }
 
 /**
