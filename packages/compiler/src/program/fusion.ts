@@ -259,6 +259,10 @@ export function fuseNodes(nodes: readonly Node[], consumers: Map<Node, Node[]>, 
     if (!ok) continue;
     folded.add(n);
     g.nodes = [];
+    const readers = (t: SymbolicTensor): Node[] => dataConsumers(t).flatMap((x) => (folded.has(x) ? readers(x.output) : [x]));
+    for (const c of new Set(readers(n.output).map((x) => groupOf.get(x)!))) {
+      c.reasons.push(`${n.op} '${n.name}' folded into this kernel: its input is read through strides, no copy`);
+    }
   }
 
   const groups = all.filter((g) => g.nodes.length > 0);
