@@ -34,17 +34,8 @@ import {
   serializeProgram,
   train,
 } from '@kiln/compiler';
-
-/** Deterministic uniform numbers in [0, 1). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+import { makeRandom } from '@kiln/runtime-cpu';
+import { kilnErrorOf, kilnErrorText } from '../../../tests/helpers/kiln-error.js';
 
 /** A hand-made program with one kernel of each kind (a Program is plain data). */
 function allKinds(): Program {
@@ -124,7 +115,7 @@ function allKinds(): Program {
 
 /** A small classifier with an Adam step (training) or just its logits (forward). */
 function mlp(): { g: Graph; x: SymbolicTensor; y: SymbolicTensor; logits: SymbolicTensor; loss: SymbolicTensor; step: SymbolicTensor } {
-  const rand = rng(7);
+  const rand = makeRandom(7);
   const r = (shape: number[]) => {
     const t = new Tensor('float32', shape);
     for (let i = 0; i < t.size; i++) t.data[i] = rand() - 0.5;
@@ -152,27 +143,6 @@ function expectSameProgram(got: Program, want: Program): void {
   expect(got.frees).toEqual(want.frees);
   expect(printGraph(got.graph)).toBe(printGraph(want.graph));
   expect(got.toString()).toBe(want.toString());
-}
-
-/** The code of the KilnError `f` throws (any other exception fails the test). */
-function codeOf(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof KilnError) return e.code;
-    throw new Error(`expected a KilnError, got ${String(e)}`);
-  }
-  return 'no error';
-}
-
-function messageOf(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof KilnError) return `${e.code}: ${e.message}`;
-    throw e;
-  }
-  return 'no error';
 }
 
 /** The body of sealed bytes, and sealing a body again (a valid CRC over damaged content). */
@@ -212,8 +182,8 @@ describe('serializeProgram / deserializeProgram', () => {
     const initial = deserializeProgram(serializeProgram(p));
     expect(initial.variables.get('w')!.toArray()).toEqual([[0.5, -1], [2, 0.25], [-0.125, 4]]);
     expect([initial.seed, initial.runCounter]).toEqual([0, 0]);
-    expect(messageOf(() => serializeProgram(p, { variables: new Map([['v', w]]) }))).toMatch(/INVALID_ARGUMENT: .*'v', which is not a variable/);
-    expect(messageOf(() => serializeProgram(p, { variables: new Map([['w', tensor([1, 2])]]) }))).toMatch(/SHAPE_MISMATCH: .*'w'.*\[2\].*\[3,2\]/);
+    expect(kilnErrorText(() => serializeProgram(p, { variables: new Map([['v', w]]) }))).toMatch(/INVALID_ARGUMENT: .*'v', which is not a variable/);
+    expect(kilnErrorText(() => serializeProgram(p, { variables: new Map([['w', tensor([1, 2])]]) }))).toMatch(/SHAPE_MISMATCH: .*'w'.*\[2\].*\[3,2\]/);
   });
 
   it.each([true, false])('compiled MLP forward and Adam step (fuse %s) load with identical kernels, buffers and dump', (fuse) => {
@@ -236,13 +206,13 @@ describe('serializeProgram / deserializeProgram', () => {
     const newer = body.slice();
     expect(newer[0]).toBe(0x08);
     newer[1] = PROGRAM_FORMAT_VERSION + 1;
-    expect(messageOf(() => deserializeProgram(seal(newer)))).toMatch(/UNSUPPORTED_VERSION: .*format version 2.*up to 1/);
+    expect(kilnErrorText(() => deserializeProgram(seal(newer)))).toMatch(/UNSUPPORTED_VERSION: .*format version 2.*up to 1/);
     const damagedNewer = seal(newer);
     damagedNewer[9] = damagedNewer[9]! ^ 1;
-    expect(messageOf(() => deserializeProgram(damagedNewer))).toMatch(/CORRUPT_MODEL: .*checksum mismatch.*claims format version 2/);
-    expect(messageOf(() => deserializeProgram(serializeGraph(mlp().g)))).toMatch(/CORRUPT_MODEL: .*not a compiled program.*deserializeGraph/);
-    expect(codeOf(() => deserializeGraph(serializeProgram(allKinds())))).toBe('CORRUPT_MODEL');
-    expect(codeOf(() => deserializeProgram('abc' as unknown as Uint8Array))).toBe('INVALID_ARGUMENT');
+    expect(kilnErrorText(() => deserializeProgram(damagedNewer))).toMatch(/CORRUPT_MODEL: .*checksum mismatch.*claims format version 2/);
+    expect(kilnErrorText(() => deserializeProgram(serializeGraph(mlp().g)))).toMatch(/CORRUPT_MODEL: .*not a compiled program.*deserializeGraph/);
+    expect(kilnErrorOf(() => deserializeGraph(serializeProgram(allKinds()))).code).toBe('CORRUPT_MODEL');
+    expect(kilnErrorOf(() => deserializeProgram('abc' as unknown as Uint8Array)).code).toBe('INVALID_ARGUMENT');
   });
 
   it('validates what it decodes: bad references, unknown functions and arities are CORRUPT_MODEL naming the problem', () => {
@@ -261,7 +231,7 @@ describe('serializeProgram / deserializeProgram', () => {
     for (const [what, damage, want] of cases) {
       const p = allKinds();
       damage(p);
-      const msg = messageOf(() => deserializeProgram(serializeProgram(p)));
+      const msg = kilnErrorText(() => deserializeProgram(serializeProgram(p)));
       expect([what, msg]).toEqual([what, expect.stringMatching(want)]);
       expect(msg).toMatch(/^CORRUPT_MODEL: loadCompiled: corrupt compiled program: /);
     }
@@ -304,7 +274,7 @@ describe('deserializeProgram on damaged bytes', () => {
   });
 
   it('2000 seeded random byte flips give the identical program or CORRUPT_MODEL', () => {
-    const next = rng(1234);
+    const next = makeRandom(1234);
     const bad: string[] = [];
     for (let k = 0; k < 2000; k++) {
       const [damaged, where] = flip(bytes, next);
@@ -315,7 +285,7 @@ describe('deserializeProgram on damaged bytes', () => {
   });
 
   it('re-sealed truncations and flips: the decoder itself rejects damage with KilnError, and what loads saves again', () => {
-    const next = rng(99);
+    const next = makeRandom(99);
     const body = unseal(bytes);
     const counts: Record<Outcome, number> = { same: 0, program: 0, CORRUPT_MODEL: 0, UNSUPPORTED_VERSION: 0 };
     const bad: string[] = [];

@@ -10,6 +10,7 @@
  *   transpose(transpose(x, p), q)        -> transpose(x, p∘q), or x when that is the identity
  *   reshape(reshape(x)) / reshape to x's own shape -> one reshape / x
  *   op(broadcastTo(s), y) for an elementwise op where s broadcasts to the same result -> op(s, y)
+ *   matMul(transpose(a), b) of rank 2      -> matMul(a, b) with the transpose flag flipped (either side)
  *   broadcastLike(x, like) with a known result shape -> broadcastTo(x, shape), or x when equal
  *                                        (like's producer then becomes dead code)
  */
@@ -56,6 +57,17 @@ const rules: Record<string, Rule> = {
     const perm = outer.map((p) => inner[p]!);
     const src = x!.node.inputs[0]!;
     return perm.every((p, i) => p === i) ? src : add('transpose', [src], { perm });
+  },
+  matMul: (node, [a, b], add) => {
+    const flip = (t: SymbolicTensor) => t.node.op === 'transpose' && t.shape.length === 2 && (t.node.attrs.perm as number[])[0] === 1;
+    if (!flip(a!) && !flip(b!)) return undefined;
+    const ta = node.attrs.transposeA === true;
+    const tb = node.attrs.transposeB === true;
+    return add('matMul', [flip(a!) ? a!.node.inputs[0]! : a!, flip(b!) ? b!.node.inputs[0]! : b!], {
+      ...node.attrs,
+      transposeA: flip(a!) ? !ta : ta,
+      transposeB: flip(b!) ? !tb : tb,
+    });
   },
   broadcastLike: (node, [x], add) => {
     const shape = node.output.shape;

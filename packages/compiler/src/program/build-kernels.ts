@@ -116,6 +116,7 @@ export function buildKernels(src: GraphWithFetches, fuse: boolean): BuiltKernels
     const members = new Set(g.nodes);
     const first = g.nodes[0]!;
     if (g.kind === 'elementwise') {
+      const reasons = g.reasons;
       const b = exprBuilder(members, [], fuse, folded);
       const exprs: ScalarExpr[] = [];
       const outputs: number[] = [];
@@ -126,6 +127,8 @@ export function buildKernels(src: GraphWithFetches, fuse: boolean): BuiltKernels
         } else if (!fuse || usedOutside(n.output, g)) {
           exprs.push(b.exprOf(n));
           outputs.push(bufferFor(n.output));
+          const inside = (consumers.get(n) ?? []).some((c) => c.inputs.includes(n.output) && groupOf.get(c) === g);
+          if (inside) reasons.push(`${n.op} '${n.name}' is also written out: used by other kernels or fetched`);
         }
       }
       if (outputs.length === 0) continue;

@@ -175,7 +175,7 @@ export function fuseNodes(nodes: readonly Node[], consumers: Map<Node, Node[]>, 
         if (singleConsumer && (others || dataConsumers(t).length !== 1)) continue;
         if ((exprSize.get(p) ?? 1) + (exprSize.get(c) ?? 1) > MAX_EXPR_SIZE) continue;
         if (!canMerge(gp, gc)) continue;
-        merge(gc, gp, `${p.op} '${p.name}' into ${c.op} '${c.name}': elementwise, same shape${others ? ' (also materialized: used elsewhere)' : ''}`);
+        merge(gc, gp, `${p.op} '${p.name}' into ${c.op} '${c.name}': elementwise, same shape`);
       }
       exprSize.set(c, sizeOfNode(c));
     }
@@ -222,6 +222,10 @@ export function fuseNodes(nodes: readonly Node[], consumers: Map<Node, Node[]>, 
     if (!k.nodes.every((n) => sameShape(n.output.shape, u.shape))) continue;
     const outs = clusterOutputs(k);
     if (outs.length !== 1 || (role !== 'reduce' && outs[0]!.dtype !== m.output.dtype)) continue;
+    // A value that feeds a variable update belongs with that update (one kernel writes the
+    // slot and the variable), not in an epilogue that would leave the assign a copy kernel.
+    const feedsUpdate = dataConsumers(outs[0]!).some((c) => roles.get(c) === 'sink' || groupOf.get(c)!.nodes.some((x) => roles.get(x) === 'sink'));
+    if (feedsUpdate) continue;
     const gm = groupOf.get(m)!;
     if (opLike && gm.nodes.length !== 1) continue;
     gm.main = m;
