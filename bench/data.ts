@@ -4,24 +4,13 @@
  * (which the correctness check then compares). Layout helpers convert Kiln/TF.js's NHWC + HWIO
  * convention to the NCHW + OIHW one of jax-js and ONNX.
  */
+import { makeRandom } from 'kiln';
 
 export const MLP_SIZES = [784, 512, 256, 10] as const;
 export const MLP_BATCH = 128;
 export const CNN_BATCH = 64;
 export const MATMUL_N = 1024;
 export const ADAM = { lr: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 } as const;
-
-/** mulberry32: a small seeded generator of uniforms in [0, 1). */
-function makeRng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function uniform(rng: () => number, n: number, scale: number): Float32Array {
   const a = new Float32Array(n);
@@ -44,7 +33,7 @@ export interface BenchData {
 }
 
 export function makeBenchData(seed = 1): BenchData {
-  const rng = makeRng(seed);
+  const rng = makeRandom(seed); // seeded uniforms in [0, 1)
   const N = MATMUL_N;
   const matmul = { a: uniform(rng, N * N, 1), b: uniform(rng, N * N, 1) };
 

@@ -19,7 +19,7 @@ import { describe, it } from '@jest/globals';
 import fc from 'fast-check';
 import * as kiln from 'kiln';
 import { type Tensor, printGraph } from 'kiln';
-import { type BuiltGraph, type Recipe, buildGraph, recipeArbitrary } from './helpers/random-graph.js';
+import { type BuiltGraph, type OpName, type Recipe, buildGraph, recipeArbitrary } from './helpers/random-graph.js';
 
 const RTOL = 1e-3;
 const ATOL = 1e-4;
@@ -94,64 +94,28 @@ async function agree(recipe: Recipe): Promise<void> {
 }
 
 // Shrunk counterexamples found by these properties, replayed first on every run.
-const ph = (shape: number[]) => ({ kind: 'placeholder' as const, shape });
+/** A replayed recipe: placeholder inputs by shape, steps as [op, args, attrs?], the last step fetched (and its loss taken with `lossOf`). */
+function replay(inputs: number[][], steps: [OpName, number[], Record<string, unknown>?][], dataSeed: number, withLoss = false): Recipe {
+  const last = inputs.length + steps.length - 1;
+  return {
+    inputs: inputs.map((shape) => ({ kind: 'placeholder', shape })),
+    steps: steps.map(([op, args, attrs = {}]) => ({ op, args, attrs })),
+    fetches: [last],
+    lossOf: withLoss ? last : null,
+    train: null,
+    dataSeed,
+  };
+}
 /** A fusion-group cycle ('scheduleForMemory: dependency cycle'): y = tile(a * b, [2]) * b, d sum(y) / d [a, b]. */
-const TILE_GRAD_CYCLE: Recipe = {
-  inputs: [ph([1]), ph([])],
-  steps: [
-    { op: 'mul', args: [0, 1], attrs: {} },
-    { op: 'tile', args: [2], attrs: { reps: [2] } },
-    { op: 'mul', args: [3, 1], attrs: {} },
-  ],
-  fetches: [4],
-  lossOf: 4,
-  train: null,
-  dataSeed: 0,
-};
+const TILE_GRAD_CYCLE = replay([[1], []], [['mul', [0, 1]], ['tile', [2], { reps: [2] }], ['mul', [3, 1]]], 0, true);
 /** cast(tanh(x^4), int32): tanh saturates to 1 in float32 where float64 gives 0.99999999, so a fused
  * kernel must round to float32 before a cast, as the unfused graph does. */
-const SATURATED_CAST: Recipe = {
-  inputs: [ph([8])],
-  steps: [
-    { op: 'square', args: [0], attrs: {} },
-    { op: 'square', args: [1], attrs: {} },
-    { op: 'tanh', args: [2], attrs: {} },
-    { op: 'castInt', args: [3], attrs: {} },
-  ],
-  fetches: [4],
-  lossOf: null,
-  train: null,
-  dataSeed: 1,
-};
+const SATURATED_CAST = replay([[8]], [['square', [0]], ['square', [1]], ['tanh', [2]], ['castInt', [3]]], 1);
 /** cast(b - (a + (b - a)), bool): 0 in float64, not in float32 (rounding at each op). */
-const CANCELLED_CAST: Recipe = {
-  inputs: [ph([]), ph([])],
-  steps: [
-    { op: 'sub', args: [1, 0], attrs: {} },
-    { op: 'add', args: [0, 2], attrs: {} },
-    { op: 'sub', args: [1, 3], attrs: {} },
-    { op: 'castBool', args: [4], attrs: {} },
-  ],
-  fetches: [5],
-  lossOf: null,
-  train: null,
-  dataSeed: 944360765,
-};
-
+const CANCELLED_CAST = replay([[], []], [['sub', [1, 0]], ['add', [0, 2]], ['sub', [1, 3]], ['castBool', [4]]], 944360765);
 /** In-place reuse under a view: sub(abs(x), slice(abs(x))) wrote into abs's buffer while the slice
  * (folded into the kernel's indexing) still read it. */
-const SLICE_VIEW_IN_PLACE: Recipe = {
-  inputs: [ph([1, 2])],
-  steps: [
-    { op: 'abs', args: [0], attrs: {} },
-    { op: 'slice', args: [1], attrs: { begin: [0, 0], size: [1, 1] } },
-    { op: 'sub', args: [1, 2], attrs: {} },
-  ],
-  fetches: [3],
-  lossOf: null,
-  train: null,
-  dataSeed: 0,
-};
+const SLICE_VIEW_IN_PLACE = replay([[1, 2]], [['abs', [0]], ['slice', [1], { begin: [0, 0], size: [1, 1] }], ['sub', [1, 2]]], 0);
 
 describe('fuzz: compiled CPU == reference on random graphs', () => {
   it('forward graphs', async () => {

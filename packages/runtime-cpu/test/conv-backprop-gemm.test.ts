@@ -11,6 +11,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
+  type Geometry2D,
   Graph,
   type Node,
   type PadArg,
@@ -39,8 +40,7 @@ import {
 import '../src/reference/kernels/index.js';
 import { makeRandom } from '../src/reference/random.js';
 import { type RefContext, getRefKernel } from '../src/reference/registry.js';
-
-type Shape4 = [number, number, number, number];
+import { type Pair, type Shape4, closeEngines, expectAllClose, openEngines, scratchFor } from './wasm-test-helpers.js';
 
 function rand(shape: number[], seed: number): Tensor {
   const r = makeRandom(seed);
@@ -78,12 +78,7 @@ function place(e: GemmEngine, ts: Tensor[], outSize: number): { at: number[]; ou
 }
 
 function compare(e: GemmEngine, out: number, want: Tensor, what: string): void {
-  const got = e.f32(out, want.size);
-  for (let i = 0; i < want.size; i++) {
-    const w = want.data[i]!;
-    if (!(Math.abs(got[i]! - w) <= 1e-4 + 1e-3 * Math.abs(w))) throw new Error(`${what}: element ${i} is ${got[i]}, expected ${w}`);
-  }
-  expect(got.length).toBe(want.size);
+  expectAllClose(e.f32(out, want.size), want.data, 1e-4, 1e-3, what);
 }
 
 interface Case {
@@ -96,67 +91,61 @@ interface Case {
   scratchRows?: number;
 }
 
-const geoOf = (xShape: number[], f: Shape4, node: Node) => geometry2D(xShape, f[0], f[1], node.attrs, node.name);
 const label = (c: Case) => `x[${c.x}] f[${c.f}] s[${c.s}] d[${c.d ?? [1, 1]}] pad ${JSON.stringify(c.pad)}`;
 
-function scratchFor(e: GemmEngine, need: number, c: Case): { scratch: number; scratchBytes: number } {
-  const scratchBytes = c.scratchRows ? c.scratchRows * c.f[0] * c.f[1] * c.f[2] * 4 : need;
-  return { scratch: e.alloc(scratchBytes), scratchBytes };
+/** The explicit window the op node resolves to, as the executor resolves it with geometry2D. */
+function windowOf(xShape: number[], f: Shape4, node: Node): { strides: Pair; dilations: Pair; padTop: number; padLeft: number } {
+  const g: Geometry2D = geometry2D(xShape, f[0], f[1], node.attrs, node.name);
+  return { strides: [g.strideH, g.strideW], dilations: [g.dilationH, g.dilationW], padTop: g.padTop, padLeft: g.padLeft };
 }
 
-function checkFilterGrad(e: GemmEngine, c: Case, seed: number): void {
+/** The output shape of the forward conv2d of case c with dilations d, and `channels` channels. */
+function forwardShape(c: Case, d: Pair, channels: number): Shape4 {
+  const geo = geometry2D(c.x, c.f[0], c.f[1], { strides: c.s, dilations: d, ...padAttrsOf(c.pad) }, 'probe');
+  return [c.x[0], geo.outH, geo.outW, channels];
+}
+
+/** A dense-gradient case: random x, f and dy, the gradient op's reference output and the resolved window. */
+function gradCase(c: Case, seed: number, build: (x: SymbolicTensor, f: SymbolicTensor, dy: SymbolicTensor, d: Pair) => SymbolicTensor) {
   const d = c.d ?? [1, 1];
   const x = rand(c.x, seed);
   const f = rand(c.f, seed + 1);
-  const geo = geometry2D(c.x, c.f[0], c.f[1], { strides: c.s, dilations: d, ...padAttrsOf(c.pad) }, 'probe');
-  const dy = rand([c.x[0], geo.outH, geo.outW, c.f[3]], seed + 2);
-  const { node, want } = reference([x, f, dy], (a, b, y) => conv2dBackpropFilter(a, b, y, c.s, c.pad, d));
-  const g = geoOf(c.x, c.f, node);
-  const dyShape = dy.shape as Shape4;
+  const dy = rand(forwardShape(c, d, c.f[3]), seed + 2);
+  const { node, want } = reference([x, f, dy], (a, b, y) => build(a, b, y, d));
+  return { x, f, dy, dyShape: dy.shape as Shape4, want, win: windowOf(c.x, c.f, node) };
+}
+
+function checkFilterGrad(e: GemmEngine, c: Case, seed: number): void {
+  const { x, f, dy, dyShape, want, win } = gradCase(c, seed, (a, b, y, d) => conv2dBackpropFilter(a, b, y, c.s, c.pad, d));
   const { at, out } = place(e, [x, dy], f.size);
-  const strides: [number, number] = [g.strideH, g.strideW];
-  const dilations: [number, number] = [g.dilationH, g.dilationW];
   conv2dBackpropFilterGemm(e, {
-    x: at[0]!, xShape: c.x, dy: at[1]!, dyShape, dFilter: out, filterShape: c.f, strides, dilations,
-    padTop: g.padTop, padLeft: g.padLeft,
-    ...scratchFor(e, conv2dBackpropFilterScratchBytes(c.x, c.f, dyShape, strides, dilations), c),
+    x: at[0]!, xShape: c.x, dy: at[1]!, dyShape, dFilter: out, filterShape: c.f, ...win,
+    ...scratchFor(e, conv2dBackpropFilterScratchBytes(c.x, c.f, dyShape, win.strides, win.dilations), c),
   });
   compare(e, out, want, `backpropFilter ${label(c)}`);
 }
 
 function checkInputGrad(e: GemmEngine, c: Case, seed: number): void {
-  const d = c.d ?? [1, 1];
-  const x = rand(c.x, seed);
-  const f = rand(c.f, seed + 1);
-  const geo0 = geometry2D(c.x, c.f[0], c.f[1], { strides: c.s, dilations: d, ...padAttrsOf(c.pad) }, 'probe');
-  const dy = rand([c.x[0], geo0.outH, geo0.outW, c.f[3]], seed + 2);
-  const { node, want } = reference([x, f, dy], (a, b, y) => conv2dBackpropInput(a, b, y, c.s, c.pad, d));
-  const g = geoOf(c.x, c.f, node);
-  const dyShape = dy.shape as Shape4;
+  const { x, f, dy, dyShape, want, win } = gradCase(c, seed, (a, b, y, d) => conv2dBackpropInput(a, b, y, c.s, c.pad, d));
   const { at, out } = place(e, [f, dy], x.size);
-  const strides: [number, number] = [g.strideH, g.strideW];
-  const dilations: [number, number] = [g.dilationH, g.dilationW];
   conv2dBackpropInputGemm(e, {
-    dy: at[1]!, dyShape, filter: at[0]!, filterShape: c.f, dx: out, xShape: c.x, strides, dilations,
-    padTop: g.padTop, padLeft: g.padLeft,
-    ...scratchFor(e, conv2dBackpropInputScratchBytes(c.x, c.f, dyShape, strides, dilations), c),
+    dy: at[1]!, dyShape, filter: at[0]!, filterShape: c.f, dx: out, xShape: c.x, ...win,
+    ...scratchFor(e, conv2dBackpropInputScratchBytes(c.x, c.f, dyShape, win.strides, win.dilations), c),
   });
   compare(e, out, want, `backpropInput ${label(c)}`);
 }
 
 /** c.x is the transposed conv's OUTPUT shape [n,H,W,O]; c.f is [kh,kw,O,I]. */
 function checkTranspose(e: GemmEngine, c: Case, seed: number): void {
-  const geo0 = geometry2D(c.x, c.f[0], c.f[1], { strides: c.s, dilations: [1, 1], ...padAttrsOf(c.pad) }, 'probe');
-  const xShape: Shape4 = [c.x[0], geo0.outH, geo0.outW, c.f[3]];
+  const xShape = forwardShape(c, [1, 1], c.f[3]);
   const x = rand(xShape, seed);
   const f = rand(c.f, seed + 1);
   const { node, want } = reference([x, f], (a, b) => conv2dTranspose(a, b, c.x, c.s, c.pad));
   expect(want.shape).toEqual(c.x);
-  const g = geoOf(c.x, c.f, node); // geometry of the conv2d from outShape back to x
-  const strides: [number, number] = [g.strideH, g.strideW];
+  const { strides, padTop, padLeft } = windowOf(c.x, c.f, node); // the conv2d from outShape back to x
   const { at, out } = place(e, [x, f], want.size);
   conv2dTransposeGemm(e, {
-    x: at[0]!, xShape, filter: at[1]!, filterShape: c.f, out, outShape: c.x, strides, padTop: g.padTop, padLeft: g.padLeft,
+    x: at[0]!, xShape, filter: at[1]!, filterShape: c.f, out, outShape: c.x, strides, padTop, padLeft,
     ...scratchFor(e, conv2dTransposeScratchBytes(xShape, c.f, c.x, strides), c),
   });
   compare(e, out, want, `conv2dTranspose ${label(c)}`);
@@ -168,8 +157,7 @@ function checkDepthwise(e: GemmEngine, c: Case, seed: number): void {
   const x = rand(c.x, seed);
   const f = rand(c.f, seed + 1);
   const fwd = reference([x, f], (a, b) => depthwiseConv2d(a, b, c.s, c.pad, 'NHWC', d));
-  const g = geoOf(c.x, c.f, fwd.node);
-  const w = { strides: [g.strideH, g.strideW] as [number, number], dilations: [g.dilationH, g.dilationW] as [number, number], padTop: g.padTop, padLeft: g.padLeft };
+  const w = windowOf(c.x, c.f, fwd.node);
   const yShape = fwd.want.shape as Shape4;
   let p = place(e, [x, f], fwd.want.size);
   depthwiseConv2dDirect(e, { x: p.at[0]!, xShape: c.x, filter: p.at[1]!, filterShape: c.f, out: p.out, outShape: yShape, ...w });
@@ -215,14 +203,8 @@ function denseCases(): Case[] {
 describe('conv2d gradients as GEMM', () => {
   let e1: GemmEngine;
   let e2: GemmEngine;
-  beforeAll(async () => {
-    e1 = await GemmEngine.create({ threads: 1 });
-    e2 = await GemmEngine.create({ threads: 2 });
-  });
-  afterAll(() => {
-    e1.dispose();
-    e2.dispose();
-  });
+  beforeAll(async () => ([e1, e2] = await openEngines()));
+  afterAll(() => closeEngines(e1, e2));
 
   it('conv2dBackpropFilter matches the reference: 1x1/3x3/5x5, strides 1/2, dilation 2, same/valid/explicit, batch 1 and 3', () => {
     let seed = 100;

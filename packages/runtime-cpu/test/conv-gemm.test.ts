@@ -7,16 +7,15 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { KilnError } from '@kiln/graph';
 import { GemmEngine, conv2dGemm, conv2dScratchBytes } from '../src/compiled/wasm/index.js';
-
-type Shape4 = [number, number, number, number];
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 4294967296 - 0.5;
-  };
-}
+import {
+  type Shape4,
+  centeredRandom,
+  closeEngines,
+  expectAllClose,
+  fillRandom,
+  openEngines,
+  scratchFor,
+} from './wasm-test-helpers.js';
 
 interface ConvCase {
   x: Shape4;
@@ -60,7 +59,7 @@ function reference(X: Float32Array, F: Float32Array, c: ConvCase, o: Shape4, pt:
 }
 
 function check(e: GemmEngine, c: ConvCase, seed: number): void {
-  const r = rng(seed);
+  const r = centeredRandom(seed);
   const [oh, pt] = geometry(c.x[1], c.f[0], c.s[0], c.d[0], c.padding);
   const [ow, pl] = geometry(c.x[2], c.f[1], c.s[1], c.d[1], c.padding);
   const o: Shape4 = [c.x[0], oh, ow, c.f[3]];
@@ -70,38 +69,22 @@ function check(e: GemmEngine, c: ConvCase, seed: number): void {
   const out = e.alloc(size(o) * 4);
   const X = e.f32(x, size(c.x));
   const F = e.f32(f, size(c.f));
-  for (let i = 0; i < X.length; i++) X[i] = r();
-  for (let i = 0; i < F.length; i++) F[i] = r();
+  fillRandom(X, r);
+  fillRandom(F, r);
   e.f32(out, size(o)).fill(Number.NaN); // every output must be written
-  const need = conv2dScratchBytes(c.x, c.f, o, c.s, c.d);
-  const scratchBytes = c.scratchRows ? c.scratchRows * c.f[0] * c.f[1] * c.f[2] * 4 : need;
-  const scratch = e.alloc(scratchBytes);
   conv2dGemm(e, {
     x, xShape: c.x, filter: f, filterShape: c.f, out, outShape: o,
-    strides: c.s, dilations: c.d, padTop: pt, padLeft: pl, scratch, scratchBytes,
+    strides: c.s, dilations: c.d, padTop: pt, padLeft: pl, ...scratchFor(e, conv2dScratchBytes(c.x, c.f, o, c.s, c.d), c),
   });
-  const got = e.f32(out, size(o));
-  const ref = reference(X, F, c, o, pt, pl);
   const what = `x[${c.x}] f[${c.f}] s[${c.s}] d[${c.d}] ${c.padding}`;
-  for (let i = 0; i < ref.length; i++) {
-    if (!(Math.abs(got[i]! - ref[i]!) <= 1e-5 + 1e-4 * Math.abs(ref[i]!))) {
-      throw new Error(`${what}: output ${i} is ${got[i]}, expected ${ref[i]}`);
-    }
-  }
-  expect(got.length).toBe(ref.length);
+  expectAllClose(e.f32(out, size(o)), reference(X, F, c, o, pt, pl), 1e-5, 1e-4, what);
 }
 
 describe('conv2dGemm', () => {
   let e1: GemmEngine;
   let e2: GemmEngine;
-  beforeAll(async () => {
-    e1 = await GemmEngine.create({ threads: 1 });
-    e2 = await GemmEngine.create({ threads: 2 });
-  });
-  afterAll(() => {
-    e1.dispose();
-    e2.dispose();
-  });
+  beforeAll(async () => ([e1, e2] = await openEngines()));
+  afterAll(() => closeEngines(e1, e2));
 
   it('matches the direct loop for 3x3 filters: strides 1/2, dilation 2, same/valid, batch 2', () => {
     let seed = 1;

@@ -11,17 +11,7 @@ import wabtInit from 'wabt';
 import { KilnError } from '@kiln/graph';
 import { GemmEngine, type GemmArgs } from '../src/compiled/wasm/index.js';
 import { GEMM_WASM_BASE64 } from '../src/compiled/wasm/gemm-wasm.generated.js';
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
-  };
-}
+import { centeredRandom, closeEngines, expectAllClose, fillRandom, openEngines } from './wasm-test-helpers.js';
 
 interface Case {
   m: number;
@@ -36,7 +26,7 @@ interface Case {
 /** Allocates operands for a case, runs engine.gemm, returns [C, float64 reference]. */
 function run(e: GemmEngine, cs: Case, seed: number): [Float32Array, Float64Array] {
   const { m, n, k, ta = false, tb = false, accumulate = false, pad = 0 } = cs;
-  const r = rng(seed);
+  const r = centeredRandom(seed);
   const lda = (ta ? m : k) + pad;
   const ldb = (tb ? k : n) + pad;
   const ldc = n + pad;
@@ -48,9 +38,9 @@ function run(e: GemmEngine, cs: Case, seed: number): [Float32Array, Float64Array
   const A = e.f32(a, aRows * lda);
   const B = e.f32(b, bRows * ldb);
   const C = e.f32(c, m * ldc);
-  for (let i = 0; i < A.length; i++) A[i] = r();
-  for (let i = 0; i < B.length; i++) B[i] = r();
-  for (let i = 0; i < C.length; i++) C[i] = r();
+  fillRandom(A, r);
+  fillRandom(B, r);
+  fillRandom(C, r);
   const at = (i: number, p: number) => A[ta ? p * lda + i : i * lda + p]!;
   const bt = (p: number, j: number) => B[tb ? j * ldb + p : p * ldb + j]!;
   const ref = new Float64Array(m * n);
@@ -74,17 +64,7 @@ function run(e: GemmEngine, cs: Case, seed: number): [Float32Array, Float64Array
 }
 
 function expectClose(got: Float32Array, ref: Float64Array, k: number, what: string): void {
-  const rtol = k >= 512 ? 1e-3 : 1e-4;
-  let worst = -1;
-  for (let i = 0; i < ref.length; i++) {
-    const err = Math.abs(got[i]! - ref[i]!) - (1e-5 + rtol * Math.abs(ref[i]!));
-    if (!(err <= 0)) {
-      worst = i;
-      break;
-    }
-  }
-  if (worst >= 0) throw new Error(`${what}: element ${worst} is ${got[worst]}, expected ${ref[worst]}`);
-  expect(worst).toBe(-1);
+  expectAllClose(got, ref, 1e-5, k >= 512 ? 1e-3 : 1e-4, what);
 }
 
 const label = (c: Case) =>
@@ -93,14 +73,8 @@ const label = (c: Case) =>
 describe('GemmEngine', () => {
   let e1: GemmEngine;
   let e2: GemmEngine;
-  beforeAll(async () => {
-    e1 = await GemmEngine.create({ threads: 1 });
-    e2 = await GemmEngine.create({ threads: 2 });
-  });
-  afterAll(() => {
-    e1.dispose();
-    e2.dispose();
-  });
+  beforeAll(async () => ([e1, e2] = await openEngines()));
+  afterAll(() => closeEngines(e1, e2));
 
   it('matches the float64 reference on edge and odd shapes', () => {
     const shapes: [number, number, number][] = [
@@ -144,15 +118,15 @@ describe('GemmEngine', () => {
 
   it('reads operands through arbitrary strides (non-unit and negative)', () => {
     const [m, n, k] = [11, 35, 9];
-    const r = rng(5);
+    const r = centeredRandom(5);
     const span = 4 * m * n * k; // generous backing store for every view below
     const a0 = e1.alloc(span * 4);
     const b0 = e1.alloc(span * 4);
     const c = e1.alloc(m * n * 4);
     const A = e1.f32(a0, span);
     const B = e1.f32(b0, span);
-    for (let i = 0; i < span; i++) A[i] = r();
-    for (let i = 0; i < span; i++) B[i] = r();
+    fillRandom(A, r);
+    fillRandom(B, r);
     const mid = Math.floor(span / 2);
     // [aRowStride, aColStride, bRowStride, bColStride], bases at the middle of each buffer
     const views: [number, number, number, number][] = [

@@ -75,6 +75,12 @@ function isPoolOutput(t: Tensor, p: Pool): boolean {
   return t.dtype === 'float32' && t.rank === 4 && s[0] === p.g.batch && s[1] === p.g.outH && s[2] === p.g.outW && s[3] === p.c;
 }
 
+/** Setup shared by maxPool and avgPool: checks x and the output; null when not handled. */
+function forwardSetup(inputs: Tensor[], outputs: Tensor[], attrs: Readonly<Attrs>, op: string): Pool | null {
+  const p = setup(inputs[0]!, attrs, op);
+  return p && isPoolOutput(outputs[0]!, p) ? p : null;
+}
+
 /** Lists the window's input pixel offsets (times c) into p.pix, row-major; returns how many. */
 function windowPixels(p: Pool, n: number, oh: number, ow: number): number {
   const { g, c, pix } = p;
@@ -113,8 +119,8 @@ function argMaxWindow(X: Float32Array, pix: Int32Array, cnt: number, c: number, 
 }
 
 function maxPool(inputs: Tensor[], outputs: Tensor[], attrs: Readonly<Attrs>): boolean {
-  const p = setup(inputs[0]!, attrs, 'maxPool');
-  if (!p || !isPoolOutput(outputs[0]!, p)) return false;
+  const p = forwardSetup(inputs, outputs, attrs, 'maxPool');
+  if (!p) return false;
   const X = inputs[0]!.data as Float32Array;
   const Y = outputs[0]!.data as Float32Array;
   const { g, c, pix } = p;
@@ -165,8 +171,8 @@ function divisor(p: Pool, attrs: Readonly<Attrs>, cnt: number, oh: number, ow: n
 }
 
 function avgPool(inputs: Tensor[], outputs: Tensor[], attrs: Readonly<Attrs>): boolean {
-  const p = setup(inputs[0]!, attrs, 'avgPool');
-  if (!p || !isPoolOutput(outputs[0]!, p)) return false;
+  const p = forwardSetup(inputs, outputs, attrs, 'avgPool');
+  if (!p) return false;
   const X = inputs[0]!.data as Float32Array;
   const Y = outputs[0]!.data as Float32Array;
   const { g, c, pix } = p;
@@ -221,28 +227,37 @@ function finishGrad(acc: Float32Array | Float64Array, DX: Float32Array): void {
   if (acc !== DX) DX.set(acc.subarray(0, DX.length));
 }
 
-function maxPoolGrad(inputs: Tensor[], outputs: Tensor[], attrs: Readonly<Attrs>): boolean {
-  const p = gradSetup(inputs, outputs, attrs, 'maxPoolGrad', true);
+/**
+ * maxPoolGrad (dy scattered to each window's first maximum in x) and maxPoolGradGrad (the
+ * incoming gradient g, shaped like x, gathered from there): the same windows and argmax.
+ */
+function maxPoolArgGrad(inputs: Tensor[], outputs: Tensor[], attrs: Readonly<Attrs>, op: 'maxPoolGrad' | 'maxPoolGradGrad'): boolean {
+  const scatter = op === 'maxPoolGrad';
+  const p = gradSetup(inputs, outputs, attrs, op, scatter);
   if (!p) return false;
   const X = inputs[0]!.data as Float32Array;
-  const DY = inputs[1]!.data as Float32Array;
-  const DX = outputs[0]!.data as Float32Array;
+  const V = inputs[1]!.data as Float32Array; // dy (scatter) or g (gather)
+  const OUT = outputs[0]!.data as Float32Array;
   const { g, c, pix } = p;
   const best = scratchI32(1, c);
   const bestV = scratch64(0, c);
-  const acc = gradAccumulator(p, DX);
+  const acc = scatter ? gradAccumulator(p, OUT) : OUT;
   let yo = 0;
   for (let n = 0; n < g.batch; n++) {
     for (let oh = 0; oh < g.outH; oh++) {
       for (let ow = 0; ow < g.outW; ow++, yo += c) {
         const cnt = windowPixels(p, n, oh, ow);
-        if (cnt === 0) continue;
+        if (cnt === 0) {
+          if (!scatter) OUT.fill(0, yo, yo + c);
+          continue;
+        }
         argMaxWindow(X, pix, cnt, c, best, bestV);
-        for (let ch = 0; ch < c; ch++) acc[best[ch]!]! += DY[yo + ch]!;
+        if (scatter) for (let ch = 0; ch < c; ch++) acc[best[ch]!]! += V[yo + ch]!;
+        else for (let ch = 0; ch < c; ch++) OUT[yo + ch] = V[best[ch]!]!;
       }
     }
   }
-  finishGrad(acc, DX);
+  if (scatter) finishGrad(acc, OUT);
   return true;
 }
 
@@ -273,36 +288,10 @@ function avgPoolGrad(inputs: Tensor[], outputs: Tensor[], attrs: Readonly<Attrs>
   return true;
 }
 
-function maxPoolGradGrad(inputs: Tensor[], outputs: Tensor[], attrs: Readonly<Attrs>): boolean {
-  const p = gradSetup(inputs, outputs, attrs, 'maxPoolGradGrad', false);
-  if (!p) return false;
-  const X = inputs[0]!.data as Float32Array;
-  const G = inputs[1]!.data as Float32Array;
-  const Y = outputs[0]!.data as Float32Array;
-  const { g, c, pix } = p;
-  const best = scratchI32(1, c);
-  const bestV = scratch64(0, c);
-  let yo = 0;
-  for (let n = 0; n < g.batch; n++) {
-    for (let oh = 0; oh < g.outH; oh++) {
-      for (let ow = 0; ow < g.outW; ow++, yo += c) {
-        const cnt = windowPixels(p, n, oh, ow);
-        if (cnt === 0) {
-          Y.fill(0, yo, yo + c);
-          continue;
-        }
-        argMaxWindow(X, pix, cnt, c, best, bestV);
-        for (let ch = 0; ch < c; ch++) Y[yo + ch] = G[best[ch]!]!;
-      }
-    }
-  }
-  return true;
-}
-
 export const poolKernels: Readonly<Record<string, CpuKernel>> = {
   maxPool,
   avgPool,
-  maxPoolGrad,
+  maxPoolGrad: (inputs, outputs, attrs) => maxPoolArgGrad(inputs, outputs, attrs, 'maxPoolGrad'),
   avgPoolGrad,
-  maxPoolGradGrad,
+  maxPoolGradGrad: (inputs, outputs, attrs) => maxPoolArgGrad(inputs, outputs, attrs, 'maxPoolGradGrad'),
 };

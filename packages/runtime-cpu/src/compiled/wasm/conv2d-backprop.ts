@@ -7,93 +7,40 @@
  * conv2dTranspose is the input gradient with x in the role of dy. A 1x1 stride-1 unpadded conv
  * needs no im2col/col2im: x (or dx) is the matrix itself.
  */
-import { KilnError, fmtShape } from '@kiln/graph';
+import {
+  type ConvFilterGradOperands,
+  type ConvForwardOperands,
+  type ConvInputGradOperands,
+  type ConvScratch,
+  type ConvWindow,
+  type Pair,
+  type Shape4,
+  blockRows,
+  checkDenseConv,
+  colRows,
+  convDims,
+  convKernel,
+  im2colScratchBytes,
+  isPointwise,
+  size4,
+} from './conv-common.js';
 import type { GemmEngine } from './gemm-engine.js';
-import { instantiateKernel, type GemmKernel } from './gemm-module.js';
 
-type Shape4 = [number, number, number, number];
-type Pair = [number, number];
+/** conv2dBackpropFilterGemm's operands, window and im2col workspace. */
+export interface Conv2dBackpropFilterParams extends ConvFilterGradOperands, ConvWindow, ConvScratch {}
 
-/** Upper bound on the im2col / dcol workspace the ...ScratchBytes functions ask for (bytes). */
-const SCRATCH_CAP = 4 << 20;
+/** conv2dBackpropInputGemm's operands, window and dcol workspace. */
+export interface Conv2dBackpropInputParams extends ConvInputGradOperands, ConvWindow, ConvScratch {}
 
-interface Geometry {
-  strides: Pair;
-  dilations: Pair;
-  /** Explicit padding (the caller resolves 'same'/'valid' with geometry2D). */
-  padTop: number;
-  padLeft: number;
-  /** Workspace: byte offset and size (see the matching ...ScratchBytes function). */
-  scratch: number;
-  scratchBytes: number;
-}
+/**
+ * conv2dTransposeGemm's operands: x [n, h, w, I], filter [kh, kw, O, I], out [n, H, W, O]; the
+ * window (no dilations) is that of the conv2d whose input gradient this is: geometry2D(outShape, ...).
+ */
+export interface Conv2dTransposeParams extends ConvForwardOperands, Omit<ConvWindow, 'dilations'>, ConvScratch {}
 
-export interface Conv2dBackpropFilterParams extends Geometry {
-  /** Byte offset of the NHWC float32 forward input x. */
-  x: number;
-  xShape: Shape4;
-  /** Byte offset of the NHWC float32 output gradient dy [n, oh, ow, co]. */
-  dy: number;
-  dyShape: Shape4;
-  /** Byte offset of the HWIO float32 filter gradient (overwritten). */
-  dFilter: number;
-  filterShape: Shape4;
-}
-
-export interface Conv2dBackpropInputParams extends Geometry {
-  /** Byte offset of the NHWC float32 output gradient dy [n, oh, ow, co]. */
-  dy: number;
-  dyShape: Shape4;
-  /** Byte offset of the HWIO float32 filter. */
-  filter: number;
-  filterShape: Shape4;
-  /** Byte offset of the NHWC float32 input gradient dx (overwritten; must not overlap scratch). */
-  dx: number;
-  xShape: Shape4;
-}
-
-export interface Conv2dTransposeParams {
-  /** Byte offset of the NHWC float32 input x [n, h, w, I]. */
-  x: number;
-  xShape: Shape4;
-  /** Byte offset of the float32 filter [kh, kw, O, I]. */
-  filter: number;
-  filterShape: Shape4;
-  /** Byte offset of the NHWC float32 output [n, H, W, O] (overwritten). */
-  out: number;
-  outShape: Shape4;
-  strides: Pair;
-  /** Padding of the conv2d whose input gradient this is: geometry2D(outShape, ...). */
-  padTop: number;
-  padLeft: number;
-  scratch: number;
-  scratchBytes: number;
-}
-
-type ColKernel = GemmKernel & { col2im(...args: number[]): void };
-
-/** One kernel instance per engine (on its memory) for im2col / col2im. */
-const kernels = new WeakMap<GemmEngine, ColKernel>();
-function kernelFor(engine: GemmEngine): ColKernel {
-  let k = kernels.get(engine);
-  if (!k) kernels.set(engine, (k = instantiateKernel(engine.memory) as ColKernel));
-  return k;
-}
-
-const size = (s: Shape4): number => s[0] * s[1] * s[2] * s[3];
-
-/** Whether im2col is the identity: 1x1 filter, stride 1, same spatial size (hence no padding). */
-function isPointwise(x: Shape4, f: Shape4, dy: Shape4, s: Pair): boolean {
-  return f[0] === 1 && f[1] === 1 && s[0] === 1 && s[1] === 1 && dy[1] === x[1] && dy[2] === x[2];
-}
-
-/** Bytes of workspace for `rows` im2col rows of `kBytes`, capped (0 for a pointwise conv). */
+/** Bytes of workspace for the im2col / dcol row blocks (0 for a pointwise conv or no output channels). */
 function blockBytes(x: Shape4, f: Shape4, dy: Shape4, s: Pair): number {
-  if (isPointwise(x, f, dy, s)) return 0;
-  const kBytes = f[0] * f[1] * f[2] * 4;
-  const rows = dy[0] * dy[1] * dy[2];
-  if (kBytes === 0 || rows === 0 || f[3] === 0) return 0;
-  return Math.max(1, Math.min(rows, Math.floor(SCRATCH_CAP / kBytes))) * kBytes;
+  return f[3] === 0 ? 0 : im2colScratchBytes(x, f, dy, s);
 }
 
 /** Bytes of im2col workspace conv2dBackpropFilterGemm uses (0 for a 1x1 stride-1 conv). */
@@ -111,45 +58,12 @@ export function conv2dTransposeScratchBytes(xShape: Shape4, filterShape: Shape4,
   return blockBytes(outShape, filterShape, xShape, strides);
 }
 
-function checkGeometry(what: string, x: Shape4, f: Shape4, dy: Shape4, g: Geometry): void {
-  const fail = (msg: string): never => {
-    throw new KilnError('INVALID_ARGUMENT', `${what}: ${msg} (x ${fmtShape(x)}, filter ${fmtShape(f)}, dy ${fmtShape(dy)})`);
-  };
-  for (const [name, s] of [['xShape', x], ['filterShape', f], ['dyShape', dy]] as const) {
-    if (s.length !== 4 || !s.every((d) => Number.isInteger(d) && d >= 0)) fail(`${name} must be 4 non-negative integers`);
-  }
-  if (x[3] !== f[2]) fail(`input channels ${x[3]} != filter input channels ${f[2]}`);
-  if (dy[3] !== f[3]) fail(`dy channels ${dy[3]} != filter output channels ${f[3]}`);
-  if (dy[0] !== x[0]) fail(`dy batch ${dy[0]} != input batch ${x[0]}`);
-  for (const [name, v] of [['strides', g.strides], ['dilations', g.dilations]] as const) {
-    if (v.length !== 2 || !v.every((d) => Number.isInteger(d) && d >= 1)) fail(`${name} must be two integers >= 1, got [${v.join(',')}]`);
-  }
-  if (!Number.isInteger(g.padTop) || !Number.isInteger(g.padLeft) || g.padTop < 0 || g.padLeft < 0) {
-    fail(`padTop/padLeft must be integers >= 0, got ${g.padTop}/${g.padLeft}`);
-  }
-}
-
-/** Rows of im2col per block that fit in the scratch; throws when not even one does. */
-function blockRows(what: string, rows: number, K: number, g: Geometry): number {
-  const block = Math.min(rows, Math.floor(g.scratchBytes / (K * 4)));
-  if (!(block >= 1)) {
-    throw new KilnError(
-      'INVALID_ARGUMENT',
-      `${what}: scratch must hold at least ${K * 4} bytes (one im2col row), got offset ${g.scratch} with ${g.scratchBytes} bytes`,
-    );
-  }
-  return block;
-}
-
 /** dFilter = the gradient of conv2d(x, filter) w.r.t. filter, given dy, via GEMM on `engine`. */
 export function conv2dBackpropFilterGemm(engine: GemmEngine, p: Conv2dBackpropFilterParams): void {
   const what = 'conv2dBackpropFilterGemm';
-  checkGeometry(what, p.xShape, p.filterShape, p.dyShape, p);
-  const [nb, h, w, ci] = p.xShape;
-  const [fh, fw, , co] = p.filterShape;
-  const [, oh, ow] = p.dyShape;
-  const rows = nb * oh * ow;
-  const K = fh * fw * ci;
+  checkDenseConv(what, p.xShape, p.filterShape, p.dyShape, 'dy', p);
+  const d = convDims(p.xShape, p.filterShape, p.dyShape);
+  const { rows, K, ci, co } = d;
   if (K === 0 || co === 0) return;
   engine.checkRange(`${what}: dFilter`, p.dFilter, K * co * 4);
   if (rows === 0) {
@@ -163,14 +77,12 @@ export function conv2dBackpropFilterGemm(engine: GemmEngine, p: Conv2dBackpropFi
     return;
   }
   const block = blockRows(what, rows, K, p);
-  engine.checkRange(`${what}: x`, p.x, size(p.xShape) * 4);
+  engine.checkRange(`${what}: x`, p.x, size4(p.xShape) * 4);
   engine.checkRange(`${what}: scratch`, p.scratch, block * K * 4);
-  const im2col = kernelFor(engine).im2col;
-  const [sh, sw] = p.strides;
-  const [dh, dw] = p.dilations;
+  const im2col = convKernel(engine).im2col;
   for (let r0 = 0; r0 < rows; r0 += block) {
     const m = Math.min(block, rows - r0);
-    im2col(p.x, h, w, ci * 4, fh, fw, sh, sw, dh, dw, p.padTop, p.padLeft, oh, ow, r0, m, p.scratch);
+    colRows(im2col, p.x, d, p, r0, m, p.scratch);
     engine.gemm({ ...out, k: m, a: p.scratch, aRowStride: 1, aColStride: K, b: p.dy + r0 * co * 4, accumulate: r0 > 0 });
   }
 }
@@ -178,13 +90,10 @@ export function conv2dBackpropFilterGemm(engine: GemmEngine, p: Conv2dBackpropFi
 /** dx = the gradient of conv2d(x, filter) w.r.t. x (only x's shape is used), given dy. */
 export function conv2dBackpropInputGemm(engine: GemmEngine, p: Conv2dBackpropInputParams): void {
   const what = 'conv2dBackpropInputGemm';
-  checkGeometry(what, p.xShape, p.filterShape, p.dyShape, p);
-  const [nb, h, w, ci] = p.xShape;
-  const [fh, fw, , co] = p.filterShape;
-  const [, oh, ow] = p.dyShape;
-  const rows = nb * oh * ow;
-  const K = fh * fw * ci;
-  const dxSize = size(p.xShape);
+  checkDenseConv(what, p.xShape, p.filterShape, p.dyShape, 'dy', p);
+  const d = convDims(p.xShape, p.filterShape, p.dyShape);
+  const { rows, K, co } = d;
+  const dxSize = size4(p.xShape);
   if (dxSize === 0) return;
   engine.checkRange(`${what}: dx`, p.dx, dxSize * 4);
   // dcol[rows x K] = dy · Wᵀ: B[q, j] = W[j, q] (transposed by strides).
@@ -197,13 +106,11 @@ export function conv2dBackpropInputGemm(engine: GemmEngine, p: Conv2dBackpropInp
   if (rows === 0 || co === 0 || K === 0) return;
   const block = blockRows(what, rows, K, p);
   engine.checkRange(`${what}: scratch`, p.scratch, block * K * 4);
-  const col2im = kernelFor(engine).col2im;
-  const [sh, sw] = p.strides;
-  const [dh, dw] = p.dilations;
+  const col2im = convKernel(engine).col2im;
   for (let r0 = 0; r0 < rows; r0 += block) {
     const m = Math.min(block, rows - r0);
     engine.gemm({ ...wT, m, a: p.dy + r0 * co * 4, aRowStride: co, aColStride: 1, c: p.scratch });
-    col2im(p.dx, h, w, ci * 4, fh, fw, sh, sw, dh, dw, p.padTop, p.padLeft, oh, ow, r0, m, p.scratch);
+    colRows(col2im, p.dx, d, p, r0, m, p.scratch);
   }
 }
 
