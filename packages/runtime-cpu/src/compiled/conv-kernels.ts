@@ -2,7 +2,9 @@
  * Convolution op kernels on the WebAssembly engine: for each conv op, how to plan it once per
  * Program (window geometry from the op's attrs, im2col scratch size) and run it on byte
  * offsets in the engine's memory. conv2d and its input/filter gradients and conv2dTranspose
- * are GEMMs over im2col/col2im row blocks; the depthwise ops are direct SIMD loops.
+ * are GEMMs over im2col/col2im row blocks, except a conv2d with few input channels, which runs
+ * the direct loop (direct-conv.ts); the depthwise ops are direct SIMD loops; maxPool and
+ * avgPool run the pooling loop (pool.ts).
  */
 import type { BufferDecl, KernelSpec } from '@kiln/compiler';
 import { geometry2D } from '@kiln/graph';
@@ -17,6 +19,8 @@ import {
   conv2dTransposeScratchBytes,
 } from './wasm/conv2d-backprop.js';
 import { depthwiseConv2dBackpropFilterDirect, depthwiseConv2dBackpropInputDirect, depthwiseConv2dDirect } from './wasm/depthwise.js';
+import { directConv2d, directConvPays } from './wasm/direct-conv.js';
+import { pool2d } from './wasm/pool.js';
 
 type Shape4 = [number, number, number, number];
 
@@ -39,6 +43,9 @@ export function planConv(s: KernelSpec, bufs: readonly BufferDecl[]): ConvKernel
     case 'conv2d': {
       const [xShape, filterShape] = [shape(s.inputs[0]!), shape(s.inputs[1]!)];
       const w = win(xShape, filterShape);
+      if (directConvPays(xShape, filterShape)) {
+        return { scratchBytes: 0, run: (e, [x, filter], out) => directConv2d(e, { ...w, x: x!, xShape, filter: filter!, filterShape, out, outShape }) };
+      }
       const scratchBytes = conv2dScratchBytes(xShape, filterShape, outShape, w.strides, w.dilations);
       return { scratchBytes, run: (e, [x, filter], out, scratch) => conv2dGemm(e, { ...w, x: x!, xShape, filter: filter!, filterShape, out, outShape, scratch, scratchBytes }) };
     }
@@ -75,6 +82,17 @@ export function planConv(s: KernelSpec, bufs: readonly BufferDecl[]): ConvKernel
       const [xShape, filterShape, dyShape] = [shape(s.inputs[0]!), shape(s.inputs[1]!), shape(s.inputs[2]!)];
       const w = win(xShape, filterShape);
       return { scratchBytes: 0, run: (e, [x, , dy], out) => depthwiseConv2dBackpropFilterDirect(e, { ...w, x: x!, xShape, dy: dy!, dyShape, dFilter: out, filterShape }) };
+    }
+    case 'maxPool':
+    case 'avgPool': {
+      const xShape = shape(s.inputs[0]!);
+      if (xShape.length !== 4 || outShape.length !== 4) return undefined;
+      const [kh, kw] = s.attrs.filterSize as [number, number];
+      const geometry = geometry2D(xShape, kh, kw, s.attrs, `${s.op} '${s.node}'`);
+      if (outShape[0] !== geometry.batch || outShape[1] !== geometry.outH || outShape[2] !== geometry.outW || outShape[3] !== xShape[3]) return undefined;
+      const mode = s.op === 'maxPool' ? 'max' : 'avg';
+      const countIncludePad = s.attrs.countIncludePad === true;
+      return { scratchBytes: 0, run: (e, [x], out) => pool2d(e, { mode, countIncludePad, x: x!, out, c: xShape[3], geometry }) };
     }
     default:
       return undefined;

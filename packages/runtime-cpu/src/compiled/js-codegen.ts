@@ -64,7 +64,19 @@ export function renderExpr(e: ScalarExpr, read: (index: number) => string, temps
   return renderCall(e, a, int);
 }
 
+/** x <= 0 ? 0 : x (relu) on float32: the value of x in a[2], when the select has that shape. */
+function reluOperand(e: ScalarExpr & { kind: 'call' }, a: string[]): string | undefined {
+  const [c, zero] = e.args;
+  const isZero = (x: ScalarExpr | undefined) => x?.kind === 'const' && x.value === 0;
+  if (e.dtype !== 'float32' || c?.kind !== 'call' || c.fn !== 'le' || !isZero(c.args[1]) || !isZero(zero)) return undefined;
+  return exprToString(c.args[0]!) === exprToString(e.args[2]!) ? a[2] : undefined;
+}
+
 function renderCall(e: ScalarExpr & { kind: 'call' }, a: string[], int: boolean): string {
+  // relu without a branch: on mixed-sign data `x <= 0 ? 0 : x` mispredicts and runs ~5x
+  // slower. (x + |x|) / 2 is exact in float64 for float32 x, gives +0 for x <= 0, NaN for NaN.
+  const relu = e.fn === 'select' ? reluOperand(e, a) : undefined;
+  if (relu !== undefined) return `((${relu} + Math.abs(${relu})) * 0.5)`;
   switch (e.fn) {
     case 'add': return int ? `((${a[0]} + ${a[1]}) | 0)` : `(${a[0]} + ${a[1]})`;
     case 'sub': return int ? `((${a[0]} - ${a[1]}) | 0)` : `(${a[0]} - ${a[1]})`;

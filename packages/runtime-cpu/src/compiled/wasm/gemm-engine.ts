@@ -4,12 +4,25 @@
  * control block, per-thread packing scratch, then a bump allocator for the caller's buffers.
  * Large products are split by column (or row) blocks across threads; every element keeps the
  * same summation order whatever the thread count, so results are bitwise reproducible.
+ * runRows runs the kernel's row loops (direct conv, pooling) over row chunks on the same threads.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { KilnError } from '@kiln/graph';
 import { gemmModule, instantiateKernel } from './gemm-module.js';
-import { CTL, CTL_BYTES, MAX_THREADS, SPIN_ITERATIONS, WORKER_SOURCE, claimChunks } from './gemm-worker.js';
+import {
+  CTL,
+  CTL_BYTES,
+  MAX_ROW_ARGS,
+  MAX_THREADS,
+  ROW_EXPORTS,
+  type RowExport,
+  SPIN_ITERATIONS,
+  WORKER_SOURCE,
+  claimChunks,
+} from './gemm-worker.js';
+
+export type { RowExport } from './gemm-worker.js';
 import { wasm, type WasmMemory } from './wasm-api.js';
 
 export interface GemmArgs {
@@ -44,6 +57,16 @@ const SCRATCH_BYTES = (MC * KC + KC * NC + MR * NR) * 4;
 const PARALLEL_MIN_MACS = 1 << 18;
 /** Chunks per thread in a parallel product (load balance vs repeated packing). */
 const CHUNKS_PER_THREAD = 2;
+/** Chunks per thread in a parallel row job (nothing is repeated per chunk: balance wins). */
+const ROW_CHUNKS_PER_THREAD = 4;
+
+/** Options of GemmEngine.runRows. */
+export interface RunRowsOptions {
+  /** Rough multiply-adds (or element visits) of the whole job: below 2^18 it runs on the calling thread only. */
+  work?: number;
+  /** At most this many threads (default: all of the engine's). */
+  threads?: number;
+}
 const PAGE = 65536;
 const MAX_PAGES = [65536, 32768, 16384];
 
@@ -75,6 +98,7 @@ export class GemmEngine {
   readonly memory: WasmMemory;
   readonly threads: number;
   private readonly kernel: (...args: number[]) => void;
+  private readonly rowFns: ((...args: number[]) => void)[];
   private readonly workers: Worker[];
   private readonly scratch: number[];
   private readonly heapBase: number;
@@ -86,7 +110,9 @@ export class GemmEngine {
     this.memory = memory;
     this.threads = threads;
     this.workers = workers;
-    this.kernel = instantiateKernel(memory).gemm;
+    const exports = instantiateKernel(memory) as unknown as Record<string, (...args: number[]) => void>;
+    this.kernel = exports.gemm!;
+    this.rowFns = ROW_EXPORTS.map((name) => exports[name]!);
     this.ctl = new Int32Array(memory.buffer, 0, CTL_BYTES / 4);
     this.scratch = [];
     for (let t = 0; t < threads; t++) this.scratch.push(CTL_BYTES + t * SCRATCH_BYTES);
@@ -207,13 +233,57 @@ export class GemmEngine {
     const byN = n >= m ? nTiles >= want || nTiles >= mTiles : mTiles < want && nTiles > mTiles;
     const tiles = byN ? nTiles : mTiles;
     const step = Math.ceil(tiles / Math.min(want, tiles)) * (byN ? NR : MR);
+    const job = [m, n, k, a, ars * 4, acs * 4, b, brs * 4, bcs * 4, c, ldc * 4, acc, 0, MC, kcb, NC];
+    this.dispatch('GemmEngine.gemm', Math.ceil((byN ? n : m) / step), step, (ctl) => {
+      for (let i = 0; i < job.length; i++) ctl[CTL.ARGS + i] = job[i]! | 0;
+      ctl[CTL.KIND] = 0;
+      ctl[CTL.BY_N] = byN ? 1 : 0;
+    });
+  }
+
+  /**
+   * Runs the kernel export `name` as fn(row0, rows, ...args) over rows [0, rows): in one call
+   * on this thread, or (when opts.work is at least 2^18 and the engine has threads) in row
+   * chunks claimed by this thread and the workers. The export must write only its rows'
+   * outputs and read no memory another chunk writes; returns when every chunk has finished.
+   * args: int32 values (byte offsets, sizes), at most MAX_ROW_ARGS of them.
+   */
+  runRows(name: RowExport, rows: number, args: readonly number[], opts: RunRowsOptions = {}): void {
+    const what = 'GemmEngine.runRows';
+    if (this.disposed) throw new KilnError('INVALID_ARGUMENT', `${what}: the engine was disposed`);
+    const fn = ROW_EXPORTS.indexOf(name);
+    if (fn < 0) throw new KilnError('INVALID_ARGUMENT', `${what}: name must be one of ${ROW_EXPORTS.join(', ')}, got ${String(name)}`);
+    if (!Number.isInteger(rows) || rows < 0) throw new KilnError('INVALID_ARGUMENT', `${what}: rows must be an integer >= 0, got ${String(rows)}`);
+    if (args.length > MAX_ROW_ARGS || !args.every((v) => Number.isInteger(v) && (v | 0) === v)) {
+      throw new KilnError('INVALID_ARGUMENT', `${what}: args must be at most ${MAX_ROW_ARGS} int32 values, got [${args.join(', ')}]`);
+    }
+    if (rows === 0) return;
+    const work = opts.work ?? 0;
+    const parts = rows > 1 && work >= PARALLEL_MIN_MACS ? Math.max(1, Math.min(this.threads, opts.threads ?? this.threads)) : 1;
+    if (parts === 1) {
+      this.rowFns[fn]!(0, rows, ...args);
+      return;
+    }
+    const step = Math.ceil(rows / Math.min(rows, parts * ROW_CHUNKS_PER_THREAD));
+    this.dispatch(what, Math.ceil(rows / step), step, (ctl) => {
+      for (let i = 0; i < args.length; i++) ctl[CTL.ARGS + i] = args[i]!;
+      ctl[CTL.KIND] = 1;
+      ctl[CTL.FN] = fn;
+      ctl[CTL.ROWS] = rows;
+      ctl[CTL.NARGS] = args.length;
+    });
+  }
+
+  /**
+   * Publishes a job of `chunks` chunks of `step` (write fills in its kind and arguments), runs
+   * chunks on this thread alongside the workers and returns when all have finished.
+   */
+  private dispatch(what: string, chunks: number, step: number, write: (ctl: Int32Array) => void): void {
     const ctl = this.ctl;
     this.waitFor(CTL.PENDING, 0); // stragglers of the previous job have checked out
-    const job = [m, n, k, a, ars * 4, acs * 4, b, brs * 4, bcs * 4, c, ldc * 4, acc, 0, MC, kcb, NC];
-    for (let i = 0; i < job.length; i++) ctl[CTL.ARGS + i] = job[i]! | 0;
-    ctl[CTL.CHUNKS] = Math.ceil((byN ? n : m) / step);
+    write(ctl);
+    ctl[CTL.CHUNKS] = chunks;
     ctl[CTL.STEP] = step;
-    ctl[CTL.BY_N] = byN ? 1 : 0;
     ctl[CTL.SCRATCH] = this.scratch[0]!;
     ctl[CTL.SCRATCH_BYTES] = SCRATCH_BYTES;
     Atomics.store(ctl, CTL.NEXT, 0);
@@ -222,9 +292,9 @@ export class GemmEngine {
     Atomics.store(ctl, CTL.PENDING, this.threads - 1);
     Atomics.add(ctl, CTL.GEN, 1);
     Atomics.notify(ctl, CTL.GEN);
-    claimChunks(ctl, this.kernel, this.scratch[0]!);
-    this.waitFor(CTL.DONE, ctl[CTL.CHUNKS]!);
-    if (Atomics.load(ctl, CTL.ERROR) !== 0) throw new KilnError('INTERNAL', 'GemmEngine.gemm: a worker thread failed');
+    claimChunks(ctl, this.kernel, this.scratch[0]!, this.rowFns);
+    this.waitFor(CTL.DONE, chunks);
+    if (Atomics.load(ctl, CTL.ERROR) !== 0) throw new KilnError('INTERNAL', `${what}: a worker thread failed`);
   }
 
   /** Terminates the worker threads; idempotent. The memory stays readable. */
