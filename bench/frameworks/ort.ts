@@ -2,7 +2,8 @@
  * onnxruntime-node (native CPU, MLAS kernels) on models written as ONNX bytes by
  * ../onnx-writer.ts from the same weights. Inference only: onnxruntime-node has no training
  * here, so the training workloads report why they are missing. The thread count is explicit
- * (intraOpNumThreads), one Framework per count.
+ * (intraOpNumThreads), one Framework per count; its pool does not spin between runs (the
+ * cells of all frameworks interleave in one process).
  */
 import * as ort from 'onnxruntime-node';
 import { type BenchData, CNN_BATCH, MATMUL_N, MLP_BATCH, hwioToOihw, nhwcRowsToNchw } from '../data.js';
@@ -73,6 +74,9 @@ async function forwardCase(model: OnnxModel, feeds: Record<string, ort.Tensor>, 
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
+    // Its worker threads must not spin after a run: cells are interleaved in one process, and a
+    // spinning pool would take the second core from whichever framework runs next.
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
   });
   const out = model.outputs[0]!.name;
   const call = async () => (await sess.run(feeds))[out]!.data as Float32Array;

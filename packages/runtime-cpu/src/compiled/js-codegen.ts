@@ -259,6 +259,25 @@ function viewStrides(v: IndexView, out: readonly number[]): number[] {
   return strides;
 }
 
+/**
+ * Generated functions by source text, shared by every Program in the process: kernels are
+ * pure functions of their arguments, and V8 starts each new function in its interpreter (the
+ * first call of a 400k-element update runs ~10x slower than later ones), so a recompiled
+ * program (another batch size, a new session on the same model) reuses warm code.
+ */
+const kernelCache = new Map<string, unknown>();
+const KERNEL_CACHE_LIMIT = 4096;
+
+function cached(src: string): unknown {
+  let fn = kernelCache.get(src);
+  if (!fn) {
+    if (kernelCache.size >= KERNEL_CACHE_LIMIT) kernelCache.delete(kernelCache.keys().next().value!);
+    fn = new Function('H', src)(helpers);
+    kernelCache.set(src, fn);
+  }
+  return fn;
+}
+
 export type KernelFn = (outs: TypedArrayLike[], ins: TypedArrayLike[]) => void;
 export type TypedArrayLike = ArrayLike<number> & { [i: number]: number };
 
@@ -268,7 +287,7 @@ export function compileElementwise(
   outShape: readonly number[],
   views?: readonly (IndexView | null | undefined)[],
 ): KernelFn {
-  return new Function('H', elementwiseSource(exprs, inShapes, outShape, views))(helpers) as KernelFn;
+  return cached(elementwiseSource(exprs, inShapes, outShape, views)) as KernelFn;
 }
 
 const REDUCE_INIT = { sum: '0', prod: '1', max: '-Infinity', min: 'Infinity' } as const;
@@ -315,5 +334,5 @@ export function reduceSource(reducer: Reducer, prologue: ScalarExpr, inShapes: r
 export type ReduceFn = (acc: Float64Array, ins: TypedArrayLike[]) => void;
 
 export function compileReduce(reducer: Reducer, prologue: ScalarExpr, inShapes: readonly (readonly number[])[], inShape: readonly number[], axes: readonly number[]): ReduceFn {
-  return new Function('H', reduceSource(reducer, prologue, inShapes, inShape, axes))(helpers) as ReduceFn;
+  return cached(reduceSource(reducer, prologue, inShapes, inShape, axes)) as ReduceFn;
 }
