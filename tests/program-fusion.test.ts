@@ -223,3 +223,18 @@ describe('views fold into consumers', () => {
     got.forEach((t, i) => expect(Array.from(t!.data)).toEqual(Array.from(want[i]!.data)));
   });
 });
+
+describe('threads', () => {
+  it('gives bitwise-identical results on 1 and 2 threads, and rejects a bad count', async () => {
+    const rand = makeRandom(9);
+    const g = new Graph();
+    const a = g.placeholder('float32', [96, 300], 'a');
+    const w = g.variable(randomTensor(rand, [300, 200]), 'w');
+    const y = relu(matMul(a, w));
+    const feeds = { a: randomTensor(rand, [96, 300]) };
+    const one = (await (await session(g, { threads: 1 })).run([y], feeds))[0]!;
+    const two = (await (await session(g, { threads: 2 })).run([y], feeds))[0]!;
+    expect(Buffer.from(two.data.buffer).equals(Buffer.from(one.data.buffer))).toBe(true);
+    await expect(session(g, { threads: 0 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+});
