@@ -9,7 +9,6 @@
  * Where shared WebAssembly memory is unavailable, programs fall back to an ArrayBuffer and a
  * JS matmul.
  */
-import { availableParallelism } from 'node:os';
 import { type GemmArgs, GemmEngine } from './wasm/gemm-engine.js';
 
 export interface Heap {
@@ -23,8 +22,18 @@ export interface Heap {
 
 export type GemmCall = Omit<GemmArgs, 'accumulate'>;
 
+/** Cores available: Node's os module where there is one, else the browser's navigator. */
+async function cores(): Promise<number> {
+  try {
+    const os = await import('node:os');
+    return os.availableParallelism();
+  } catch {
+    return (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1;
+  }
+}
+
 /** Threads the engine starts (the caller's plus workers); a program may use fewer. */
-export const ENGINE_THREADS = Math.min(2, availableParallelism());
+export const ENGINE_THREADS = Math.min(2, await cores());
 
 let engine: GemmEngine | undefined;
 try {
