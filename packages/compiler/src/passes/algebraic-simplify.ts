@@ -11,10 +11,12 @@
  *   reshape(reshape(x)) / reshape to x's own shape -> one reshape / x
  *   op(broadcastTo(s), y) for an elementwise op where s broadcasts to the same result -> op(s, y)
  *   matMul(transpose(a), b) of rank 2      -> matMul(a, b) with the transpose flag flipped (either side)
+ *   sum|mean over all axes of [neg] sum(z, a) -> [neg] sum(z) [/ n]: one reduction instead of
+ *                                        two (a per-example loss summed or averaged over the batch)
  *   broadcastLike(x, like) with a known result shape -> broadcastTo(x, shape), or x when equal
  *                                        (like's producer then becomes dead code)
  */
-import { type Node, type SymbolicTensor, type Tensor, getOp, shapesEqual } from '@kiln/graph';
+import { type Node, type SymbolicTensor, Tensor, getOp, shapesEqual, sizeOf } from '@kiln/graph';
 import { type GraphWithFetches, KEEP, rewriteGraph } from './rewrite.js';
 
 type Rule = (node: Node, inputs: SymbolicTensor[], add: (op: string, ins: SymbolicTensor[], attrs: Node['attrs']) => SymbolicTensor) => SymbolicTensor | undefined;
@@ -69,6 +71,8 @@ const rules: Record<string, Rule> = {
       transposeB: flip(b!) ? !tb : tb,
     });
   },
+  sum: (node, [x], add) => combineReductions(node, x!, add),
+  mean: (node, [x], add) => combineReductions(node, x!, add),
   broadcastLike: (node, [x], add) => {
     const shape = node.output.shape;
     if (!shape.every((d) => d !== null)) return undefined;
@@ -80,6 +84,29 @@ const rules: Record<string, Rule> = {
     return src === x ? undefined : add('reshape', [src], node.attrs);
   },
 };
+
+/**
+ * A full reduction of a (possibly negated) float sum collapses into one sum over the inner
+ * input's axes: sum(neg(sum(z, a))) = neg(sum(z)), mean(sum(z, a)) = sum(z) / n where n is
+ * the element count of the inner result.
+ */
+function combineReductions(node: Node, x: SymbolicTensor, add: Parameters<Rule>[2]): SymbolicTensor | undefined {
+  const rank = x.shape.length;
+  const axes = node.attrs.axis as number[];
+  const full = axes.length === rank && new Set(axes.map((a) => (a < 0 ? a + rank : a))).size === rank;
+  if (!full || node.attrs.keepDims === true || node.output.dtype !== 'float32') return undefined;
+  const negated = x.node.op === 'neg';
+  const inner = negated ? x.node.inputs[0]! : x;
+  if (inner.node.op !== 'sum' || !inner.shape.every((d) => d !== null)) return undefined;
+  const z = inner.node.inputs[0]!;
+  let out = add('sum', [z], { axis: [...z.shape.keys()], keepDims: false });
+  if (node.op === 'mean') out = add('div', [out, constLike(out, sizeOf(inner.shape as number[]), add)], {});
+  return negated ? add('neg', [out], {}) : out;
+}
+
+function constLike(t: SymbolicTensor, v: number, add: Parameters<Rule>[2]): SymbolicTensor {
+  return add('const', [], { value: new Tensor(t.dtype, [], Float32Array.of(v)) });
+}
 
 function dropScalarBroadcast(node: Node, inputs: SymbolicTensor[], add: Parameters<Rule>[2]): SymbolicTensor | undefined {
   if (!ELEMENTWISE_BINARY.has(node.op)) return undefined;
