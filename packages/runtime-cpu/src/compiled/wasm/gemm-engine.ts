@@ -6,8 +6,7 @@
  * same summation order whatever the thread count, so results are bitwise reproducible.
  * runRows runs the kernel's row loops (direct conv, pooling) over row chunks on the same threads.
  */
-import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { KilnError } from '@kiln/graph';
 import { gemmModule, instantiateKernel } from './gemm-module.js';
 import {
@@ -93,6 +92,16 @@ function checkInt(name: string, v: unknown, min: number | null): number {
   return v;
 }
 
+/** worker_threads and the core count, or undefined outside Node. */
+async function loadNodeThreads(): Promise<{ Worker: typeof Worker; cores: number } | undefined> {
+  try {
+    const [wt, os] = await Promise.all([import('node:worker_threads'), import('node:os')]);
+    return { Worker: wt.Worker, cores: os.availableParallelism() };
+  } catch {
+    return undefined;
+  }
+}
+
 export class GemmEngine {
   /** The one shared memory (shared: true, so views never detach when it grows). */
   readonly memory: WasmMemory;
@@ -122,7 +131,13 @@ export class GemmEngine {
 
   /** threads: worker threads including the caller's (default min(2, available cores)). */
   static async create(opts: { threads?: number } = {}): Promise<GemmEngine> {
-    const threads = opts.threads ?? Math.min(2, availableParallelism());
+    // Node's modules are loaded on demand, so the engine also loads (single-threaded) where
+    // there is no worker_threads, e.g. in a browser.
+    const node = await loadNodeThreads();
+    const threads = opts.threads ?? (node ? Math.min(2, node.cores) : 1);
+    if (threads > 1 && !node) {
+      throw new KilnError('UNSUPPORTED', `GemmEngine.create: ${threads} threads need Node's worker_threads, which this environment lacks`);
+    }
     if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) {
       throw new KilnError('INVALID_ARGUMENT', `GemmEngine.create: threads must be an integer in [1, ${MAX_THREADS}], got ${String(threads)}`);
     }
@@ -133,7 +148,7 @@ export class GemmEngine {
     try {
       await Promise.all(
         Array.from({ length: threads - 1 }, (_, i) => {
-          const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { module, memory, index: i + 1 } });
+          const w = new node!.Worker(WORKER_SOURCE, { eval: true, workerData: { module, memory, index: i + 1 } });
           workers.push(w);
           return new Promise<void>((resolve, reject) => {
             w.once('message', () => resolve());
