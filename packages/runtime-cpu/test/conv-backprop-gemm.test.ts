@@ -40,28 +40,14 @@ import {
 import '../src/reference/kernels/index.js';
 import { makeRandom } from '../src/reference/random.js';
 import { type RefContext, getRefKernel } from '../src/reference/registry.js';
-import { type Pair, type Shape4, closeEngines, expectAllClose, openEngines, scratchFor } from './wasm-test-helpers.js';
-
-function rand(shape: number[], seed: number): Tensor {
-  const r = makeRandom(seed);
-  const t = new Tensor('float32', shape);
-  for (let i = 0; i < t.size; i++) t.data[i] = 2 * r() - 1;
-  return t;
-}
-
-function ctxFor(node: Node): RefContext {
-  const none = (): never => {
-    throw new Error('no state in this test');
-  };
-  return { node, random: none, readVariable: none, writeVariable: none };
-}
+import { type Pair, type Shape4, closeEngines, expectAllClose, openEngines, scratchFor, randomTensor, statelessContext } from './wasm-test-helpers.js';
 
 /** The op node built on placeholders for `inputs`, and the reference kernel's output. */
 function reference(inputs: Tensor[], build: (...xs: SymbolicTensor[]) => SymbolicTensor): { node: Node; want: Tensor } {
   const g = new Graph();
   const phs = inputs.map((t, i) => g.placeholder('float32', t.shape, `in${i}`));
   const node = build(...phs).node;
-  const want = getRefKernel(node.op)(inputs, node.attrs, ctxFor(node))[0]!;
+  const want = getRefKernel(node.op)(inputs, node.attrs, statelessContext(node))[0]!;
   return { node, want };
 }
 
@@ -108,9 +94,9 @@ function forwardShape(c: Case, d: Pair, channels: number): Shape4 {
 /** A dense-gradient case: random x, f and dy, the gradient op's reference output and the resolved window. */
 function gradCase(c: Case, seed: number, build: (x: SymbolicTensor, f: SymbolicTensor, dy: SymbolicTensor, d: Pair) => SymbolicTensor) {
   const d = c.d ?? [1, 1];
-  const x = rand(c.x, seed);
-  const f = rand(c.f, seed + 1);
-  const dy = rand(forwardShape(c, d, c.f[3]), seed + 2);
+  const x = randomTensor(c.x, seed);
+  const f = randomTensor(c.f, seed + 1);
+  const dy = randomTensor(forwardShape(c, d, c.f[3]), seed + 2);
   const { node, want } = reference([x, f, dy], (a, b, y) => build(a, b, y, d));
   return { x, f, dy, dyShape: dy.shape as Shape4, want, win: windowOf(c.x, c.f, node) };
 }
@@ -138,8 +124,8 @@ function checkInputGrad(e: GemmEngine, c: Case, seed: number): void {
 /** c.x is the transposed conv's OUTPUT shape [n,H,W,O]; c.f is [kh,kw,O,I]. */
 function checkTranspose(e: GemmEngine, c: Case, seed: number): void {
   const xShape = forwardShape(c, [1, 1], c.f[3]);
-  const x = rand(xShape, seed);
-  const f = rand(c.f, seed + 1);
+  const x = randomTensor(xShape, seed);
+  const f = randomTensor(c.f, seed + 1);
   const { node, want } = reference([x, f], (a, b) => conv2dTranspose(a, b, c.x, c.s, c.pad));
   expect(want.shape).toEqual(c.x);
   const { strides, padTop, padLeft } = windowOf(c.x, c.f, node); // the conv2d from outShape back to x
@@ -154,8 +140,8 @@ function checkTranspose(e: GemmEngine, c: Case, seed: number): void {
 /** c.f is [kh, kw, C, M]. */
 function checkDepthwise(e: GemmEngine, c: Case, seed: number): void {
   const d = c.d ?? [1, 1];
-  const x = rand(c.x, seed);
-  const f = rand(c.f, seed + 1);
+  const x = randomTensor(c.x, seed);
+  const f = randomTensor(c.f, seed + 1);
   const fwd = reference([x, f], (a, b) => depthwiseConv2d(a, b, c.s, c.pad, 'NHWC', d));
   const w = windowOf(c.x, c.f, fwd.node);
   const yShape = fwd.want.shape as Shape4;
@@ -163,7 +149,7 @@ function checkDepthwise(e: GemmEngine, c: Case, seed: number): void {
   depthwiseConv2dDirect(e, { x: p.at[0]!, xShape: c.x, filter: p.at[1]!, filterShape: c.f, out: p.out, outShape: yShape, ...w });
   compare(e, p.out, fwd.want, `depthwiseConv2d ${label(c)}`);
 
-  const dy = rand(yShape, seed + 2);
+  const dy = randomTensor(yShape, seed + 2);
   const bi = reference([x, f, dy], (a, b, y) => depthwiseConv2dBackpropInput(a, b, y, c.s, c.pad, d));
   p = place(e, [f, dy], x.size);
   depthwiseConv2dBackpropInputDirect(e, { dy: p.at[1]!, dyShape: yShape, filter: p.at[0]!, filterShape: c.f, dx: p.out, xShape: c.x, ...w });

@@ -19,22 +19,9 @@ import { planConv } from '../src/compiled/conv-kernels.js';
 import '../src/reference/kernels/index.js';
 import { makeRandom } from '../src/reference/random.js';
 import { type RefContext, getRefKernel } from '../src/reference/registry.js';
+import { randomTensor, statelessContext } from './wasm-test-helpers.js';
 
 type Shape4 = [number, number, number, number];
-
-function rand(shape: number[], seed: number): Tensor {
-  const r = makeRandom(seed);
-  const t = new Tensor('float32', shape);
-  for (let i = 0; i < t.size; i++) t.data[i] = 2 * r() - 1;
-  return t;
-}
-
-function ctxFor(node: Node): RefContext {
-  const none = (): never => {
-    throw new Error('no state in this test');
-  };
-  return { node, random: none, readVariable: none, writeVariable: none };
-}
 
 interface Case {
   x: Shape4;
@@ -49,11 +36,11 @@ const label = (c: Case) => `x[${c.x}] f[${c.f}] s[${c.s}] d[${c.d ?? [1, 1]}] pa
 /** Runs the case on `e` and returns [got (a copy), reference]. */
 function run(e: GemmEngine, c: Case, seed: number, threads?: number): [Float32Array, Tensor] {
   const d = c.d ?? [1, 1];
-  const x = rand(c.x, seed);
-  const f = rand(c.f, seed + 1);
+  const x = randomTensor(c.x, seed);
+  const f = randomTensor(c.f, seed + 1);
   const g = new Graph();
   const node = conv2d(g.placeholder('float32', c.x, 'x'), g.placeholder('float32', c.f, 'f'), c.s, c.pad, 'NHWC', d).node;
-  const want = getRefKernel('conv2d')([x, f], node.attrs, ctxFor(node))[0]!;
+  const want = getRefKernel('conv2d')([x, f], node.attrs, statelessContext(node))[0]!;
   const geo = geometry2D(c.x, c.f[0], c.f[1], node.attrs, node.name);
   const put = (t: Tensor) => {
     const o = e.alloc(t.size * 4);
@@ -167,7 +154,7 @@ describe('a compiled CNN with direct conv and WASM pooling == the reference exec
     const y1 = h;
     h = relu(conv2d(h, f2, 1, 'same')); // k = 72: direct as well
     const y2 = avgPool(h, 3, 2, 'same');
-    const feeds: Record<string, Tensor> = { x: rand([3, 12, 12, 1], 1), f1: rand([5, 5, 1, 8], 2), b1: rand([8], 3), f2: rand([3, 3, 8, 6], 4) };
+    const feeds: Record<string, Tensor> = { x: randomTensor([3, 12, 12, 1], 1), f1: randomTensor([5, 5, 1, 8], 2), b1: randomTensor([8], 3), f2: randomTensor([3, 3, 8, 6], 4) };
     const want = evaluate([y1, y2], feeds);
     const program = compile(g, { fetches: [y1, y2], feeds: g.placeholders().map((p) => p.output) }, { fuse, constantEvaluator: referenceConstantEvaluator });
     // both convs run direct (no workspace), both pools the WASM loop

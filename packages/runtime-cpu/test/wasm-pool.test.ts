@@ -15,6 +15,7 @@ import { type PoolMode, pool2d } from '../src/compiled/wasm/pool.js';
 import '../src/reference/kernels/index.js';
 import { makeRandom } from '../src/reference/random.js';
 import { type RefContext, getRefKernel } from '../src/reference/registry.js';
+import { statelessContext } from './wasm-test-helpers.js';
 
 type Shape4 = [number, number, number, number];
 
@@ -27,13 +28,6 @@ function rand(shape: number[], seed: number, special: boolean): Tensor {
     t.data[i] = !special ? 2 * u - 1 : u < 0.05 ? Number.NaN : u < 0.1 ? 0 : u < 0.15 ? -0 : u < 0.3 ? -0.25 : 2 * r() - 1;
   }
   return t;
-}
-
-function ctxFor(node: Node): RefContext {
-  const none = (): never => {
-    throw new Error('no state in this test');
-  };
-  return { node, random: none, readVariable: none, writeVariable: none };
 }
 
 interface Case {
@@ -54,7 +48,7 @@ function run(e: GemmEngine, c: Case, seed: number, special: boolean, threads?: n
   const g = new Graph();
   const build = c.mode === 'max' ? maxPool : avgPool;
   const node = build(g.placeholder('float32', c.x, 'x'), c.k, c.s, c.pad, c.round, c.opts ?? {}).node;
-  const want = getRefKernel(node.op)([x], node.attrs, ctxFor(node))[0]!;
+  const want = getRefKernel(node.op)([x], node.attrs, statelessContext(node))[0]!;
   const geometry = geometry2D(c.x, c.k[0], c.k[1], node.attrs, node.name);
   const xo = e.alloc(x.size * 4);
   e.f32(xo, x.size).set(x.data as Float32Array);
@@ -118,7 +112,7 @@ describe('pool2d vs the reference maxPool/avgPool, exactly', () => {
     const x = new Tensor('float32', [1, 2, 2, 4], new Float32Array([-0, 0, Number.NaN, 1, 0, -0, 5, Number.NaN, 0, 0, 1, -1, -0, 0, 2, 3]));
     const g = new Graph();
     const node = maxPool(g.placeholder('float32', [1, 2, 2, 4], 'x'), 2, 2, 'valid').node;
-    const want = getRefKernel('maxPool')([x], node.attrs, ctxFor(node))[0]!;
+    const want = getRefKernel('maxPool')([x], node.attrs, statelessContext(node))[0]!;
     const xo = e.alloc(64);
     e.f32(xo, 16).set(x.data as Float32Array);
     const out = e.alloc(16);

@@ -6,7 +6,9 @@
 import { expect } from '@jest/globals';
 import type { Shape4 } from '../src/compiled/wasm/conv-common.js';
 import { GemmEngine } from '../src/compiled/wasm/index.js';
+import { type Node, Tensor } from '@kiln/graph';
 import { makeRandom } from '../src/reference/random.js';
+import type { RefContext } from '../src/reference/registry.js';
 
 export type { Pair, Shape4 } from '../src/compiled/wasm/conv-common.js';
 
@@ -43,4 +45,20 @@ export function expectAllClose(got: ArrayLike<number>, want: ArrayLike<number>, 
 export function scratchFor(e: GemmEngine, need: number, c: { f: Shape4; scratchRows?: number }): { scratch: number; scratchBytes: number } {
   const scratchBytes = c.scratchRows ? c.scratchRows * c.f[0] * c.f[1] * c.f[2] * 4 : need;
   return { scratch: e.alloc(scratchBytes), scratchBytes };
+}
+
+/** A float32 tensor of seeded uniforms in [-1, 1). */
+export function randomTensor(shape: number[], seed: number): Tensor {
+  const r = makeRandom(seed);
+  const t = new Tensor('float32', shape);
+  for (let i = 0; i < t.size; i++) t.data[i] = 2 * r() - 1;
+  return t;
+}
+
+/** A RefContext for calling a stateless reference kernel directly. */
+export function statelessContext(node: Node): RefContext {
+  const none = (): never => {
+    throw new Error('no state in this test');
+  };
+  return { node, random: none, readVariable: none, writeVariable: none };
 }

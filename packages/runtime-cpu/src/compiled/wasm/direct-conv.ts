@@ -9,26 +9,11 @@
  * (kh, kw, ci) order from 0 whatever the split, so results do not depend on the thread count.
  */
 import { KilnError, fmtShape } from '@kiln/graph';
+import type { ConvForwardOperands, ConvWindow, Shape4 } from './conv-common.js';
 import type { GemmEngine } from './gemm-engine.js';
 
-type Shape4 = [number, number, number, number];
-
-export interface DirectConv2dParams {
-  /** Byte offset of the NHWC float32 input in engine.memory. */
-  x: number;
-  xShape: Shape4;
-  /** Byte offset of the HWIO float32 filter. */
-  filter: number;
-  filterShape: Shape4;
-  /** Byte offset of the NHWC float32 output [n, oh, ow, co] (overwritten). */
-  out: number;
-  outShape: Shape4;
-  strides: [number, number];
-  dilations: [number, number];
-  /** Explicit padding (the caller resolves 'same'/'valid'); bottom/right follow from outShape. */
-  padTop: number;
-  padLeft: number;
-  /** At most this many threads (default: all of the engine's). */
+/** A conv2d's operands and window, at most `threads` threads (default: all of the engine's). */
+export interface DirectConv2dParams extends ConvForwardOperands, ConvWindow {
   threads?: number;
 }
 
