@@ -22,6 +22,7 @@ import {
   referenceConstantEvaluator,
   relu,
   session,
+  pad,
   slice,
   softmaxCrossEntropy,
   sum,
@@ -220,6 +221,22 @@ describe('views fold into consumers', () => {
     const feeds = { x: randomTensor(rand, [4, 6, 5]), y: randomTensor(rand, [5, 3, 4]) };
     const want = await (await session(g, { backend: 'reference' })).run([a, c], feeds);
     const got = await (await session(g, { poisonFreed: true })).run([a, c], feeds);
+    got.forEach((t, i) => expect(Array.from(t!.data)).toEqual(Array.from(want[i]!.data)));
+  });
+
+  it('reads pads as guarded views (the constant outside the valid range), also after a transpose and before a slice', async () => {
+    const rand = makeRandom(6);
+    const g = new Graph();
+    const x = g.placeholder('float32', [3, 4], 'x');
+    const y = g.placeholder('float32', [6, 5], 'y');
+    const a = add(pad(x, [[1, 2], [0, 1]], 0.5), y); // [6,5]
+    const b = mul(slice(pad(transpose(x), [[2, 0], [1, 1]], -1), [1, 1], [4, 4]), 2); // [4,4]
+    const p = compile(g, { fetches: [a, b], feeds: [x, y] });
+    expect(p.kernels.filter((k) => k.spec.kind === 'op')).toEqual([]);
+    expect(p.toString()).toContain('valid 1:4,0:4 else 0.5');
+    const feeds = { x: randomTensor(rand, [3, 4]), y: randomTensor(rand, [6, 5]) };
+    const want = await (await session(g, { backend: 'reference' })).run([a, b], feeds);
+    const got = await (await session(g, { poisonFreed: true })).run([a, b], feeds);
     got.forEach((t, i) => expect(Array.from(t!.data)).toEqual(Array.from(want[i]!.data)));
   });
 });

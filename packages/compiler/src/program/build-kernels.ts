@@ -11,7 +11,7 @@
  * - Views alias their input's bytes (no copy kernels); everything else is an op kernel.
  * With fuse=false every node is its own kernel, in graph order (the unfused program).
  */
-import { type Node, type SymbolicTensor, type Tensor, bytesPerElement, getOp, normalizeAxes, sizeOf, stridesOf } from '@kiln/graph';
+import { type Node, type SymbolicTensor, type Tensor, bytesPerElement, castScalar, getOp, normalizeAxes, sizeOf, stridesOf } from '@kiln/graph';
 import { getElementwiseLowering } from '../lower/elementwise.js';
 import { type ScalarExpr, call, input, lit, substitute } from '../lower/scalar-expr.js';
 import type { GraphWithFetches } from '../passes/rewrite.js';
@@ -34,12 +34,30 @@ function resolveView(t: SymbolicTensor, folded: ReadonlySet<Node>): { src: Symbo
     return { src: t, view: { shape: [...shape], offset: 0, strides: stridesOf(shape) } };
   }
   const { src, view: v } = resolveView(n.inputs[0]!, folded);
+  const shape = [...(t.shape as number[])];
   if (n.op === 'transpose') {
     const perm = n.attrs.perm as number[];
-    return { src, view: { shape: perm.map((p) => v.shape[p]!), offset: v.offset, strides: perm.map((p) => v.strides[p]!) } };
+    return { src, view: { ...v, shape, strides: perm.map((p) => v.strides[p]!), ...(v.valid ? { valid: perm.map((p) => v.valid![p]!) } : {}) } };
+  }
+  if (n.op === 'pad') {
+    // out[i] = x[i - before] inside [before, before + x_d), constantValue outside.
+    const p = n.attrs.paddings as number[];
+    const before = shape.map((_, d) => p[2 * d]!);
+    const inner = v.valid ?? v.shape.map((dim) => [0, dim] as [number, number]);
+    return {
+      src,
+      view: {
+        shape,
+        offset: v.offset - before.reduce((o, b, d) => o + b * v.strides[d]!, 0),
+        strides: v.strides,
+        valid: inner.map(([lo, hi], d) => [lo + before[d]!, hi + before[d]!]),
+        fill: castScalar(n.attrs.constantValue as number, t.dtype),
+      },
+    };
   }
   const begin = n.attrs.begin as number[];
-  return { src, view: { shape: [...(t.shape as number[])], offset: v.offset + begin.reduce((o, b, d) => o + b * v.strides[d]!, 0), strides: v.strides } };
+  const valid = v.valid?.map(([lo, hi], d) => [Math.max(lo - begin[d]!, 0), Math.min(hi - begin[d]!, shape[d]!)] as [number, number]);
+  return { src, view: { ...v, shape, offset: v.offset + begin.reduce((o, b, d) => o + b * v.strides[d]!, 0), ...(valid ? { valid } : {}) } };
 }
 
 /** Builds scalar expressions for tensors computed by a group's member nodes. */
@@ -55,7 +73,7 @@ function exprBuilder(members: ReadonlySet<Node>, fixedLeaves: readonly SymbolicT
     let src = t;
     let view: IndexView | null = null;
     if (folded.has(t.node)) ({ src, view } = resolveView(t, folded));
-    const key = view ? `${src.name}@${view.offset}:${view.shape.join(',')}:${view.strides.join(',')}` : t.name;
+    const key = view ? `${src.name}@${JSON.stringify(view)}` : t.name;
     let i = keys.indexOf(key);
     if (i < 0) {
       i = leaves.push(src) - 1;

@@ -73,9 +73,14 @@ function checkSpec(s: KernelSpec, nBuffers: number, p: Omit<Program, 'toString'>
           if (!v) return;
           const b = p.buffers[s.inputs[i]!]!;
           const elems = b.shape.reduce((a, d) => a * d, 1);
-          const ok = v.shape.length === v.strides.length && [v.offset, ...v.shape, ...v.strides].every((x) => Number.isInteger(x) && x >= 0);
-          const last = v.offset + v.shape.reduce((a, d, j) => a + Math.max(d - 1, 0) * v.strides[j]!, 0);
-          if (!ok || (v.shape.every((d) => d > 0) && last >= elems)) corrupt(`${where}: input view ${i} reaches outside buffer %b${b.id} (${elems} elements)`);
+          // The range actually read: all of each dim, or its valid range for a folded pad.
+          const ranges = v.shape.map((d, j): [number, number] => v.valid?.[j] ?? [0, d]);
+          const ints = [v.offset, ...v.shape, ...v.strides, ...ranges.flat()].every((x) => Number.isInteger(x));
+          const ok = ints && v.shape.length === v.strides.length && v.strides.every((x) => x >= 0) && ranges.every(([lo, hi], j) => lo >= 0 && hi <= v.shape[j]!);
+          const empty = ranges.some(([lo, hi]) => hi <= lo);
+          const first = v.offset + ranges.reduce((a, [lo], j) => a + lo * v.strides[j]!, 0);
+          const last = v.offset + ranges.reduce((a, [, hi], j) => a + (hi - 1) * v.strides[j]!, 0);
+          if (!ok || (!empty && (first < 0 || last >= elems))) corrupt(`${where}: input view ${i} reaches outside buffer %b${b.id} (${elems} elements)`);
         });
       }
       return;

@@ -74,6 +74,9 @@ export interface IndexViewMsg {
   shape?: Int64[];
   offset?: Int64;
   strides?: Int64[];
+  valid_lo?: Int64[];
+  valid_hi?: Int64[];
+  fill?: number;
 }
 
 export interface ProgramMsg {

@@ -19,7 +19,7 @@ import {
   reducerFromProto,
   reducerToProto,
 } from './program-proto-schema.js';
-import { type BufferDecl, type Kernel, type KernelSpec, type Program, programToString } from './program.js';
+import { type BufferDecl, type IndexView, type Kernel, type KernelSpec, type Program, programToString } from './program.js';
 
 /** The newest ProgramProto format this code writes and reads. */
 export const PROGRAM_FORMAT_VERSION = 1;
@@ -100,7 +100,17 @@ function specToProto(s: KernelSpec, where: string): Omit<KernelMsg, 'id' | 'node
           exprs: s.exprs.map(exprToProto),
           inputs: s.inputs,
           outputs: s.outputs,
-          input_views: (s.inputViews ?? []).map((v) => (v ? { present: true, shape: v.shape, offset: v.offset, strides: v.strides } : { present: false })),
+          input_views: (s.inputViews ?? []).map((v) =>
+            v
+              ? {
+                  present: true,
+                  shape: v.shape,
+                  offset: v.offset,
+                  strides: v.strides,
+                  ...(v.valid ? { valid_lo: v.valid.map(([lo]) => lo), valid_hi: v.valid.map(([, hi]) => hi), fill: v.fill ?? 0 } : {}),
+                }
+              : { present: false },
+          ),
         },
       };
     case 'reduce':
@@ -258,7 +268,18 @@ function specFromProto(k: KernelMsg, where: string): KernelSpec {
       const spec: KernelSpec = { kind: 'elementwise', exprs: (s.exprs ?? []).map((e, i) => exprFromProto(e, `${where} expr ${i}`)), inputs: ids(s.inputs), outputs: ids(s.outputs) };
       const views = s.input_views ?? [];
       if (views.length > 0) {
-        spec.inputViews = views.map((v) => (v.present ? { shape: (v.shape ?? []).map(Number), offset: Number(v.offset ?? 0), strides: (v.strides ?? []).map(Number) } : null));
+        spec.inputViews = views.map((v): IndexView | null => {
+          if (!v.present) return null;
+          const view: IndexView = { shape: (v.shape ?? []).map(Number), offset: Number(v.offset ?? 0), strides: (v.strides ?? []).map(Number) };
+          const lo = (v.valid_lo ?? []).map(Number);
+          const hi = (v.valid_hi ?? []).map(Number);
+          if (lo.length > 0 || hi.length > 0) {
+            if (lo.length !== view.shape.length || hi.length !== view.shape.length) corrupt(`${where}: an input view's valid ranges do not match its rank`);
+            view.valid = lo.map((l, d) => [l, hi[d]!]);
+            view.fill = v.fill ?? 0;
+          }
+          return view;
+        });
       }
       return spec;
     }

@@ -37,6 +37,12 @@ export interface IndexView {
   shape: number[];
   offset: number;
   strides: number[];
+  /**
+   * A folded pad: per logical dim, the range [lo, hi) read from the buffer; elements outside
+   * it are `fill` (the offset may then point before the buffer: it is never read there).
+   */
+  valid?: [number, number][];
+  fill?: number;
 }
 
 /** How a reduce kernel combines values ('mean' lowers to 'sum' with a division epilogue). */
@@ -157,7 +163,8 @@ function kernelLine(k: Kernel, bufs: BufferDecl[]): string {
     case 'elementwise': {
       const ins = s.inputs.map((id, i) => {
         const v = s.inputViews?.[i];
-        return v ? `${b(id)}{${fmtShape(v.shape)} at ${v.offset} strides ${fmtShape(v.strides)}}` : b(id);
+        const guard = v?.valid ? ` valid ${v.valid.map(([lo, hi]) => `${lo}:${hi}`).join(',')} else ${v.fill ?? 0}` : '';
+        return v ? `${b(id)}{${fmtShape(v.shape)} at ${v.offset} strides ${fmtShape(v.strides)}${guard}}` : b(id);
       });
       return `k${k.id} elementwise ${s.outputs.map((o, i) => `${b(o)}${bufs[o]!.kind === 'variable' ? ' (update)' : ''} = ${exprToString(s.exprs[i]!)}`).join('; ')} over (${ins.join(', ')}) ${fmtShape(bufs[s.outputs[0]!]!.shape)}`;
     }

@@ -211,6 +211,10 @@ message IndexViewProto {
   repeated int64 shape = 2 [packed = true];
   int64 offset = 3;
   repeated int64 strides = 4 [packed = true];
+  // A folded pad: per dim the range [valid_lo, valid_hi) read from the buffer, fill outside.
+  repeated int64 valid_lo = 5 [packed = true];
+  repeated int64 valid_hi = 6 [packed = true];
+  double fill = 7;
 }
 
 enum ReducerProto {

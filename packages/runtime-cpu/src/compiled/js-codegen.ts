@@ -177,8 +177,13 @@ const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
  * per dim, 0 where the operand broadcasts). Returns the loop head, the offset expression of
  * each operand in the innermost body, and the closing braces.
  */
-function nestedLoops(fullShape: readonly number[], fullStrides: readonly (readonly number[])[], tag: string): { open: string; at: string[]; close: string } {
-  const { shape, strides } = collapseDims(fullShape, fullStrides);
+function nestedLoops(
+  fullShape: readonly number[],
+  fullStrides: readonly (readonly number[])[],
+  tag: string,
+  collapse = true,
+): { open: string; at: string[]; close: string } {
+  const { shape, strides } = collapse ? collapseDims(fullShape, fullStrides) : { shape: [...fullShape], strides: fullStrides.map((st) => [...st]) };
   const rank = shape.length;
   const name = (i: number, d: number) => `${tag}${i}_${d}`;
   let open = '';
@@ -242,11 +247,35 @@ export function elementwiseSource(
       const v = views[i];
       return v ? viewStrides(v, outShape) : broadcastStrides(s, outShape);
     });
-    const loops = nestedLoops(outShape, strides, 'p');
-    const body = renderWithTemps(exprs, (i) => `in${i}[${views[i]?.offset ? `${views[i]!.offset} + ` : ''}${loops.at[i]}]`);
+    // A guarded view (a folded pad) tests each loop index against its valid range, so the
+    // loops keep one level per dim (d0, d1, ... are the iteration indices).
+    const guarded = views.some((v) => v?.valid);
+    const loops = nestedLoops(outShape, strides, 'p', !guarded);
+    const read = (i: number) => {
+      const v = views[i];
+      const at = `in${i}[${v?.offset ? `${v.offset} + ` : ''}${loops.at[i]}]`;
+      const cond = v?.valid ? guardCondition(v, outShape.length) : 'true';
+      return cond === 'true' ? at : cond === 'false' ? literal(v!.fill ?? 0) : `(${cond} ? ${at} : ${literal(v!.fill ?? 0)})`;
+    };
+    const body = renderWithTemps(exprs, read);
     lines.push(`let o = 0;\n${loops.open}${body.stmts} ${store(body.values, 'o')} o++;\n${loops.close}`);
   }
   return `return function kernel(outs, ins) {\n${lines.join('\n')}\n};`;
+}
+
+/** The JS condition under which a guarded view reads its buffer ('true'/'false' when static). */
+function guardCondition(v: IndexView, rank: number): string {
+  const terms: string[] = [];
+  for (const [j, [lo, hi]] of v.valid!.entries()) {
+    if (v.shape[j] === 1) {
+      if (!(lo <= 0 && 0 < hi)) return 'false';
+      continue;
+    }
+    const d = `d${rank - v.shape.length + j}`;
+    if (lo > 0) terms.push(`${d} >= ${lo}`);
+    if (hi < v.shape[j]!) terms.push(`${d} < ${hi}`);
+  }
+  return terms.length ? terms.join(' && ') : 'true';
 }
 
 /** Strides of a strided view broadcast against `out` (right-aligned; 0 on size-1 dims). */
