@@ -11,6 +11,7 @@ import {
   Tensor,
   add,
   compile,
+  concat,
   conv2d,
   maxPool,
   logSoftmax,
@@ -224,16 +225,24 @@ describe('views fold into consumers', () => {
     got.forEach((t, i) => expect(Array.from(t!.data)).toEqual(Array.from(want[i]!.data)));
   });
 
-  it('reads pads as guarded views (the constant outside the valid range), also after a transpose and before a slice', async () => {
+  it('reads pads and concats as guarded views (constants outside the valid range; each concat input in its slot), composed with transposes and slices', async () => {
     const rand = makeRandom(6);
     const g = new Graph();
     const x = g.placeholder('float32', [3, 4], 'x');
     const y = g.placeholder('float32', [6, 5], 'y');
+    const feeds0 = { x: randomTensor(makeRandom(12), [3, 4]), y: randomTensor(makeRandom(13), [6, 5]) };
     const a = add(pad(x, [[1, 2], [0, 1]], 0.5), y); // [6,5]
     const b = mul(slice(pad(transpose(x), [[2, 0], [1, 1]], -1), [1, 1], [4, 4]), 2); // [4,4]
     const p = compile(g, { fetches: [a, b], feeds: [x, y] });
     expect(p.kernels.filter((k) => k.spec.kind === 'op')).toEqual([]);
     expect(p.toString()).toContain('valid 1:4,0:4 else 0.5');
+    const c = mul(concat([x, neg(x), slice(y, [0, 0], [3, 2])], 1), 3); // [3,10]
+    const d = add(pad(concat([transpose(x), transpose(x)], 0), [[1, 0], [0, 2]], 7), 1); // [9,5]
+    const p2 = compile(g, { fetches: [c, d], feeds: [x, y] });
+    expect(p2.kernels.filter((k) => k.spec.kind === 'op')).toEqual([]);
+    const want2 = await (await session(g, { backend: 'reference' })).run([c, d], { x: feeds0.x, y: feeds0.y });
+    const got2 = await (await session(g, { poisonFreed: true })).run([c, d], { x: feeds0.x, y: feeds0.y });
+    got2.forEach((t, i) => expect(Array.from(t!.data)).toEqual(Array.from(want2[i]!.data)));
     const feeds = { x: randomTensor(rand, [3, 4]), y: randomTensor(rand, [6, 5]) };
     const want = await (await session(g, { backend: 'reference' })).run([a, b], feeds);
     const got = await (await session(g, { poisonFreed: true })).run([a, b], feeds);

@@ -11,7 +11,7 @@
  * - Views alias their input's bytes (no copy kernels); everything else is an op kernel.
  * With fuse=false every node is its own kernel, in graph order (the unfused program).
  */
-import { type Node, type SymbolicTensor, type Tensor, bytesPerElement, castScalar, getOp, normalizeAxes, sizeOf, stridesOf } from '@kiln/graph';
+import { type Node, type SymbolicTensor, type Tensor, bytesPerElement, castScalar, getOp, normalizeAxes, normalizeAxis, sizeOf, stridesOf } from '@kiln/graph';
 import { getElementwiseLowering } from '../lower/elementwise.js';
 import { type ScalarExpr, call, input, lit, substitute } from '../lower/scalar-expr.js';
 import type { GraphWithFetches } from '../passes/rewrite.js';
@@ -26,38 +26,63 @@ export interface BuiltKernels {
   feeds: { name: string; buffer: number }[];
 }
 
-/** The strided view a folded chain of transposes/slices reads from its source tensor. */
-function resolveView(t: SymbolicTensor, folded: ReadonlySet<Node>): { src: SymbolicTensor; view: IndexView } {
+/** One source tensor of a folded chain and the view through which it is read. */
+interface Piece {
+  src: SymbolicTensor;
+  view: IndexView;
+}
+
+const fullRanges = (shape: readonly number[]): [number, number][] => shape.map((d) => [0, d]);
+
+/**
+ * The strided views a folded chain of transposes, slices, pads and concats reads: one piece
+ * per source tensor. A piece with `valid` ranges covers only those (a concat's slot, a pad's
+ * interior); pieces are tried in order and the last one's `fill` covers the rest.
+ */
+function resolvePieces(t: SymbolicTensor, folded: ReadonlySet<Node>): Piece[] {
   const n = t.node;
-  if (!folded.has(n)) {
-    const shape = t.shape as number[];
-    return { src: t, view: { shape: [...shape], offset: 0, strides: stridesOf(shape) } };
-  }
-  const { src, view: v } = resolveView(n.inputs[0]!, folded);
   const shape = [...(t.shape as number[])];
-  if (n.op === 'transpose') {
-    const perm = n.attrs.perm as number[];
-    return { src, view: { ...v, shape, strides: perm.map((p) => v.strides[p]!), ...(v.valid ? { valid: perm.map((p) => v.valid![p]!) } : {}) } };
+  if (!folded.has(n)) return [{ src: t, view: { shape, offset: 0, strides: stridesOf(shape) } }];
+  if (n.op === 'concat') {
+    const axis = normalizeAxis(n.attrs.axis as number, shape.length, `concat '${n.name}'`);
+    let start = 0;
+    const pieces: Piece[] = [];
+    for (const u of n.inputs) {
+      const len = u.shape[axis] as number;
+      for (const { src, view: v } of resolvePieces(u, folded)) {
+        const inner = v.valid ?? fullRanges(v.shape);
+        const valid = inner.map(([lo, hi], d): [number, number] => (d === axis ? [lo + start, hi + start] : [lo, hi]));
+        pieces.push({ src, view: { ...v, shape, offset: v.offset - start * v.strides[axis]!, valid } });
+      }
+      start += len;
+    }
+    return pieces;
   }
-  if (n.op === 'pad') {
-    // out[i] = x[i - before] inside [before, before + x_d), constantValue outside.
-    const p = n.attrs.paddings as number[];
-    const before = shape.map((_, d) => p[2 * d]!);
-    const inner = v.valid ?? v.shape.map((dim) => [0, dim] as [number, number]);
-    return {
-      src,
-      view: {
-        shape,
-        offset: v.offset - before.reduce((o, b, d) => o + b * v.strides[d]!, 0),
-        strides: v.strides,
-        valid: inner.map(([lo, hi], d) => [lo + before[d]!, hi + before[d]!]),
-        fill: castScalar(n.attrs.constantValue as number, t.dtype),
-      },
-    };
-  }
-  const begin = n.attrs.begin as number[];
-  const valid = v.valid?.map(([lo, hi], d) => [Math.max(lo - begin[d]!, 0), Math.min(hi - begin[d]!, shape[d]!)] as [number, number]);
-  return { src, view: { ...v, shape, offset: v.offset + begin.reduce((o, b, d) => o + b * v.strides[d]!, 0), ...(valid ? { valid } : {}) } };
+  return resolvePieces(n.inputs[0]!, folded).map(({ src, view: v }) => {
+    if (n.op === 'transpose') {
+      const perm = n.attrs.perm as number[];
+      return { src, view: { ...v, shape, strides: perm.map((p) => v.strides[p]!), ...(v.valid ? { valid: perm.map((p) => v.valid![p]!) } : {}) } };
+    }
+    if (n.op === 'pad') {
+      // out[i] = x[i - before] inside [before, before + x_d), constantValue outside.
+      const p = n.attrs.paddings as number[];
+      const before = shape.map((_, d) => p[2 * d]!);
+      const inner = v.valid ?? fullRanges(v.shape);
+      return {
+        src,
+        view: {
+          shape,
+          offset: v.offset - before.reduce((o, b, d) => o + b * v.strides[d]!, 0),
+          strides: v.strides,
+          valid: inner.map(([lo, hi], d): [number, number] => [lo + before[d]!, hi + before[d]!]),
+          fill: castScalar(n.attrs.constantValue as number, t.dtype),
+        },
+      };
+    }
+    const begin = n.attrs.begin as number[];
+    const valid = v.valid?.map(([lo, hi], d): [number, number] => [Math.min(Math.max(lo - begin[d]!, 0), shape[d]!), Math.max(Math.min(hi - begin[d]!, shape[d]!), 0)]);
+    return { src, view: { ...v, shape, offset: v.offset + begin.reduce((o, b, d) => o + b * v.strides[d]!, 0), ...(valid ? { valid } : {}) } };
+  });
 }
 
 /** Builds scalar expressions for tensors computed by a group's member nodes. */
@@ -70,15 +95,26 @@ function exprBuilder(members: ReadonlySet<Node>, fixedLeaves: readonly SymbolicT
     if (inlineScalars && t.node.op === 'const' && sizeOf(t.shape as number[]) === 1) {
       return lit((t.node.attrs.value as Tensor).data[0]!, t.dtype);
     }
-    let src = t;
-    let view: IndexView | null = null;
-    if (folded.has(t.node)) ({ src, view } = resolveView(t, folded));
-    const key = view ? `${src.name}@${JSON.stringify(view)}` : t.name;
+    if (!folded.has(t.node)) {
+      let i = keys.indexOf(t.name);
+      if (i < 0) {
+        i = leaves.push(t) - 1;
+        views.push(null);
+        keys.push(t.name);
+      }
+      return input(i, t.dtype);
+    }
+    const pieces = resolvePieces(t, folded);
+    const key = JSON.stringify(pieces.map((pc) => [pc.src.name, pc.view]));
     let i = keys.indexOf(key);
     if (i < 0) {
-      i = leaves.push(src) - 1;
-      views.push(view);
-      keys.push(key);
+      // The pieces become consecutive inputs chained by orElse; the expression reads the first.
+      i = leaves.length;
+      pieces.forEach((pc, k) => {
+        leaves.push(pc.src);
+        views.push(k + 1 < pieces.length ? { ...pc.view, orElse: i + k + 1 } : pc.view);
+        keys.push(k === 0 ? key : `${key}#${k}`);
+      });
     }
     return input(i, t.dtype);
   };

@@ -68,7 +68,7 @@ export interface FusionResult {
 }
 
 /** Movement ops that are index maps a consumer can read through. */
-export const FOLDABLE_OPS = new Set(['transpose', 'slice', 'pad']);
+export const FOLDABLE_OPS = new Set(['transpose', 'slice', 'pad', 'concat']);
 
 const sameShape = (a: readonly (number | null)[], b: readonly (number | null)[]) => a.length === b.length && a.every((d, i) => d === b[i]);
 
@@ -252,17 +252,17 @@ export function fuseNodes(nodes: readonly Node[], consumers: Map<Node, Node[]>, 
     }
   }
 
-  // 5. Folding: a transpose, slice or pad whose every consumer is an elementwise kernel is not
-  // run; the consumers read its input through strides (chains of them compose; a pad reads its
-  // constant outside the valid range).
+  // 5. Folding: a transpose, slice, pad or concat whose every consumer is an elementwise kernel
+  // is not run; the consumers read its inputs through strides (chains compose; a pad reads its
+  // constant outside the valid range, a concat reads each input within its slot).
   const folded = new Set<Node>();
   for (const n of [...nodes].reverse()) {
     const g = groupOf.get(n)!;
     if (!FOLDABLE_OPS.has(n.op) || g.kind !== 'op' || g.nodes.length !== 1 || g.epilogue || fetched.has(n.output)) continue;
-    // A pad read by another folded pad (through folded transposes and slices) would need two
-    // fill regions in one view: the inner one stays a kernel.
-    const foldedPadAbove = (m: Node): boolean => dataConsumers(m.output).some((c) => folded.has(c) && (c.op === 'pad' || foldedPadAbove(c)));
-    if (n.op === 'pad' && foldedPadAbove(n)) continue;
+    // A pad read by a folded pad or concat (through folded transposes and slices) would need
+    // two fill regions in one piece: the inner pad stays a kernel.
+    const boxedAbove = (m: Node): boolean => dataConsumers(m.output).some((c) => folded.has(c) && (c.op === 'pad' || c.op === 'concat' || boxedAbove(c)));
+    if (n.op === 'pad' && boxedAbove(n)) continue;
     const cs = dataConsumers(n.output);
     const ok = cs.length > 0 && cs.every((c) => folded.has(c) || (groupOf.get(c)!.kind === 'elementwise' && !(ASSIGN_OPS.has(c.op) && c.inputs[0] === n.output) && !SHAPE_ONLY_INPUTS[c.op]?.some((i) => c.inputs[i] === n.output)));
     if (!ok) continue;

@@ -81,6 +81,9 @@ function checkSpec(s: KernelSpec, nBuffers: number, p: Omit<Program, 'toString'>
           const first = v.offset + ranges.reduce((a, [lo], j) => a + lo * v.strides[j]!, 0);
           const last = v.offset + ranges.reduce((a, [, hi], j) => a + (hi - 1) * v.strides[j]!, 0);
           if (!ok || (!empty && (first < 0 || last >= elems))) corrupt(`${where}: input view ${i} reaches outside buffer %b${b.id} (${elems} elements)`);
+          if (v.orElse !== undefined && (!v.valid || !(v.orElse > i && v.orElse < s.inputs.length && s.inputViews![v.orElse]))) {
+            corrupt(`${where}: input view ${i} falls back to input ${v.orElse}, which must be a later input with a view`);
+          }
         });
       }
       return;

@@ -77,6 +77,7 @@ export interface IndexViewMsg {
   valid_lo?: Int64[];
   valid_hi?: Int64[];
   fill?: number;
+  or_else?: number;
 }
 
 export interface ProgramMsg {

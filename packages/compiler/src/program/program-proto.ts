@@ -108,6 +108,7 @@ function specToProto(s: KernelSpec, where: string): Omit<KernelMsg, 'id' | 'node
                   offset: v.offset,
                   strides: v.strides,
                   ...(v.valid ? { valid_lo: v.valid.map(([lo]) => lo), valid_hi: v.valid.map(([, hi]) => hi), fill: v.fill ?? 0 } : {}),
+                  ...(v.orElse !== undefined ? { or_else: v.orElse + 1 } : {}),
                 }
               : { present: false },
           ),
@@ -278,6 +279,7 @@ function specFromProto(k: KernelMsg, where: string): KernelSpec {
             view.valid = lo.map((l, d) => [l, hi[d]!]);
             view.fill = v.fill ?? 0;
           }
+          if (v.or_else) view.orElse = v.or_else - 1;
           return view;
         });
       }

@@ -43,6 +43,8 @@ export interface IndexView {
    */
   valid?: [number, number][];
   fill?: number;
+  /** Outside `valid`, read this other input of the kernel instead of `fill` (a folded concat's next piece). */
+  orElse?: number;
 }
 
 /** How a reduce kernel combines values ('mean' lowers to 'sum' with a division epilogue). */
@@ -163,7 +165,7 @@ function kernelLine(k: Kernel, bufs: BufferDecl[]): string {
     case 'elementwise': {
       const ins = s.inputs.map((id, i) => {
         const v = s.inputViews?.[i];
-        const guard = v?.valid ? ` valid ${v.valid.map(([lo, hi]) => `${lo}:${hi}`).join(',')} else ${v.fill ?? 0}` : '';
+        const guard = v?.valid ? ` valid ${v.valid.map(([lo, hi]) => `${lo}:${hi}`).join(',')} else ${v.orElse !== undefined ? `%${v.orElse}` : (v.fill ?? 0)}` : '';
         return v ? `${b(id)}{${fmtShape(v.shape)} at ${v.offset} strides ${fmtShape(v.strides)}${guard}}` : b(id);
       });
       return `k${k.id} elementwise ${s.outputs.map((o, i) => `${b(o)}${bufs[o]!.kind === 'variable' ? ' (update)' : ''} = ${exprToString(s.exprs[i]!)}`).join('; ')} over (${ins.join(', ')}) ${fmtShape(bufs[s.outputs[0]!]!.shape)}`;

@@ -215,6 +215,8 @@ message IndexViewProto {
   repeated int64 valid_lo = 5 [packed = true];
   repeated int64 valid_hi = 6 [packed = true];
   double fill = 7;
+  // Outside the valid ranges read input (or_else - 1) of the kernel instead of fill; 0: none.
+  uint32 or_else = 8;
 }
 
 enum ReducerProto {

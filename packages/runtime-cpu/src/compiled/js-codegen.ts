@@ -251,11 +251,12 @@ export function elementwiseSource(
     // loops keep one level per dim (d0, d1, ... are the iteration indices).
     const guarded = views.some((v) => v?.valid);
     const loops = nestedLoops(outShape, strides, 'p', !guarded);
-    const read = (i: number) => {
+    const read = (i: number): string => {
       const v = views[i];
       const at = `in${i}[${v?.offset ? `${v.offset} + ` : ''}${loops.at[i]}]`;
       const cond = v?.valid ? guardCondition(v, outShape.length) : 'true';
-      return cond === 'true' ? at : cond === 'false' ? literal(v!.fill ?? 0) : `(${cond} ? ${at} : ${literal(v!.fill ?? 0)})`;
+      const outside = v?.orElse !== undefined ? read(v.orElse) : literal(v?.fill ?? 0);
+      return cond === 'true' ? at : cond === 'false' ? outside : `(${cond} ? ${at} : ${outside})`;
     };
     const body = renderWithTemps(exprs, read);
     lines.push(`let o = 0;\n${loops.open}${body.stmts} ${store(body.values, 'o')} o++;\n${loops.close}`);
