@@ -19,7 +19,7 @@
 import { type Node, type SymbolicTensor, Tensor, getOp, shapesEqual, sizeOf } from '@kiln/graph';
 import { type GraphWithFetches, KEEP, rewriteGraph } from './rewrite.js';
 
-type Rule = (node: Node, inputs: SymbolicTensor[], add: (op: string, ins: SymbolicTensor[], attrs: Node['attrs']) => SymbolicTensor) => SymbolicTensor | undefined;
+type Rule = (node: Node, inputs: SymbolicTensor[], add: (op: string, ins: SymbolicTensor[], attrs: Node['attrs'], intermediate?: boolean) => SymbolicTensor) => SymbolicTensor | undefined;
 
 function constValue(t: SymbolicTensor): Tensor | undefined {
   return t.node.op === 'const' ? (t.node.attrs.value as Tensor) : undefined;
@@ -99,13 +99,14 @@ function combineReductions(node: Node, x: SymbolicTensor, add: Parameters<Rule>[
   const inner = negated ? x.node.inputs[0]! : x;
   if (inner.node.op !== 'sum' || !inner.shape.every((d) => d !== null)) return undefined;
   const z = inner.node.inputs[0]!;
-  let out = add('sum', [z], { axis: [...z.shape.keys()], keepDims: false });
-  if (node.op === 'mean') out = add('div', [out, constLike(out, sizeOf(inner.shape as number[]), add)], {});
+  const mean = node.op === 'mean';
+  let out = add('sum', [z], { axis: [...z.shape.keys()], keepDims: false }, mean || negated);
+  if (mean) out = add('div', [out, constLike(out, sizeOf(inner.shape as number[]), add)], {}, negated);
   return negated ? add('neg', [out], {}) : out;
 }
 
 function constLike(t: SymbolicTensor, v: number, add: Parameters<Rule>[2]): SymbolicTensor {
-  return add('const', [], { value: new Tensor(t.dtype, [], Float32Array.of(v)) });
+  return add('const', [], { value: new Tensor(t.dtype, [], Float32Array.of(v)) }, true);
 }
 
 function dropScalarBroadcast(node: Node, inputs: SymbolicTensor[], add: Parameters<Rule>[2]): SymbolicTensor | undefined {
@@ -127,7 +128,11 @@ function dropScalarBroadcast(node: Node, inputs: SymbolicTensor[], add: Paramete
 export function simplify(src: GraphWithFetches): GraphWithFetches {
   return rewriteGraph(src, (node, ctx) => {
     if (getOp(node.op).stateful || node.controlInputs.length > 0 || node.outputs.length !== 1) return KEEP;
-    const add = (op: string, ins: SymbolicTensor[], attrs: Node['attrs']) => ctx.graph.addNode(op, ins, { ...attrs }, { baseName: node.name }).output;
+    // The replacement takes the rewritten node's name; intermediate nodes of a multi-node
+    // rewrite live under it, so their generated names cannot take the name of an original node
+    // that is copied into the new graph later.
+    const add = (op: string, ins: SymbolicTensor[], attrs: Node['attrs'], intermediate = false) =>
+      ctx.graph.addNode(op, ins, { ...attrs }, { baseName: intermediate ? `${node.name}/simplified` : node.name }).output;
     const rule = rules[node.op];
     const out = rule?.(node, ctx.inputs, add) ?? dropScalarBroadcast(node, ctx.inputs, add);
     return out ? { kind: 'replace', outputs: [out] } : KEEP;
