@@ -73,11 +73,11 @@ export const FOLDABLE_OPS = new Set(['transpose', 'slice', 'pad', 'concat']);
 const sameShape = (a: readonly (number | null)[], b: readonly (number | null)[]) => a.length === b.length && a.every((d, i) => d === b[i]);
 
 /** The shape an ew/sink node iterates over (a sink: its variable's shape). */
-export function indexSpace(n: Node): readonly (number | null)[] {
+function indexSpace(n: Node): readonly (number | null)[] {
   return ASSIGN_OPS.has(n.op) ? n.inputs[0]!.shape : n.output.shape;
 }
 
-export function classify(nodes: readonly Node[], consumers: Map<Node, Node[]>, fetched: Set<SymbolicTensor>, fuse: boolean): Map<Node, Role> {
+function classify(nodes: readonly Node[], consumers: Map<Node, Node[]>, fetched: Set<SymbolicTensor>, fuse: boolean): Map<Node, Role> {
   const assignsPerVariable = new Map<Node, number>();
   for (const n of nodes) if (ASSIGN_OPS.has(n.op)) assignsPerVariable.set(n.inputs[0]!.node, (assignsPerVariable.get(n.inputs[0]!.node) ?? 0) + 1);
   const roles = new Map<Node, Role>();
@@ -277,6 +277,3 @@ export function fuseNodes(nodes: readonly Node[], consumers: Map<Node, Node[]>, 
   const groups = all.filter((g) => g.nodes.length > 0);
   return { roles, groups, groupOf, folded };
 }
-
-/** Number of elements a tensor of static shape holds. */
-export const elements = (t: SymbolicTensor): number => sizeOf(t.shape as number[]);

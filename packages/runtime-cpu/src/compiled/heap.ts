@@ -59,7 +59,8 @@ export function heapFor(bytes: number, owner: object): Heap & { release(): void 
     return { base: 0, memory: () => buf, release: () => undefined };
   }
   const e = engine;
-  let at = freeList.findIndex(([, b]) => b >= size && b <= 2 * size);
+  // A freed region of up to twice the size is reused (zeroed, as fresh memory is).
+  const at = freeList.findIndex(([, b]) => b >= size && b <= 2 * size);
   let region: [number, number];
   if (at >= 0) {
     region = freeList[at]!;
@@ -67,7 +68,6 @@ export function heapFor(bytes: number, owner: object): Heap & { release(): void 
     new Uint8Array(e.memory.buffer, region[0], region[1]).fill(0);
   } else {
     region = [e.alloc(size, REGION_ALIGN), size];
-    at = -1;
   }
   const token = {};
   released.register(owner, region, token);
