@@ -10,8 +10,16 @@ import {
   type SymbolicTensor,
   Tensor,
   add,
+  cast,
+  clipByValue,
   compile,
   concat,
+  div,
+  equal,
+  exp,
+  less,
+  log,
+  pow,
   conv2d,
   maxPool,
   logSoftmax,
@@ -263,4 +271,33 @@ describe('threads', () => {
     expect(Buffer.from(two.data.buffer).equals(Buffer.from(one.data.buffer))).toBe(true);
     await expect(session(g, { threads: 0 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
+});
+
+describe('float32 and int32 semantics in fused kernels (review findings)', () => {
+  const same = (got: Tensor, want: Tensor) => expect(Array.from(got.data).map((v) => (Object.is(v, -0) ? '-0' : v))).toEqual(Array.from(want.data).map((v) => (Object.is(v, -0) ? '-0' : v)));
+
+  it('matches the reference exactly at relu(-Infinity), int32 overflow, float32 attr constants, float32 overflow and -0 variables', async () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [4], 'x');
+    const i = g.placeholder('int32', [3], 'i');
+    const v = g.variable(tensor([-0, -0, -0, -0]), 'v');
+    const outs = [
+      relu(log(x)), // log(0) = -Infinity
+      less(pow(i, 31), 0), // 2^31 wraps to -2^31 in int32
+      equal(clipByValue(x, 0, 0.1), x), // 0.1 is float32's 0.1
+      mul(exp(mul(x, 90)), 1e-30), // exp(90) overflows float32
+      div(1, add(v, x)), // -0 + 0 = +0, but -0 + -0 ...
+      div(1, mul(v, 1)),
+      cast(sub3(x), 'bool'),
+    ];
+    const feeds = { x: tensor([0, 1, Math.fround(0.1), 2]), i: tensor([2, 3, -2], [3], 'int32') };
+    const want = await (await session(g, { backend: 'reference' })).run(outs, feeds);
+    const got = await (await session(g, { poisonFreed: true })).run(outs, feeds);
+    got.forEach((t, k) => same(t!, want[k]!));
+  });
+
+  function sub3(x: SymbolicTensor): SymbolicTensor {
+    // x1 - (x0 + (x1 - x0)) style cancellation: 1e8 + 1 - 1e8 is 0 in float32
+    return add(mul(add(x, 1e8), 1), -1e8);
+  }
 });

@@ -89,5 +89,8 @@ registerElementwiseLowering('logicalNot', un('not'));
 registerElementwiseLowering('where', ([c, a, b], _at, dt) => call('select', dt, c!, a!, b!));
 // Broadcasts are elementwise identities: the code generators read a broadcast operand through
 // zero strides, so no broadcast is ever materialized. broadcastLike's `like` is shape-only.
+/** Inputs read only for their shape, by op (no value flows from them). */
+export const SHAPE_ONLY_INPUTS: Readonly<Record<string, readonly number[]>> = { broadcastLike: [1] };
+
 registerElementwiseLowering('broadcastTo', ([x]) => x!);
 registerElementwiseLowering('broadcastLike', ([x]) => x!);

@@ -6,6 +6,7 @@
  * not depend on a runtime); the reference executor provides one.
  */
 import { type Attrs, type Node, type SymbolicTensor, Tensor, getOp, sizeOf } from '@kiln/graph';
+import { SHAPE_ONLY_INPUTS } from '../lower/elementwise.js';
 import { type GraphWithFetches, KEEP, rewriteGraph } from './rewrite.js';
 
 /** Evaluates one stateless op on host values; `node` names it in errors. */
@@ -18,8 +19,7 @@ export interface ConstantFoldOptions {
 }
 
 const GROWING = new Set(['broadcastTo', 'broadcastLike']);
-/** Inputs read only for their shape. */
-const SHAPE_ONLY: Readonly<Record<string, readonly number[]>> = { broadcastLike: [1] };
+
 
 export function constantFold(src: GraphWithFetches, opts: ConstantFoldOptions): GraphWithFetches {
   const cap = opts.maxElements ?? 65536;
@@ -43,7 +43,7 @@ export function constantFold(src: GraphWithFetches, opts: ConstantFoldOptions): 
     if (GROWING.has(node.op) && sizeOf(node.output.shape as number[]) > sizeOf(ctx.inputs[0]!.shape as number[])) return KEEP;
     const inputs: Tensor[] = [];
     for (const [i, t] of ctx.inputs.entries()) {
-      const v = SHAPE_ONLY[node.op]?.includes(i) && t.shape.every((d) => d !== null) ? new Tensor(t.dtype, t.shape as number[]) : valueOf(t);
+      const v = SHAPE_ONLY_INPUTS[node.op]?.includes(i) && t.shape.every((d) => d !== null) ? new Tensor(t.dtype, t.shape as number[]) : valueOf(t);
       if (!v) return KEEP;
       inputs.push(v);
     }

@@ -12,10 +12,10 @@
  * With fuse=false every node is its own kernel, in graph order (the unfused program).
  */
 import { type Node, type SymbolicTensor, type Tensor, bytesPerElement, castScalar, getOp, normalizeAxes, normalizeAxis, sizeOf, stridesOf } from '@kiln/graph';
-import { getElementwiseLowering } from '../lower/elementwise.js';
+import { SHAPE_ONLY_INPUTS, getElementwiseLowering } from '../lower/elementwise.js';
 import { type ScalarExpr, call, input, lit, substitute } from '../lower/scalar-expr.js';
 import type { GraphWithFetches } from '../passes/rewrite.js';
-import { ASSIGN_OPS, type Group, SHAPE_ONLY_INPUTS, fuseNodes } from './fusion.js';
+import { ASSIGN_OPS, type Group, fuseNodes } from './fusion.js';
 import { type BufferDecl, type IndexView, type Kernel, type KernelSpec, kernelIO } from './program.js';
 import { type ScheduleItem, scheduleForMemory } from './schedule.js';
 
@@ -79,6 +79,7 @@ function resolvePieces(t: SymbolicTensor, folded: ReadonlySet<Node>): Piece[] {
         },
       };
     }
+    if (n.op !== 'slice') throw new Error(`buildKernels: cannot fold ${n.op} '${n.name}' into a view`);
     const begin = n.attrs.begin as number[];
     const valid = v.valid?.map(([lo, hi], d): [number, number] => [Math.min(Math.max(lo - begin[d]!, 0), shape[d]!), Math.max(Math.min(hi - begin[d]!, shape[d]!), 0)]);
     return { src, view: { ...v, shape, offset: v.offset + begin.reduce((o, b, d) => o + b * v.strides[d]!, 0), ...(valid ? { valid } : {}) } };

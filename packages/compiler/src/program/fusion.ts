@@ -30,15 +30,13 @@
  * state keep their relative order in the scheduler.
  */
 import { type Node, type SymbolicTensor, getOp, sizeOf } from '@kiln/graph';
-import { getElementwiseLowering } from '../lower/elementwise.js';
+import { SHAPE_ONLY_INPUTS, getElementwiseLowering } from '../lower/elementwise.js';
 
 export type Role = 'ew' | 'sink' | 'reduce' | 'matmul' | 'view' | 'op';
 
 export const VIEW_OPS = new Set(['reshape', 'expandDims', 'squeeze']);
 export const ALIAS_OPS = new Set(['identity', 'stopGradient']);
 export const ASSIGN_OPS = new Set(['assign', 'assignAdd', 'assignSub']);
-/** Inputs read only for their shape (no value flows from them). */
-export const SHAPE_ONLY_INPUTS: Readonly<Record<string, readonly number[]>> = { broadcastLike: [1] };
 const REDUCE_OPS = new Set(['sum', 'mean', 'max', 'min', 'prod']);
 /** Above this many scalar operations an expression is not inlined further. */
 const MAX_EXPR_SIZE = 192;
@@ -228,8 +226,8 @@ export function fuseNodes(nodes: readonly Node[], consumers: Map<Node, Node[]>, 
     if (feedsUpdate) continue;
     const gm = groupOf.get(m)!;
     if (opLike && gm.nodes.length !== 1) continue;
-    gm.main = m;
     if (!canMerge(gm, k)) continue;
+    gm.main = m;
     gm.epilogue = outs[0];
     merge(gm, k, `epilogue of ${m.op} '${m.name}': ${k.nodes.map((n) => `${n.op} '${n.name}'`).join(', ')} applied to each result element`);
   }

@@ -10,7 +10,9 @@
  * Variables are double-buffered: kernels read the committed slot and in-place updates write
  * the other one, so kernels may run in any dependency order and a failed run changes nothing.
  * On success the written slots become current and come back as `writes` (Tensors viewing the
- * slot); when the Session passes that same Tensor next run, no copy is made.
+ * slot); when the Session passes that same Tensor next run, no copy is made. Those Tensors are
+ * live views: the run after next overwrites them, and the memory is reused once the program is
+ * disposed or collected, so a caller other than the Session must copy what it keeps.
  */
 import type { BufferDecl, Program } from '@kiln/compiler';
 import { type DType, KilnError, Tensor, type TypedArray, allocData, fmtShape } from '@kiln/graph';
@@ -67,9 +69,9 @@ interface VariableSlots {
   zero: boolean;
 }
 
-/** True when every element is 0 (an optimizer slot's initial value). */
+/** True when every element is +0 (an optimizer slot's initial value; -0 must be copied). */
 function allZero(d: ArrayLike<number>): boolean {
-  for (let i = 0; i < d.length; i++) if (d[i] !== 0) return false;
+  for (let i = 0; i < d.length; i++) if (d[i] !== 0 || 1 / d[i]! < 0) return false;
   return true;
 }
 

@@ -27,40 +27,22 @@ function literal(v: number): string {
 
 /** Functions whose float32 result may need rounding (the others return one of their operands or an integer). */
 const INEXACT = new Set(['toFloat', 'add', 'sub', 'mul', 'div', 'mod', 'pow', 'exp', 'log', 'log1p', 'sqrt', 'tanh', 'sin', 'cos', 'erf']);
-/** Functions whose result jumps when the operand moves by one float32 ulp. */
-const DISCONTINUOUS = new Set(['toInt', 'toBool', 'lt', 'le', 'eq', 'ne', 'floor', 'ceil', 'roundEven', 'trunc', 'sign', 'and', 'or', 'not', 'select', 'mod']);
-
 /**
- * Keys of the subexpressions that must follow float32 rounding step by step: everything under
- * an operand of a discontinuous function (a cast, comparison or rounding). Fused chains
- * otherwise compute in float64 and round once when stored (within an ulp or so of the unfused
- * program, and much faster), but x1 - (x0 + (x1 - x0)) cast to bool must see float32's answer.
+ * float32 semantics: every inexact float32 result is rounded (Math.fround) as the unfused
+ * program stores it, so overflow, cancellation and casts see float32's values; measured, this
+ * costs nothing visible since the heavy flat kernels run as WebAssembly.
  */
-export function strictKeys(exprs: readonly ScalarExpr[]): Set<string> {
-  const strict = new Set<string>();
-  const walk = (e: ScalarExpr, inStrict: boolean): void => {
-    if (e.kind !== 'call') return;
-    const key = exprToString(e);
-    if (inStrict) {
-      if (strict.has(key)) return;
-      strict.add(key);
-    }
-    e.args.forEach((a, i) => walk(a, inStrict || (DISCONTINUOUS.has(e.fn) && !(e.fn === 'select' && i > 0))));
-  };
-  exprs.forEach((e) => walk(e, false));
-  return strict;
-}
-
-export function renderExpr(e: ScalarExpr, read: (index: number) => string, temps?: Map<string, string>, strict?: ReadonlySet<string>): string {
-  const r = (x: ScalarExpr) => renderExpr(x, read, temps, strict);
+export function renderExpr(e: ScalarExpr, read: (index: number) => string, temps?: Map<string, string>): string {
+  const r = (x: ScalarExpr) => renderExpr(x, read, temps);
   if (e.kind === 'input') return read(e.index);
   const key = exprToString(e);
   const bound = temps?.get(key);
   if (bound) return bound;
-  if (e.kind === 'const') return literal(e.value);
+  // A float32 constant is the float32 value (an attr like clipValueMax = 0.1 arrives as float64).
+  if (e.kind === 'const') return literal(e.dtype === 'float32' ? Math.fround(e.value) : e.value);
   const a = e.args.map(r);
   const int = e.dtype === 'int32';
-  if (e.dtype === 'float32' && INEXACT.has(e.fn) && strict?.has(key)) return `Math.fround(${renderCall(e, a, int)})`;
+  if (e.dtype === 'float32' && INEXACT.has(e.fn)) return `Math.fround(${renderCall(e, a, int)})`;
   return renderCall(e, a, int);
 }
 
@@ -73,20 +55,21 @@ function reluOperand(e: ScalarExpr & { kind: 'call' }, a: string[]): string | un
 }
 
 function renderCall(e: ScalarExpr & { kind: 'call' }, a: string[], int: boolean): string {
-  // relu without a branch: on mixed-sign data `x <= 0 ? 0 : x` mispredicts and runs ~5x
-  // slower. (x + |x|) / 2 is exact in float64 for float32 x, gives +0 for x <= 0, NaN for NaN.
+  // relu without an unpredictable branch: on mixed-sign data `x <= 0 ? 0 : x` mispredicts and
+  // runs ~5x slower. (x + |x|) / 2 is exact in float64 for finite float32 x, +0 for x <= 0 and
+  // NaN for NaN; -Infinity (where it would give NaN) takes a branch that is almost never taken.
   const relu = e.fn === 'select' ? reluOperand(e, a) : undefined;
-  if (relu !== undefined) return `((${relu} + Math.abs(${relu})) * 0.5)`;
+  if (relu !== undefined) return `(${relu} === -Infinity ? 0 : (${relu} + Math.abs(${relu})) * 0.5)`;
   switch (e.fn) {
     case 'add': return int ? `((${a[0]} + ${a[1]}) | 0)` : `(${a[0]} + ${a[1]})`;
     case 'sub': return int ? `((${a[0]} - ${a[1]}) | 0)` : `(${a[0]} - ${a[1]})`;
     case 'mul': return int ? `Math.imul(${a[0]}, ${a[1]})` : `(${a[0]} * ${a[1]})`;
     case 'div': return `(${a[0]} / ${a[1]})`;
-    case 'floordiv': return `H.floordiv(${a[0]}, ${a[1]})`;
+    case 'floordiv': return `(H.floordiv(${a[0]}, ${a[1]}) | 0)`;
     case 'mod': return `(${a[0]} % ${a[1]})`;
     case 'neg': return int ? `((-${a[0]}) | 0)` : `(-${a[0]})`;
-    case 'abs': return `Math.abs(${a[0]})`;
-    case 'pow': return `Math.pow(${a[0]}, ${a[1]})`;
+    case 'abs': return int ? `(Math.abs(${a[0]}) | 0)` : `Math.abs(${a[0]})`;
+    case 'pow': return int ? `(Math.pow(${a[0]}, ${a[1]}) | 0)` : `Math.pow(${a[0]}, ${a[1]})`;
     case 'max': return `Math.max(${a[0]}, ${a[1]})`;
     case 'min': return `Math.min(${a[0]}, ${a[1]})`;
     case 'exp': return `Math.exp(${a[0]})`;
@@ -139,7 +122,6 @@ function renderWithTemps(exprs: readonly ScalarExpr[], read: (index: number) => 
     if (counts.get(key)! === 1) e.args.forEach(walk);
   };
   exprs.forEach(walk);
-  const strict = strictKeys(exprs);
   const temps = new Map<string, string>();
   const stmts: string[] = [];
   const bind = (e: ScalarExpr): void => {
@@ -149,12 +131,12 @@ function renderWithTemps(exprs: readonly ScalarExpr[], read: (index: number) => 
     e.args.forEach(bind);
     if ((counts.get(key) ?? 0) > 1) {
       const name = `t${temps.size}`;
-      stmts.push(`const ${name} = ${renderExpr(e, read, temps, strict)};`);
+      stmts.push(`const ${name} = ${renderExpr(e, read, temps)};`);
       temps.set(key, name);
     }
   };
   exprs.forEach(bind);
-  return { stmts: stmts.join(' '), values: exprs.map((e) => renderExpr(e, read, temps, strict)) };
+  return { stmts: stmts.join(' '), values: exprs.map((e) => renderExpr(e, read, temps)) };
 }
 
 /** Element strides of `shape` broadcast against `out` (0 on broadcast dims), right-aligned. */
