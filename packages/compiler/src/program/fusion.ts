@@ -29,7 +29,7 @@
  * buffered), so ordering between updates and reads cannot change a result; op kernels with
  * state keep their relative order in the scheduler.
  */
-import { type Node, type SymbolicTensor, getOp, sizeOf } from '@kiln/graph';
+import { type Node, type SymbolicTensor, getOp, shapesEqual, sizeOf } from '@kiln/graph';
 import { SHAPE_ONLY_INPUTS, getElementwiseLowering } from '../lower/elementwise.js';
 
 export type Role = 'ew' | 'sink' | 'reduce' | 'matmul' | 'view' | 'op';
@@ -68,7 +68,6 @@ export interface FusionResult {
 /** Movement ops that are index maps a consumer can read through. */
 export const FOLDABLE_OPS = new Set(['transpose', 'slice', 'pad', 'concat']);
 
-const sameShape = (a: readonly (number | null)[], b: readonly (number | null)[]) => a.length === b.length && a.every((d, i) => d === b[i]);
 
 /** The shape an ew/sink node iterates over (a sink: its variable's shape). */
 function indexSpace(n: Node): readonly (number | null)[] {
@@ -87,7 +86,7 @@ function classify(nodes: readonly Node[], consumers: Map<Node, Node[]>, fetched:
     else if (fuse && ASSIGN_OPS.has(n.op)) {
       const v = n.inputs[0]!.node;
       const dataUse = (consumers.get(n) ?? []).some((c) => c.inputs.some((t) => t.node === n));
-      const sameType = n.inputs[1]!.dtype === v.output.dtype && sameShape(n.inputs[1]!.shape, v.output.shape);
+      const sameType = n.inputs[1]!.dtype === v.output.dtype && shapesEqual(n.inputs[1]!.shape, v.output.shape);
       if (v.op === 'variable' && assignsPerVariable.get(v) === 1 && !dataUse && !fetched.has(n.output) && sameType) role = 'sink';
     } else if (REDUCE_OPS.has(n.op) && n.inputs[0]!.dtype === 'float32') role = 'reduce';
     else if (n.op === 'matMul' && n.output.dtype === 'float32' && n.inputs[0]!.shape.length === 2 && n.inputs[1]!.shape.length === 2) role = 'matmul';
@@ -165,7 +164,7 @@ export function fuseNodes(nodes: readonly Node[], consumers: Map<Node, Node[]>, 
         const p = t.node;
         if (!inGraph(p) || roles.get(p) !== 'ew') continue;
         if (ASSIGN_OPS.has(c.op) && ti === 0) continue;
-        if (!sameShape(p.output.shape, indexSpace(c))) continue;
+        if (!shapesEqual(p.output.shape, indexSpace(c))) continue;
         const gp = groupOf.get(p)!;
         const gc = groupOf.get(c)!;
         if (gp === gc || gp.kind !== 'elementwise' || gc.kind !== 'elementwise') continue;
@@ -217,7 +216,7 @@ export function fuseNodes(nodes: readonly Node[], consumers: Map<Node, Node[]>, 
     if (roles.get(c) !== 'ew' || c.inputs.filter((x) => x === u).length !== 1) continue;
     const k = groupOf.get(c)!;
     if (k.kind !== 'elementwise' || hasSink(k)) continue;
-    if (!k.nodes.every((n) => sameShape(n.output.shape, u.shape))) continue;
+    if (!k.nodes.every((n) => shapesEqual(n.output.shape, u.shape))) continue;
     const outs = clusterOutputs(k);
     if (outs.length !== 1 || (role !== 'reduce' && outs[0]!.dtype !== m.output.dtype)) continue;
     // A value that feeds a variable update belongs with that update (one kernel writes the
@@ -244,7 +243,7 @@ export function fuseNodes(nodes: readonly Node[], consumers: Map<Node, Node[]>, 
     if (a.nodes.length === 0) continue;
     for (let j = i + 1; j < small.length; j++) {
       const b = small[j]!;
-      if (b.nodes.length === 0 || !sameShape(indexSpace(a.nodes[0]!), indexSpace(b.nodes[0]!))) continue;
+      if (b.nodes.length === 0 || !shapesEqual(indexSpace(a.nodes[0]!), indexSpace(b.nodes[0]!))) continue;
       if (!canMerge(a, b)) continue;
       merge(a, b, `horizontal: ${b.nodes.map((n) => `'${n.name}'`).join(', ')} with ${a.nodes[0]!.op} '${a.nodes[0]!.name}': small independent kernels of one shape`);
     }

@@ -10,6 +10,7 @@
  * that kernel when both have the same dtype and shape (each element is read before it is
  * written at the same index, and generated code computes all outputs before writing any).
  */
+import { shapesEqual } from '@kiln/graph';
 import { type BufferDecl, type Kernel, kernelIO } from './program.js';
 
 const ALIGN = 16;
@@ -59,7 +60,7 @@ export function planMemory(buffers: BufferDecl[], kernels: Kernel[], fetches: nu
     const out0 = buffers[s.outputs[0]!]!;
     const irregular = new Set(
       s.inputs
-        .filter((i, ii) => s.inputViews?.[ii] || buffers[i]!.shape.length !== out0.shape.length || buffers[i]!.shape.some((d, j) => d !== out0.shape[j]))
+        .filter((i, ii) => s.inputViews?.[ii] || !shapesEqual(buffers[i]!.shape, out0.shape))
         .map((i) => find(base(i))),
     );
     for (const o of s.outputs) {
@@ -70,7 +71,7 @@ export function planMemory(buffers: BufferDecl[], kernels: Kernel[], fetches: nu
         const r = find(base(i));
         if (!isArena(base(i)) || irregular.has(r) || taken.has(r) || end.get(r) !== t || s.outputs.includes(i)) continue;
         const inp = buffers[i]!;
-        const same = inp.dtype === out.dtype && inp.bytes === out.bytes && inp.shape.length === out.shape.length && inp.shape.every((d, j) => d === out.shape[j]);
+        const same = inp.dtype === out.dtype && inp.bytes === out.bytes && shapesEqual(inp.shape, out.shape);
         if (!same) continue;
         taken.add(r);
         parent.set(o, r);

@@ -4,7 +4,7 @@
  * hand-made or damaged file is rejected with KilnError('CORRUPT_MODEL') here, not with some
  * other exception inside a backend. Values are not checked (a program may compute anything).
  */
-import { KilnError, type Tensor, bytesPerElement, fmtShape, sizeOf } from '@kiln/graph';
+import { KilnError, type Tensor, bytesPerElement, fmtShape, shapesEqual, sizeOf } from '@kiln/graph';
 import type { ScalarExpr } from '../lower/scalar-expr.js';
 import type { BufferDecl, KernelSpec, Program } from './program.js';
 
@@ -12,7 +12,6 @@ function corrupt(message: string): never {
   throw new KilnError('CORRUPT_MODEL', message);
 }
 
-const sameShape = (a: readonly (number | null)[], b: readonly (number | null)[]) => a.length === b.length && a.every((d, i) => d === b[i]);
 
 /** Throws unless every input index of `e` is below `arity`. */
 function checkExpr(e: ScalarExpr, arity: number, where: string): void {
@@ -44,14 +43,14 @@ function checkBuffers(p: Omit<Program, 'toString'>): void {
     }
     const value: Tensor | undefined = b.value;
     if ((b.kind === 'const') !== (value !== undefined)) corrupt(`${where}: ${b.kind === 'const' ? 'a const without a value' : `a ${b.kind} buffer with a value`}`);
-    if (value && (value.dtype !== b.dtype || !sameShape(value.shape, b.shape))) {
+    if (value && (value.dtype !== b.dtype || !shapesEqual(value.shape, b.shape))) {
       corrupt(`${where}: value ${value.dtype}${fmtShape(value.shape)} for a ${b.dtype}${fmtShape(b.shape)} buffer`);
     }
     if (b.kind === 'feed' || b.kind === 'variable') {
       const op = b.kind === 'feed' ? 'placeholder' : 'variable';
       const node = b.source === undefined ? undefined : graph.nodeByName(b.source);
       if (!node || node.op !== op) corrupt(`${where}: source '${b.source ?? ''}' is not a ${op} of the graph`);
-      if (node.output.dtype !== b.dtype || !sameShape(node.output.shape, b.shape)) {
+      if (node.output.dtype !== b.dtype || !shapesEqual(node.output.shape, b.shape)) {
         corrupt(`${where}: ${b.dtype}${fmtShape(b.shape)} but ${op} '${node.name}' is ${node.output.dtype}${fmtShape(node.output.shape)}`);
       }
     }

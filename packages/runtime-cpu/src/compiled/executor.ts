@@ -14,8 +14,8 @@
  * live views: the run after next overwrites them, and the memory is reused once the program is
  * disposed or collected, so a caller other than the Session must copy what it keeps.
  */
-import type { BufferDecl, Program } from '@kiln/compiler';
-import { type DType, KilnError, Tensor, type TypedArray, allocData, fmtShape } from '@kiln/graph';
+import { type BufferDecl, type Program, kernelIO } from '@kiln/compiler';
+import { type DType, KilnError, Tensor, type TypedArray, allocData, fmtShape, sizeOf } from '@kiln/graph';
 import { nodeRandom } from '../reference/executor.js';
 import { type RefContext, getRefKernel } from '../reference/registry.js';
 import { type KernelFn, type ReduceFn, type TypedArrayLike, compileElementwise, compileReduce } from './js-codegen.js';
@@ -76,7 +76,8 @@ function allZero(d: ArrayLike<number>): boolean {
 }
 
 type Compiled =
-  | { kind: 'elementwise'; fn: KernelFn; wasm?: WasmElementwise; n: number }
+  | { kind: 'elementwise'; n: number; wasm: WasmElementwise; fn?: undefined }
+  | { kind: 'elementwise'; n: number; fn: KernelFn; wasm?: undefined }
   | { kind: 'reduce'; fn: ReduceFn; acc: Float64Array; epilogue: KernelFn }
   | { kind: 'contraction' | 'op'; epilogue?: KernelFn }
   | { kind: 'none' };
@@ -134,22 +135,22 @@ export class CpuProgram {
       case 'elementwise': {
         // Flat float32 kernels of plain arithmetic run as generated WebAssembly SIMD; the rest
         // (broadcasts, views, transcendental functions, int/bool) as generated JS.
-        const size = (sh: readonly number[]) => sh.reduce((a, b) => a * b, 1);
-        const n = size(shapeOf(s.outputs[0]!));
+        const n = sizeOf(shapeOf(s.outputs[0]!));
         const kinds = s.inputs.map((id, j): ElementwiseInputKind | undefined =>
-          s.inputViews?.[j] ? undefined : size(shapeOf(id)) === n ? 'flat' : size(shapeOf(id)) === 1 ? 'scalar' : undefined,
+          s.inputViews?.[j] ? undefined : sizeOf(shapeOf(id)) === n ? 'flat' : sizeOf(shapeOf(id)) === 1 ? 'scalar' : undefined,
         );
         const f32 = [...s.inputs, ...s.outputs].every((id) => this.program.buffers[id]!.dtype === 'float32');
         const engine = this.heap.engine;
         const wasm = engine && f32 && kinds.every((k) => k !== undefined) ? compileWasmElementwise(engine, s.exprs, kinds as ElementwiseInputKind[]) : undefined;
-        return { kind: 'elementwise', fn: compileElementwise(s.exprs, s.inputs.map(shapeOf), shapeOf(s.outputs[0]!), s.inputViews), wasm, n };
+        if (wasm) return { kind: 'elementwise', wasm, n };
+        return { kind: 'elementwise', fn: compileElementwise(s.exprs, s.inputs.map(shapeOf), shapeOf(s.outputs[0]!), s.inputViews), n };
       }
       case 'reduce': {
         const out = shapeOf(s.output);
         return {
           kind: 'reduce',
           fn: compileReduce(s.reducer, s.prologue, s.inputs.map(shapeOf), s.inShape, s.axes),
-          acc: new Float64Array(out.reduce((a, b) => a * b, 1)),
+          acc: new Float64Array(sizeOf(out)),
           epilogue: compileElementwise([s.epilogue], [out, ...s.epilogueInputs.map(shapeOf)], out),
         };
       }
@@ -234,7 +235,7 @@ export class CpuProgram {
           });
           c.wasm.run(outs, s.inputs.map((id) => this.offsetOf(id)), c.n);
         } else {
-          c.fn(s.outputs.map(write) as TypedArrayLike[], s.inputs.map(read) as TypedArrayLike[]);
+          c.fn!(s.outputs.map(write) as TypedArrayLike[], s.inputs.map(read) as TypedArrayLike[]);
         }
       } else if (s.kind === 'reduce' && c.kind === 'reduce') {
         c.fn(c.acc, s.inputs.map(read) as TypedArrayLike[]);
@@ -320,8 +321,7 @@ export class CpuProgram {
   private checkNumerics(kernelId: number, resolve: (id: number) => TypedArray): void {
     const k = this.program.kernels[kernelId]!;
     const s = k.spec;
-    const outs = s.kind === 'op' ? s.outputs : s.kind === 'elementwise' ? s.outputs : [s.output];
-    const ins = s.kind === 'view' ? [s.input] : s.kind === 'contraction' ? [s.a, s.b, ...s.epilogueInputs] : s.kind === 'reduce' ? [...s.inputs, ...s.epilogueInputs] : s.inputs;
+    const { reads: ins, writes: outs } = kernelIO(s);
     const firstBad = (id: number) => {
       if (this.program.buffers[id]!.dtype !== 'float32' || this.slots.has(id)) return -1;
       const d = resolve(id);

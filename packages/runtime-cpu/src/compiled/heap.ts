@@ -22,22 +22,10 @@ export interface Heap {
 
 export type GemmCall = Omit<GemmArgs, 'accumulate'>;
 
-/** Cores available: Node's os module where there is one, else the browser's navigator. */
-async function cores(): Promise<number> {
-  try {
-    const os = await import('node:os');
-    return os.availableParallelism();
-  } catch {
-    return (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1;
-  }
-}
-
-/** Threads the engine starts (the caller's plus workers); a program may use fewer. */
-export const ENGINE_THREADS = Math.min(2, await cores());
-
 let engine: GemmEngine | undefined;
 try {
-  engine = await GemmEngine.create({ threads: ENGINE_THREADS });
+  // The engine picks its threads: min(2, cores) in Node, 1 where there are no worker threads.
+  engine = await GemmEngine.create();
 } catch {
   engine = undefined;
 }

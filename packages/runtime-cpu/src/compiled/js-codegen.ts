@@ -6,6 +6,7 @@
  * (Math.imul, |0); bool results are 0/1.
  */
 import { type IndexView, type Reducer, type ScalarExpr, exprToString } from '@kiln/compiler';
+import { sizeOf, stridesOf } from '@kiln/graph';
 import { erfScalar, roundHalfEven } from '../reference/kernels/elementwise.js';
 
 /** Helpers visible to generated code (H.*). */
@@ -139,20 +140,10 @@ function renderWithTemps(exprs: readonly ScalarExpr[], read: (index: number) => 
   return { stmts: stmts.join(' '), values: exprs.map((e) => renderExpr(e, read, temps)) };
 }
 
-/** Element strides of `shape` broadcast against `out` (0 on broadcast dims), right-aligned. */
+/** Element strides of a row-major `shape` broadcast against `out` (0 on broadcast dims), right-aligned. */
 export function broadcastStrides(shape: readonly number[], out: readonly number[]): number[] {
-  const rank = out.length;
-  const strides = new Array<number>(rank).fill(0);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    const d = shape[i]!;
-    strides[rank - shape.length + i] = d === 1 ? 0 : acc;
-    acc *= d;
-  }
-  return strides;
+  return viewStrides({ shape: [...shape], offset: 0, strides: stridesOf(shape) }, out);
 }
-
-const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
 /**
  * Nested loops over `shape` (row-major) keeping one running offset per operand (`strides[i]`
@@ -212,9 +203,9 @@ export function elementwiseSource(
   outShape: readonly number[],
   views: readonly (IndexView | null | undefined)[] = [],
 ): string {
-  const n = size(outShape);
-  const flat = inShapes.map((s, i) => !views[i] && size(s) === n);
-  const scalar = inShapes.map((s, i) => !views[i] && size(s) === 1);
+  const n = sizeOf(outShape);
+  const flat = inShapes.map((s, i) => !views[i] && sizeOf(s) === n);
+  const scalar = inShapes.map((s, i) => !views[i] && sizeOf(s) === 1);
   const lines: string[] = [];
   inShapes.forEach((_, i) => lines.push(`const in${i} = ins[${i}];`));
   exprs.forEach((_, i) => lines.push(`const out${i} = outs[${i}];`));
@@ -313,17 +304,17 @@ const reduceStep = (r: Reducer, acc: string, v: string) =>
  * walk the input once in row-major order, adding into acc at the output index.
  */
 export function reduceSource(reducer: Reducer, prologue: ScalarExpr, inShapes: readonly (readonly number[])[], inShape: readonly number[], axes: readonly number[]): string {
-  const n = size(inShape);
+  const n = sizeOf(inShape);
   const rank = inShape.length;
   const lines: string[] = [];
   inShapes.forEach((_, i) => lines.push(`const in${i} = ins[${i}];`));
   lines.push(`acc.fill(${REDUCE_INIT[reducer]});`);
   const sorted = [...axes].sort((a, b) => a - b);
   const trailing = sorted.every((a, i) => a === rank - sorted.length + i);
-  const flat = inShapes.map((s) => size(s) === n);
-  const scalar = inShapes.map((s, i) => size(s) === 1 && !flat[i]);
+  const flat = inShapes.map((s) => sizeOf(s) === n);
+  const scalar = inShapes.map((s, i) => sizeOf(s) === 1 && !flat[i]);
   if (trailing && inShapes.every((_, i) => flat[i] || scalar[i])) {
-    const inner = size(sorted.map((a) => inShape[a]!));
+    const inner = sizeOf(sorted.map((a) => inShape[a]!));
     const outer = n / Math.max(inner, 1);
     inShapes.forEach((_, i) => scalar[i] && !flat[i] && lines.push(`const s${i} = in${i}[0];`));
     const body = renderWithTemps([prologue], (i) => (flat[i] ? `in${i}[i]` : `s${i}`));

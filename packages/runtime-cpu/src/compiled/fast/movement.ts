@@ -5,10 +5,10 @@
  * exactly (a bad perm, an out-of-bounds slice, a shape that does not broadcast) returns
  * false so the reference kernel reports the error.
  */
-import { type Attrs, type Tensor, castScalar } from '@kiln/graph';
+import { type Attrs, type Tensor, castScalar, shapesEqual, stridesOf } from '@kiln/graph';
 import type { CpuKernel } from '../op-kernels.js';
 import { axisOf } from './axes.js';
-import { copyStrided, rowMajorStrides, sameShape } from './strided-copy.js';
+import { copyStrided } from './strided-copy.js';
 
 /** Whether `out` can receive x's elements unchanged in kind. */
 function sameKind(x: Tensor, out: Tensor): boolean {
@@ -23,9 +23,9 @@ function transpose(inputs: Tensor[], outputs: Tensor[], attrs: Readonly<Attrs>):
   const seen = new Set(perm);
   if (seen.size !== x.rank || perm.some((p) => !(p >= 0 && p < x.rank))) return false;
   const shape = perm.map((p) => x.shape[p]!);
-  if (!sameShape(shape, y.shape)) return false;
-  const st = rowMajorStrides(x.shape);
-  copyStrided(y.data, 0, rowMajorStrides(shape), x.data, 0, perm.map((p) => st[p]!), shape);
+  if (!shapesEqual(shape, y.shape)) return false;
+  const st = stridesOf(x.shape);
+  copyStrided(y.data, 0, stridesOf(shape), x.data, 0, perm.map((p) => st[p]!), shape);
   return true;
 }
 
@@ -43,10 +43,10 @@ function slice(inputs: Tensor[], outputs: Tensor[], attrs: Readonly<Attrs>): boo
     if (b < 0 || s < 0 || b + s > d) return false;
     shape.push(s);
   }
-  if (!sameShape(shape, y.shape)) return false;
-  const st = rowMajorStrides(x.shape);
+  if (!shapesEqual(shape, y.shape)) return false;
+  const st = stridesOf(x.shape);
   const base = begin.reduce((n, b, i) => n + b * st[i]!, 0);
-  copyStrided(y.data, 0, rowMajorStrides(shape), x.data, base, st, shape);
+  copyStrided(y.data, 0, stridesOf(shape), x.data, base, st, shape);
   return true;
 }
 
@@ -61,10 +61,10 @@ function split(inputs: Tensor[], outputs: Tensor[], attrs: Readonly<Attrs>): boo
     total += o.shape[axis]!;
   }
   if (total !== x.shape[axis]) return false;
-  const st = rowMajorStrides(x.shape);
+  const st = stridesOf(x.shape);
   let start = 0;
   for (const o of outputs) {
-    copyStrided(o.data, 0, rowMajorStrides(o.shape), x.data, start * st[axis]!, st, o.shape);
+    copyStrided(o.data, 0, stridesOf(o.shape), x.data, start * st[axis]!, st, o.shape);
     start += o.shape[axis]!;
   }
   return true;
@@ -74,7 +74,7 @@ function split(inputs: Tensor[], outputs: Tensor[], attrs: Readonly<Attrs>): boo
 function broadcastStrides(x: Tensor, target: readonly number[]): number[] | null {
   const off = target.length - x.rank;
   if (off < 0) return null;
-  const xs = rowMajorStrides(x.shape);
+  const xs = stridesOf(x.shape);
   const out: number[] = [];
   for (let i = 0; i < target.length; i++) {
     if (i < off) {
@@ -95,16 +95,16 @@ function broadcastTo(inputs: Tensor[], outputs: Tensor[]): boolean {
   if (!sameKind(x, y)) return false;
   const st = broadcastStrides(x, y.shape);
   if (!st) return false;
-  copyStrided(y.data, 0, rowMajorStrides(y.shape), x.data, 0, st, y.shape);
+  copyStrided(y.data, 0, stridesOf(y.shape), x.data, 0, st, y.shape);
   return true;
 }
 
 function broadcastToKernel(inputs: Tensor[], outputs: Tensor[], attrs: Readonly<Attrs>): boolean {
-  return sameShape(attrs.shape as number[], outputs[0]!.shape) && broadcastTo(inputs, outputs);
+  return shapesEqual(attrs.shape as number[], outputs[0]!.shape) && broadcastTo(inputs, outputs);
 }
 
 function broadcastLikeKernel(inputs: Tensor[], outputs: Tensor[]): boolean {
-  return sameShape(inputs[1]!.shape, outputs[0]!.shape) && broadcastTo(inputs, outputs);
+  return shapesEqual(inputs[1]!.shape, outputs[0]!.shape) && broadcastTo(inputs, outputs);
 }
 
 /** tile: output dim i viewed as [reps_i, d_i]; the rep index reads with stride 0. */
@@ -113,9 +113,9 @@ function tile(inputs: Tensor[], outputs: Tensor[], attrs: Readonly<Attrs>): bool
   const y = outputs[0]!;
   const reps = attrs.reps as number[];
   if (!sameKind(x, y) || reps.length !== x.rank || reps.some((r) => r < 0)) return false;
-  if (!sameShape(x.shape.map((d, i) => d * reps[i]!), y.shape)) return false;
-  const xs = rowMajorStrides(x.shape);
-  const ys = rowMajorStrides(y.shape);
+  if (!shapesEqual(x.shape.map((d, i) => d * reps[i]!), y.shape)) return false;
+  const xs = stridesOf(x.shape);
+  const ys = stridesOf(y.shape);
   const shape: number[] = [];
   const dSt: number[] = [];
   const sSt: number[] = [];
@@ -134,12 +134,12 @@ function pad(inputs: Tensor[], outputs: Tensor[], attrs: Readonly<Attrs>): boole
   const y = outputs[0]!;
   const p = attrs.paddings as number[];
   if (!sameKind(x, y) || p.length !== 2 * x.rank || p.some((v) => v < 0)) return false;
-  if (!sameShape(x.shape.map((d, i) => d + p[2 * i]! + p[2 * i + 1]!), y.shape)) return false;
-  const ys = rowMajorStrides(y.shape);
+  if (!shapesEqual(x.shape.map((d, i) => d + p[2 * i]! + p[2 * i + 1]!), y.shape)) return false;
+  const ys = stridesOf(y.shape);
   const interiorWhole = p.every((v) => v === 0);
   if (!interiorWhole) y.data.fill(castScalar(attrs.constantValue as number, y.dtype));
   const base = ys.reduce((n, s, i) => n + s * p[2 * i]!, 0);
-  copyStrided(y.data, base, ys, x.data, 0, rowMajorStrides(x.shape), x.shape);
+  copyStrided(y.data, base, ys, x.data, 0, stridesOf(x.shape), x.shape);
   return true;
 }
 

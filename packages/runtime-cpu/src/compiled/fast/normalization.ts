@@ -7,11 +7,10 @@
  * broadcasting along leading or middle dims, layerNorm over non-trailing axes, outputs
  * larger than x) return false and run through the reference kernel.
  */
-import type { Attrs, Tensor } from '@kiln/graph';
+import { type Attrs, type Tensor, shapesEqual } from '@kiln/graph';
 import type { CpuKernel } from '../op-kernels.js';
 import { sizeBetween } from './axes.js';
 import { scratch64 } from './scratch.js';
-import { sameShape } from './strided-copy.js';
 
 /**
  * The largest trailing block K among params (1 when all are scalars), or -1 when some param
@@ -25,7 +24,7 @@ function trailingBlock(x: Tensor, params: readonly Tensor[]): number {
     let lead = 0;
     while (lead < p.rank && p.shape[lead] === 1) lead++;
     const s = p.shape.slice(lead);
-    if (s.length > x.rank || !sameShape(s, x.shape.slice(x.rank - s.length))) return -1;
+    if (s.length > x.rank || !shapesEqual(s, x.shape.slice(x.rank - s.length))) return -1;
     K = Math.max(K, p.size);
   }
   return K;
@@ -43,7 +42,7 @@ function expand(p: Tensor, K: number, slot: number): Float64Array {
 function batchNorm(inputs: Tensor[], outputs: Tensor[], attrs: Readonly<Attrs>): boolean {
   const [x, mean, variance, offset, scale] = inputs as [Tensor, Tensor, Tensor, Tensor, Tensor];
   const y = outputs[0]!;
-  if (x.dtype !== 'float32' || y.dtype !== 'float32' || !sameShape(x.shape, y.shape)) return false;
+  if (x.dtype !== 'float32' || y.dtype !== 'float32' || !shapesEqual(x.shape, y.shape)) return false;
   const K = trailingBlock(x, [mean, variance, offset, scale]);
   if (K < 0) return false;
   const eps = attrs.varianceEpsilon as number;
@@ -71,7 +70,7 @@ function trailingStart(axes: readonly number[], r: number): number {
 function layerNorm(inputs: Tensor[], outputs: Tensor[], attrs: Readonly<Attrs>): boolean {
   const [x, scale, offset] = inputs as [Tensor, Tensor, Tensor];
   const y = outputs[0]!;
-  if (x.dtype !== 'float32' || y.dtype !== 'float32' || !sameShape(x.shape, y.shape)) return false;
+  if (x.dtype !== 'float32' || y.dtype !== 'float32' || !shapesEqual(x.shape, y.shape)) return false;
   const first = trailingStart(attrs.axes as number[], x.rank);
   const K = trailingBlock(x, [scale, offset]);
   if (first < 0 || K < 0) return false;

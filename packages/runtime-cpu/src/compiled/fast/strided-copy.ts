@@ -109,19 +109,3 @@ export function copyStrided(
     if (k < 0) return;
   }
 }
-
-/** Row-major strides of `shape`. */
-export function rowMajorStrides(shape: readonly number[]): number[] {
-  const st = new Array<number>(shape.length);
-  let acc = 1;
-  for (let k = shape.length - 1; k >= 0; k--) {
-    st[k] = acc;
-    acc *= shape[k]!;
-  }
-  return st;
-}
-
-/** Whether two shapes are equal. */
-export function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
-}
