@@ -11,6 +11,7 @@ import { type GraphWithFetches, compile, gradients } from '@kiln/compiler';
 import * as k from '@kiln/graph';
 import { Graph, type SymbolicTensor, Tensor, allOps, tensor } from '@kiln/graph';
 import { CpuProgram, evaluate, makeRandom, referenceConstantEvaluator } from '@kiln/runtime-cpu';
+import { expectClose } from './helpers/reference-compare.js';
 import { type CaseTable, compareCases, elementwiseCases, reduceCases } from '../packages/compiler/test/grad-cases-basic.js';
 import { movementCases } from '../packages/compiler/test/grad-cases-movement.js';
 import { nnCases } from '../packages/compiler/test/grad-cases-nn.js';
@@ -73,16 +74,6 @@ function builder(g: Graph, feeds: Record<string, Tensor>, xs: SymbolicTensor[]):
     random: r,
   };
   return b;
-}
-
-function expectClose(got: Tensor, want: Tensor, what: string): void {
-  expect({ what, shape: got.shape, dtype: got.dtype }).toEqual({ what, shape: want.shape, dtype: want.dtype });
-  for (let i = 0; i < want.size; i++) {
-    const a = got.data[i]!;
-    const e = want.data[i]!;
-    const ok = Number.isNaN(e) ? Number.isNaN(a) : a === e || Math.abs(a - e) <= 1e-5 + 1e-4 * Math.abs(e);
-    if (!ok) throw new Error(`${what}: element ${i}: compiled ${a}, reference ${e}`);
-  }
 }
 
 const ops = allOps().map((d) => d.name).filter((op) => !NOT_HERE.has(op));

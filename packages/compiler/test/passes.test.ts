@@ -17,8 +17,9 @@ import {
   pruneToFetches,
   simplify,
 } from '@kiln/compiler';
-import { type Graph, Tensor, parseGraph, printGraph } from '@kiln/graph';
-import { evaluate, makeRandom, referenceConstantEvaluator } from '@kiln/runtime-cpu';
+import { parseGraph, printGraph } from '@kiln/graph';
+import { evaluate, referenceConstantEvaluator } from '@kiln/runtime-cpu';
+import { expectClose, randomFeeds } from '../../../tests/helpers/reference-compare.js';
 import { fileCheck, parseChecks } from './filecheck.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -29,29 +30,6 @@ const PASSES: Record<string, (g: GraphWithFetches) => GraphWithFetches> = {
   simplify,
   fold: (g) => constantFold(g, { evaluate: referenceConstantEvaluator, maxElements: 64 }),
 };
-
-function randomFeeds(g: Graph, seed: number): Record<string, Tensor> {
-  const rnd = makeRandom(seed);
-  const feeds: Record<string, Tensor> = {};
-  for (const p of g.placeholders()) {
-    const shape = (p.attrs.shape as (number | null)[]).map((d) => d ?? 2);
-    const t = new Tensor(p.attrs.dtype as 'float32', shape);
-    for (let i = 0; i < t.size; i++) t.data[i] = p.attrs.dtype === 'bool' ? (rnd() < 0.5 ? 1 : 0) : p.attrs.dtype === 'int32' ? Math.floor(rnd() * 10) - 5 : rnd() * 4 - 2;
-    feeds[p.name] = t;
-  }
-  return feeds;
-}
-
-function expectClose(a: Tensor, b: Tensor): void {
-  expect(a.shape).toEqual(b.shape);
-  expect(a.dtype).toBe(b.dtype);
-  for (let i = 0; i < a.size; i++) {
-    const x = a.data[i]!;
-    const y = b.data[i]!;
-    if (Number.isNaN(y)) expect(Number.isNaN(x)).toBe(true);
-    else expect(Math.abs(x - y)).toBeLessThanOrEqual(1e-6 + 1e-5 * Math.abs(y));
-  }
-}
 
 const files = readdirSync(join(here, 'passes')).filter((f) => f.endsWith('.kir'));
 
@@ -73,9 +51,9 @@ describe.each(files)('%s', (file) => {
     expect(failure).toBeNull();
     // Round trip of the result through the text IR, and same values before/after.
     expect(printGraph(parseGraph(printed))).toBe(printed);
-    const feeds = randomFeeds(g, 7);
+    const feeds = randomFeeds(g, 7, 2);
     const before = evaluate(fetches, feeds);
     const after = evaluate(out.fetches, feeds);
-    before.forEach((b, i) => expectClose(after[i]!, b));
+    before.forEach((b, i) => expectClose(after[i]!, b, `fetch ${i}`, 1e-6, 1e-5));
   });
 });

@@ -13,8 +13,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
 import { compile } from '@kiln/compiler';
-import { type Graph, type Node, Tensor, getOp, parseGraph } from '@kiln/graph';
-import { CpuProgram, evaluateWithState, makeRandom, referenceConstantEvaluator } from '@kiln/runtime-cpu';
+import { type Node, type Tensor, getOp, parseGraph } from '@kiln/graph';
+import { CpuProgram, evaluateWithState, referenceConstantEvaluator } from '@kiln/runtime-cpu';
+import { expectClose, randomFeeds } from '../../../tests/helpers/reference-compare.js';
 import { fileCheck, parseChecks } from './filecheck.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -38,30 +39,6 @@ function parseRun(text: string): RunLine {
   }
   if (run.fetch.length === 0) throw new Error('RUN: needs fetch=...');
   return run;
-}
-
-function randomFeeds(g: Graph, seed: number): Record<string, Tensor> {
-  const rnd = makeRandom(seed);
-  const feeds: Record<string, Tensor> = {};
-  for (const p of g.placeholders()) {
-    const shape = (p.attrs.shape as (number | null)[]).map((d) => d ?? 1);
-    const dtype = p.attrs.dtype as Tensor['dtype'];
-    const t = new Tensor(dtype, shape);
-    for (let i = 0; i < t.size; i++) t.data[i] = dtype === 'bool' ? (rnd() < 0.5 ? 1 : 0) : dtype === 'int32' ? Math.floor(rnd() * 10) - 5 : rnd() * 4 - 2;
-    feeds[p.name] = t;
-  }
-  return feeds;
-}
-
-function expectClose(got: Tensor | null | undefined, want: Tensor, what: string): void {
-  if (!got) throw new Error(`${what}: compiled program returned nothing`);
-  expect({ what, shape: got.shape, dtype: got.dtype }).toEqual({ what, shape: want.shape, dtype: want.dtype });
-  for (let i = 0; i < want.size; i++) {
-    const a = got.data[i]!;
-    const e = want.data[i]!;
-    const ok = Number.isNaN(e) ? Number.isNaN(a) : a === e || Math.abs(a - e) <= 1e-5 + 1e-4 * Math.abs(e);
-    if (!ok) throw new Error(`${what}: element ${i}: compiled ${a}, reference ${e}`);
-  }
 }
 
 function runCase(text: string): void {
