@@ -9,6 +9,11 @@ import { resolveAttrs } from './ops/attrs.js';
 import { type AttrValue, type Attrs, type TensorType, getOp } from './ops/registry.js';
 import type { Dim, Shape } from './shape.js';
 import { type NestedArray, Tensor, tensor } from './tensor.js';
+import { type Initializer, isInitializer } from './init/initializers.js';
+
+export interface VariableOptions {
+  trainable?: boolean;
+}
 
 export interface SymbolicTensor {
   readonly graph: Graph;
@@ -93,10 +98,36 @@ export class Graph {
     return this.addNode('placeholder', [], { dtype, shape }, { baseName: name ?? 'placeholder' }).output;
   }
 
-  /** A variable: state that lives in the session, initialized from `init`. */
-  variable(init: Tensor, name?: string, opts?: { trainable?: boolean }): SymbolicTensor {
+  /**
+   * A variable: state that lives in the session, initialized from `init`: a Tensor, or an
+   * Initializer with the variable's shape (`g.variable(initializers.glorotUniform({ seed: 1 }),
+   * [784, 512], 'w1')`).
+   */
+  variable(init: Tensor, name?: string, opts?: VariableOptions): SymbolicTensor;
+  variable(init: Initializer, shape: readonly number[], name?: string, opts?: VariableOptions & { dtype?: DType }): SymbolicTensor;
+  variable(
+    initArg: Tensor | Initializer,
+    shapeOrName?: readonly number[] | string,
+    nameOrOpts?: string | VariableOptions,
+    maybeOpts?: VariableOptions & { dtype?: DType },
+  ): SymbolicTensor {
+    let init: Tensor;
+    let name: string | undefined;
+    let opts: VariableOptions | undefined;
+    if (isInitializer(initArg)) {
+      if (!Array.isArray(shapeOrName)) {
+        throw new KilnError('INVALID_ARGUMENT', `variable: an initializer (${initArg.className}) needs a shape as the second argument`);
+      }
+      name = typeof nameOrOpts === 'string' ? nameOrOpts : undefined;
+      opts = typeof nameOrOpts === 'object' ? nameOrOpts : maybeOpts;
+      init = initArg.apply(shapeOrName as number[], maybeOpts?.dtype ?? 'float32');
+    } else {
+      name = typeof shapeOrName === 'string' ? shapeOrName : undefined;
+      opts = typeof nameOrOpts === 'object' ? nameOrOpts : undefined;
+      init = initArg;
+    }
     if (!(init instanceof Tensor)) {
-      throw new KilnError('INVALID_ARGUMENT', `variable${name ? ` '${name}'` : ''}: init must be a Tensor, got ${typeof init}`);
+      throw new KilnError('INVALID_ARGUMENT', `variable${name ? ` '${name}'` : ''}: init must be a Tensor or an Initializer, got ${typeof init}`);
     }
     return this.addNode('variable', [], { value: init, trainable: opts?.trainable ?? true }, { baseName: name ?? 'variable' })
       .output;

@@ -2,6 +2,7 @@ export * from './dtype.js';
 export * from './errors.js';
 export * from './shape.js';
 export * from './tensor.js';
+export * from './init/index.js';
 export * from './graph.js';
 export * from './ops/registry.js';
 export * from './ops/attrs.js';

@@ -1,16 +1,7 @@
-/** Deterministic random streams for random ops: one generator, seeded per run and node. */
+/** Deterministic random streams for random ops: one generator (the graph's), seeded per run and node. */
+import { makeRandom } from '@kiln/graph';
 
-/** mulberry32: a small, well-distributed 32-bit generator; deterministic per seed. */
-export function makeRandom(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { makeRandom };
 
 /**
  * The random stream of one stateful node in one run: derived from the run seed and the node's
