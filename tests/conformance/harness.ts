@@ -1,5 +1,6 @@
 /**
- * The ONNX node-conformance harness: for one case folder (model.onnx + test_data_set_0),
+ * The ONNX conformance harness: the case sources (Debian's libonnx-testdata suites, plus an
+ * optional extra folder) and, for one case folder (model.onnx + test_data_set_0),
  * import the model with @kiln/onnx, feed the decoded inputs to the reference executor and
  * compare every output with the expected one (README of the data: shape and dtype exactly,
  * float32 within |a - e| <= 1e-4 + 1e-3 * |e|, NaN/Inf exactly, int64 expected vs our int32 by
@@ -31,12 +32,60 @@ export function repoRoot(): string {
   }
 }
 
-/** The onnx-node folder: $KILN_CONFORMANCE_DIR, else ../shared/conformance/onnx-node next to the repo. */
-export function conformanceDir(): string {
-  return process.env.KILN_CONFORMANCE_DIR ?? path.resolve(repoRoot(), '../shared/conformance/onnx-node');
+/** Where Debian's `libonnx-testdata` package installs ONNX's backend test cases (override: $KILN_ONNX_TESTDATA). */
+export function onnxTestdataRoot(): string {
+  return process.env.KILN_ONNX_TESTDATA ?? '/usr/share/libonnx-testdata/data';
 }
 
-/** Case names from MANIFEST.tsv (falls back to the test_* folders). */
+/**
+ * One folder of cases. `required` sources come from an installed package (their absence fails
+ * the suite); `$KILN_CONFORMANCE_DIR` is an optional extra source (CI points it at a newer
+ * onnx's node cases when they are available).
+ */
+export interface ConformanceSource {
+  id: string;
+  dir: string;
+  required: boolean;
+}
+
+export function conformanceSources(): ConformanceSource[] {
+  const root = onnxTestdataRoot();
+  const sources: ConformanceSource[] = ['node', 'pytorch-converted', 'pytorch-operator', 'simple'].map((s) => ({
+    id: s,
+    dir: path.join(root, s),
+    required: true,
+  }));
+  const extra = process.env.KILN_CONFORMANCE_DIR;
+  if (extra) sources.push({ id: 'extra', dir: path.resolve(extra), required: false });
+  return sources;
+}
+
+/** A case: `<source id>/<case folder>`, e.g. 'node/test_abs'. */
+export interface ConformanceCase {
+  id: string;
+  source: ConformanceSource;
+  name: string;
+}
+
+/** Every case of every source present on this machine. */
+export function listAllCases(sources: readonly ConformanceSource[] = conformanceSources()): ConformanceCase[] {
+  const out: ConformanceCase[] = [];
+  for (const source of sources) {
+    if (!existsSync(source.dir)) continue;
+    for (const name of listCases(source.dir)) out.push({ id: `${source.id}/${name}`, source, name });
+  }
+  return out;
+}
+
+/** The expected-pass list (tests/conformance/expected-pass.txt): case ids, one per line. */
+export function expectedPassList(): string[] {
+  return readFileSync(path.join(repoRoot(), 'tests/conformance/expected-pass.txt'), 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
+}
+
+/** Case names from MANIFEST.tsv (falls back to the test_* folders that hold a model). */
 export function listCases(dir: string): string[] {
   const manifest = path.join(dir, 'MANIFEST.tsv');
   if (existsSync(manifest)) {
@@ -46,7 +95,9 @@ export function listCases(dir: string): string[] {
       .map((l) => l.split('\t')[0]!)
       .filter((n) => n.startsWith('test_'));
   }
-  return readdirSync(dir).filter((n) => n.startsWith('test_')).sort();
+  return readdirSync(dir)
+    .filter((n) => n.startsWith('test_') && existsSync(path.join(dir, n, 'model.onnx')))
+    .sort();
 }
 
 const KILN_OF: Record<string, string> = { FLOAT: 'float32', INT32: 'int32', INT64: 'int32', BOOL: 'bool' };
@@ -107,7 +158,11 @@ export function runCase(dir: string, name: string, execute: CaseExecutor = (o, f
     const m = importOnnxModel(model, { inputValues });
     stage = 'run';
     const feeds: Record<string, Tensor> = {};
-    for (const inp of inputs) if (!bound.has(inp.name)) feeds[inp.name] = inp.tensor;
+    // Unnamed input files (the PyTorch suites) bind to the graph's inputs by position.
+    for (const [i, inp] of inputs.entries()) {
+      const name = inp.name || m.inputs[i]?.name;
+      if (name !== undefined && !bound.has(name)) feeds[name] = inp.tensor;
+    }
     const outs = execute(m.outputs, feeds);
     const expected = [...Array(count('output_')).keys()].map((i) => decodeOnnxTensor(read(`output_${i}.pb`)));
     if (expected.length !== outs.length) {
