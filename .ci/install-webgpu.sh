@@ -7,14 +7,19 @@
 # The backports entry is derived from the machine's own Debian apt source (its mirror URI and
 # keyring), so the script works behind whatever mirror the machine uses. Running it twice
 # changes nothing: the entry is written only when no bookworm-backports source exists.
+#
+#   bash .ci/install-webgpu.sh                 install
+#   bash .ci/install-webgpu.sh --print-entry   only print the backports entry it would add
+# KILN_APT_DIR (default /etc/apt) is where apt's sources are read from (for the script's test).
 set -euo pipefail
+APT_DIR="${KILN_APT_DIR:-/etc/apt}"
 SUDO=""
 if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
 
 backports_entry() {
   # deb822 sources first: the first stanza whose Suites include bookworm (not -security).
   local f
-  for f in /etc/apt/sources.list.d/*.sources; do
+  for f in "$APT_DIR"/sources.list.d/*.sources; do
     [ -f "$f" ] || continue
     local entry
     entry=$(awk '
@@ -39,9 +44,9 @@ backports_entry() {
     fi
   done
   # One-line sources.list: the first `deb URI bookworm ...` line.
-  if [ -f /etc/apt/sources.list ]; then
+  if [ -f "$APT_DIR/sources.list" ]; then
     local line
-    line=$(grep -E '^[[:space:]]*deb[[:space:]]' /etc/apt/sources.list | grep -E '[[:space:]]bookworm([[:space:]]|$)' | head -n 1 || true)
+    line=$(grep -E '^[[:space:]]*deb[[:space:]]' "$APT_DIR/sources.list" | grep -E '[[:space:]]bookworm([[:space:]]|$)' | head -n 1 || true)
     if [ -n "$line" ]; then
       # Keep any [options] block, swap the suite, keep only the main component.
       printf '%s\n' "$line" | sed -E 's/[[:space:]]bookworm([[:space:]].*)?$/ bookworm-backports main/'
@@ -51,18 +56,23 @@ backports_entry() {
   return 1
 }
 
-if ! grep -rqsE "bookworm-backports" /etc/apt/sources.list /etc/apt/sources.list.d/; then
+if [ "${1:-}" = "--print-entry" ]; then
+  backports_entry
+  exit $?
+fi
+
+if ! grep -rqsE "bookworm-backports" "$APT_DIR/sources.list" "$APT_DIR/sources.list.d/"; then
   if entry=$(backports_entry); then
     if printf '%s\n' "$entry" | grep -q '^Types:'; then
-      target=/etc/apt/sources.list.d/bookworm-backports.sources
+      target="$APT_DIR/sources.list.d/bookworm-backports.sources"
     else
-      target=/etc/apt/sources.list.d/bookworm-backports.list
+      target="$APT_DIR/sources.list.d/bookworm-backports.list"
     fi
     echo "adding $target:"
     printf '%s\n' "$entry" | sed 's/^/  /'
     printf '%s\n' "$entry" | $SUDO tee "$target" >/dev/null
   else
-    echo "install-webgpu.sh: no Debian bookworm entry found in /etc/apt/sources.list or /etc/apt/sources.list.d/*.sources" >&2
+    echo "install-webgpu.sh: no Debian bookworm entry found in $APT_DIR/sources.list or $APT_DIR/sources.list.d/*.sources" >&2
     exit 1
   fi
 fi
