@@ -16,7 +16,7 @@ import {
   runSeed,
   serializeProgram,
 } from '@kiln/compiler';
-import { type Graph, KilnError, type SymbolicTensor, Tensor, fmtShape, isSymbolic } from '@kiln/graph';
+import { type BytesLike, type Graph, KilnError, type SymbolicTensor, Tensor, fmtShape, isSymbolic } from '@kiln/graph';
 import { CpuProgram, referenceConstantEvaluator } from '@kiln/runtime-cpu';
 
 export interface CompileModelSpec {
@@ -217,7 +217,7 @@ export async function compileModel(g: Graph, spec: CompileModelSpec, opts: Compi
 }
 
 /** Loads bytes written by CompiledModel.serialize(): runs without the graph and without recompiling. */
-export async function loadCompiled(bytes: Uint8Array, opts: { backend: 'cpu' | 'webgpu' }): Promise<CompiledModel> {
+export async function loadCompiled(bytes: BytesLike, opts: { backend: 'cpu' | 'webgpu' }): Promise<CompiledModel> {
   checkBackend(opts?.backend, 'loadCompiled');
   const loaded = deserializeProgram(bytes);
   return cpuModel(loaded.program, loaded.variables, loaded.seed, loaded.runCounter);

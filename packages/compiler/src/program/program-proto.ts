@@ -5,7 +5,7 @@
  * loading never recompiles. Damaged or hand-made bytes give KilnError('CORRUPT_MODEL') (a newer
  * format, intact, gives UNSUPPORTED_VERSION); nothing else escapes deserializeProgram.
  */
-import { type AttrSpec, type AttrValue, type Attrs, KilnError, Tensor, getOp, protoCodec as pc } from '@kiln/graph';
+import { type AttrSpec, type AttrValue, type Attrs, type BytesLike, KilnError, Tensor, getOp, protoCodec as pc, toBytes } from '@kiln/graph';
 import type { ScalarExpr, ScalarFn } from '../lower/scalar-expr.js';
 import { validateProgram } from './program-check.js';
 import {
@@ -407,12 +407,10 @@ function decodeProgram(bytes: Uint8Array): LoadedProgram {
 }
 
 /** Reads bytes written by serializeProgram: the program and the saved variable values. */
-export function deserializeProgram(bytes: Uint8Array): LoadedProgram {
-  if (!(bytes instanceof Uint8Array)) {
-    throw new KilnError('INVALID_ARGUMENT', `loadCompiled: expected a Uint8Array, got ${bytes === null ? 'null' : typeof bytes}`);
-  }
+export function deserializeProgram(bytes: BytesLike): LoadedProgram {
+  const view = toBytes(bytes, 'loadCompiled');
   try {
-    return decodeProgram(bytes);
+    return decodeProgram(view);
   } catch (e) {
     if (e instanceof KilnError && e.code === 'UNSUPPORTED_VERSION') throw e;
     const why = e instanceof Error ? e.message : String(e);
