@@ -34,6 +34,16 @@ export interface CompiledModelOptions {
   seed?: number;
 }
 
+export interface LoadCompiledOptions {
+  backend: 'cpu' | 'webgpu';
+  /**
+   * The most memory (bytes) the loaded program may claim: arena, constants, feeds and
+   * variables (default 1 GiB). A file asking for more is refused with RESOURCE_EXHAUSTED
+   * before anything is allocated; raise this for a large model you trust.
+   */
+  maxBytes?: number;
+}
+
 export interface CompiledModel {
   /**
    * Runs the program once: one Tensor per fetch, in fetch order. A target fetch (e.g. an
@@ -217,8 +227,8 @@ export async function compileModel(g: Graph, spec: CompileModelSpec, opts: Compi
 }
 
 /** Loads bytes written by CompiledModel.serialize(): runs without the graph and without recompiling. */
-export async function loadCompiled(bytes: BytesLike, opts: { backend: 'cpu' | 'webgpu' }): Promise<CompiledModel> {
+export async function loadCompiled(bytes: BytesLike, opts: LoadCompiledOptions): Promise<CompiledModel> {
   checkBackend(opts?.backend, 'loadCompiled');
-  const loaded = deserializeProgram(bytes);
+  const loaded = deserializeProgram(bytes, { maxBytes: opts.maxBytes });
   return cpuModel(loaded.program, loaded.variables, loaded.seed, loaded.runCounter);
 }
