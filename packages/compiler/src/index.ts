@@ -17,3 +17,4 @@ export * from './program/memory-plan.js';
 export * from './program/build-kernels.js';
 export * from './program/compile.js';
 export * from './program/program-proto.js';
+export { DEFAULT_MAX_PROGRAM_BYTES, type ProgramLimits, programStorageBytes, validateProgramSafety } from './program/program-validate.js';

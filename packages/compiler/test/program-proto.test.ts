@@ -62,7 +62,8 @@ function allKinds(): Program {
     kernels: [
       {
         id: 0,
-        spec: { kind: 'contraction', a: 0, b: 1, transposeA: false, transposeB: true, epilogue: call('add', f, input(0, f), input(1, f)), epilogueInputs: [2], output: 3 },
+        // wᵀ·xᵀ: both flags set, and the shapes agree ([3,2]ᵀ·[2,3]ᵀ = [2,2]): loading checks them.
+        spec: { kind: 'contraction', a: 1, b: 0, transposeA: true, transposeB: true, epilogue: call('add', f, input(0, f), input(1, f)), epilogueInputs: [2], output: 3 },
         nodes: ['MatMul', 'Add'],
         reasons: ['add into matMul: bias epilogue'],
       },

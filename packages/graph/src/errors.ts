@@ -17,6 +17,8 @@ export type KilnErrorCode =
   | 'NOT_DIFFERENTIABLE'
   | 'NUMERIC_ERROR'
   | 'UNSUPPORTED'
+  /** Memory (or another budget) ran out: the message says what was asked for, what is in use and what to do. */
+  | 'RESOURCE_EXHAUSTED'
   | 'INTERNAL';
 
 export class KilnError extends Error {

@@ -16,7 +16,7 @@ import {
   runSeed,
   serializeProgram,
 } from '@kiln/compiler';
-import { type Graph, KilnError, type SymbolicTensor, Tensor, fmtShape, isSymbolic } from '@kiln/graph';
+import { type BytesLike, type Graph, KilnError, type SymbolicTensor, Tensor, fmtShape, isSymbolic } from '@kiln/graph';
 import { CpuProgram, referenceConstantEvaluator } from '@kiln/runtime-cpu';
 
 export interface CompileModelSpec {
@@ -32,6 +32,16 @@ export interface CompiledModelOptions {
   fuse?: boolean;
   /** Seed of the random streams (dropout, random ops); a random one when absent. */
   seed?: number;
+}
+
+export interface LoadCompiledOptions {
+  backend: 'cpu' | 'webgpu';
+  /**
+   * The most memory (bytes) the loaded program may claim: arena, constants, feeds and
+   * variables (default 1 GiB). A file asking for more is refused with RESOURCE_EXHAUSTED
+   * before anything is allocated; raise this for a large model you trust.
+   */
+  maxBytes?: number;
 }
 
 export interface CompiledModel {
@@ -217,8 +227,8 @@ export async function compileModel(g: Graph, spec: CompileModelSpec, opts: Compi
 }
 
 /** Loads bytes written by CompiledModel.serialize(): runs without the graph and without recompiling. */
-export async function loadCompiled(bytes: Uint8Array, opts: { backend: 'cpu' | 'webgpu' }): Promise<CompiledModel> {
+export async function loadCompiled(bytes: BytesLike, opts: LoadCompiledOptions): Promise<CompiledModel> {
   checkBackend(opts?.backend, 'loadCompiled');
-  const loaded = deserializeProgram(bytes);
+  const loaded = deserializeProgram(bytes, { maxBytes: opts.maxBytes });
   return cpuModel(loaded.program, loaded.variables, loaded.seed, loaded.runCounter);
 }

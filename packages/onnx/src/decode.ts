@@ -4,7 +4,7 @@
  * Field numbers follow onnx/onnx.proto. int64 values become int32 (KilnError when one does not
  * fit); only float32, the integer types and bool have a Kiln dtype.
  */
-import { type DType, KilnError, Tensor, allocData, fmtShape, sizeOf } from '@kiln/graph';
+import { type BytesLike, type DType, KilnError, Tensor, allocData, fmtShape, sizeOf, toBytes } from '@kiln/graph';
 import {
   type WireField,
   corrupt,
@@ -247,8 +247,8 @@ function decodeGraph(buf: Uint8Array): OnnxGraph {
 }
 
 /** Decodes a serialized ModelProto. Corrupt or non-ONNX bytes throw KilnError('CORRUPT_MODEL'). */
-export function decodeModel(bytes: Uint8Array): OnnxModel {
-  if (!(bytes instanceof Uint8Array)) throw new KilnError('INVALID_ARGUMENT', `importOnnx: expected a Uint8Array, got ${typeof bytes}`);
+export function decodeModel(input: BytesLike, who = 'importOnnx'): OnnxModel {
+  const bytes = toBytes(input, who);
   if (bytes.length === 0) throw new KilnError('CORRUPT_MODEL', 'ONNX ModelProto: the file is empty');
   const what = 'ModelProto';
   let irVersion = 0;
@@ -309,8 +309,9 @@ export function tensorFromProto(t: OnnxTensor, what: string, opts: { saturate?: 
     const width: Record<number, number> = { 1: 4, 2: 1, 3: 1, 4: 2, 5: 2, 6: 4, 7: 8, 9: 1, 10: 2, 12: 4, 13: 8 };
     const w = width[code]!;
     if (raw.length !== n * w) throw bad(raw.length / w);
-    const copy = raw.slice(); // aligned copy
-    const dv = new DataView(copy.buffer, 0, copy.length);
+    // A view of exactly the raw bytes: `raw` may sit at any byteOffset (and alignment) of a
+    // larger buffer (a Node Buffer of the whole file, a subarray), so never assume offset 0.
+    const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
     for (let i = 0; i < n; i++) {
       const o = i * w;
       switch (code) {

@@ -5,7 +5,7 @@
  * unsupported operator or attribute in the graph is collected and reported in ONE
  * KilnError('UNSUPPORTED'); corrupt bytes give KilnError('CORRUPT_MODEL').
  */
-import { type DType, Graph, KilnError, type SymbolicTensor, Tensor, fmtShape } from '@kiln/graph';
+import { type BytesLike, type DType, Graph, KilnError, type SymbolicTensor, Tensor, fmtShape } from '@kiln/graph';
 import { ConvertContext, type ImportValue, type InputSource, type Produced, Saturated, Unsupported } from './context.js';
 import { type OnnxModel, type OnnxValueInfo, decodeModel, kilnDType, onnxDTypeName, tensorFromProto } from './decode.js';
 import { foldNode } from './fold.js';
@@ -53,11 +53,11 @@ function placeholderShape(info: OnnxValueInfo): (number | null)[] | undefined {
 }
 
 /** ONNX ModelProto bytes -> Kiln Graph (see importOnnxModel for inputs/outputs). */
-export function importOnnx(bytes: Uint8Array, opts: ImportOptions = {}): Graph {
+export function importOnnx(bytes: BytesLike, opts: ImportOptions = {}): Graph {
   return importOnnxModel(bytes, opts).graph;
 }
 
-export function importOnnxModel(bytes: Uint8Array, opts: ImportOptions = {}): ImportedModel {
+export function importOnnxModel(bytes: BytesLike, opts: ImportOptions = {}): ImportedModel {
   return convertModel(decodeModel(bytes), opts);
 }
 

@@ -3,7 +3,7 @@
  * ops (see ops/), folding what is known at import time; decodeOnnxTensor reads a serialized
  * TensorProto (.pb) as a Kiln Tensor.
  */
-import type { Tensor } from '@kiln/graph';
+import { type BytesLike, type Tensor, toBytes } from '@kiln/graph';
 import { decodeTensorProto, onnxDTypeName, tensorFromProto } from './decode.js';
 
 export { importOnnx, importOnnxModel, type ImportOptions, type ImportedModel } from './import.js';
@@ -22,8 +22,8 @@ export interface DecodedOnnxTensor {
  * Decodes a serialized TensorProto (an ONNX test's input_N.pb / output_N.pb). int64 becomes
  * int32 (KilnError when a value does not fit, unless `saturate`, which clamps).
  */
-export function decodeOnnxTensor(bytes: Uint8Array, opts: { saturate?: boolean } = {}): DecodedOnnxTensor {
-  const t = decodeTensorProto(bytes);
+export function decodeOnnxTensor(bytes: BytesLike, opts: { saturate?: boolean } = {}): DecodedOnnxTensor {
+  const t = decodeTensorProto(toBytes(bytes, 'decodeOnnxTensor'));
   const what = `TensorProto '${t.name}'`;
   return { name: t.name, onnxDType: onnxDTypeName(t.dataType), tensor: tensorFromProto(t, what, opts) };
 }

@@ -5,6 +5,7 @@
  * This walks the graph backwards from every such operand position, through the nodes that
  * compute it, to the graph inputs it depends on; Shape and Size only need static shapes.
  */
+import type { BytesLike } from '@kiln/graph';
 import { type OnnxModel, decodeModel } from './decode.js';
 import { getConverter, staticInputsOf } from './registry.js';
 import './ops/index.js';
@@ -28,6 +29,6 @@ export function staticInputNamesOf(model: OnnxModel): string[] {
 }
 
 /** Names of the graph inputs whose values importOnnx needs at import time (in graph-input order). */
-export function staticInputNames(bytes: Uint8Array): string[] {
-  return staticInputNamesOf(decodeModel(bytes));
+export function staticInputNames(bytes: BytesLike): string[] {
+  return staticInputNamesOf(decodeModel(bytes, 'staticInputNames'));
 }

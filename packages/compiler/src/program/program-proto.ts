@@ -5,9 +5,10 @@
  * loading never recompiles. Damaged or hand-made bytes give KilnError('CORRUPT_MODEL') (a newer
  * format, intact, gives UNSUPPORTED_VERSION); nothing else escapes deserializeProgram.
  */
-import { type AttrSpec, type AttrValue, type Attrs, KilnError, Tensor, getOp, protoCodec as pc } from '@kiln/graph';
+import { type AttrSpec, type AttrValue, type Attrs, type BytesLike, KilnError, Tensor, getOp, protoCodec as pc, toBytes } from '@kiln/graph';
 import type { ScalarExpr, ScalarFn } from '../lower/scalar-expr.js';
 import { validateProgram } from './program-check.js';
+import { type ProgramLimits, maxProgramBytes, validateProgramSafety } from './program-validate.js';
 import {
   type AttrValueMsg,
   type BufferMsg,
@@ -353,7 +354,7 @@ function bufferFromProto(m: BufferMsg, i: number): BufferDecl {
   return b;
 }
 
-function decodeProgram(bytes: Uint8Array): LoadedProgram {
+function decodeProgram(bytes: Uint8Array, limits?: ProgramLimits): LoadedProgram {
   const claimed = pc.peekFormatVersion(bytes);
   const sealed = pc.unsealModelBytes(bytes);
   if ('error' in sealed) {
@@ -400,6 +401,7 @@ function decodeProgram(bytes: Uint8Array): LoadedProgram {
     frees: (msg.frees ?? []).map((f) => ids(f.ids)),
   };
   validateProgram(body);
+  validateProgramSafety(body, limits);
   const program: Program = { ...body, toString: () => programToString(body) };
   const runCounter = num(msg.run_counter, 'run_counter');
   if (runCounter < 0) corrupt(`run_counter is ${runCounter}`);
@@ -407,14 +409,13 @@ function decodeProgram(bytes: Uint8Array): LoadedProgram {
 }
 
 /** Reads bytes written by serializeProgram: the program and the saved variable values. */
-export function deserializeProgram(bytes: Uint8Array): LoadedProgram {
-  if (!(bytes instanceof Uint8Array)) {
-    throw new KilnError('INVALID_ARGUMENT', `loadCompiled: expected a Uint8Array, got ${bytes === null ? 'null' : typeof bytes}`);
-  }
+export function deserializeProgram(bytes: BytesLike, limits?: ProgramLimits): LoadedProgram {
+  const view = toBytes(bytes, 'loadCompiled');
+  maxProgramBytes(limits, 'loadCompiled');
   try {
-    return decodeProgram(bytes);
+    return decodeProgram(view, limits);
   } catch (e) {
-    if (e instanceof KilnError && e.code === 'UNSUPPORTED_VERSION') throw e;
+    if (e instanceof KilnError && (e.code === 'UNSUPPORTED_VERSION' || e.code === 'RESOURCE_EXHAUSTED')) throw e;
     const why = e instanceof Error ? e.message : String(e);
     throw new KilnError('CORRUPT_MODEL', `loadCompiled: corrupt compiled program: ${why}`);
   }

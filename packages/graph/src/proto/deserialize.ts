@@ -11,6 +11,7 @@ import { KilnError, fmtShape } from '../errors.js';
 import { Graph, type Node, type SymbolicTensor } from '../graph.js';
 import { type AttrValue, getOp, hasOp } from '../ops/registry.js';
 import { attrFromProto } from './attr-codec.js';
+import { type BytesLike, toBytes } from './bytes.js';
 import { unsealModelBytes } from './checksum.js';
 import {
   FORMAT_VERSION_TAG,
@@ -219,12 +220,10 @@ function decodeModel(bytes: Uint8Array): LoadedModel {
 }
 
 /** Reads a ModelProto written by serializeGraph: the graph plus signatures and metadata. */
-export function deserializeModel(bytes: Uint8Array): LoadedModel {
-  if (!(bytes instanceof Uint8Array)) {
-    throw new KilnError('INVALID_ARGUMENT', `deserializeGraph: expected a Uint8Array, got ${bytes === null ? 'null' : typeof bytes}`);
-  }
+export function deserializeModel(bytes: BytesLike): LoadedModel {
+  const view = toBytes(bytes, 'deserializeGraph');
   try {
-    return decodeModel(bytes);
+    return decodeModel(view);
   } catch (e) {
     if (e instanceof KilnError && e.code === 'UNSUPPORTED_VERSION') throw e;
     const why = e instanceof Error ? e.message : String(e);
@@ -233,7 +232,7 @@ export function deserializeModel(bytes: Uint8Array): LoadedModel {
 }
 
 /** Rebuilds the graph saved by serializeGraph (variables take the saved values). */
-export function deserializeGraph(bytes: Uint8Array): Graph {
+export function deserializeGraph(bytes: BytesLike): Graph {
   return deserializeModel(bytes).graph;
 }
 

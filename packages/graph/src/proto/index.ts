@@ -4,6 +4,7 @@ export type { SerializeOptions, SignatureSpec } from './serialize.js';
 export { deserializeGraph, deserializeModel } from './deserialize.js';
 export type { LoadedModel, Signature } from './deserialize.js';
 export { crc32 } from './checksum.js';
+export { type BytesLike, toBytes } from './bytes.js';
 export { kilnProtoRoot } from './schema.js';
 export { KILN_PROTO_TEXT } from './schema-text.js';
 

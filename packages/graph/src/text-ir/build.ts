@@ -7,6 +7,7 @@
 import { type DType, allocData, isDType } from '../dtype.js';
 import { KilnError, type KilnErrorCode, fmtShape as fmtShapeOf } from '../errors.js';
 import { Graph, type Node, type SymbolicTensor } from '../graph.js';
+import { type BytesLike, toBytes } from '../proto/bytes.js';
 import { type AttrSpec, type AttrValue, getOp, hasOp } from '../ops/registry.js';
 import { sizeOf } from '../shape.js';
 import { Tensor } from '../tensor.js';
@@ -228,9 +229,23 @@ class NodeReader {
   }
 }
 
-/** Reads text IR (as printGraph writes it) into a new Graph; errors carry the line (and column). */
-export function parseGraph(text: string): Graph {
-  const mod = parseModule(text);
+/** The text to parse: a string, or its UTF-8 bytes as read from a file (Buffer, Uint8Array, ArrayBuffer). */
+function textOf(input: unknown): string {
+  if (typeof input === 'string') return input;
+  const bytes = toBytes(input, 'parseGraph');
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new KilnError('PARSE_ERROR', 'parseGraph: the bytes are not valid UTF-8 text');
+  }
+}
+
+/**
+ * Reads text IR (as printGraph writes it) into a new Graph; errors carry the line (and
+ * column). `text` may also be the file's bytes (UTF-8), e.g. from fs.readFileSync.
+ */
+export function parseGraph(text: string | BytesLike): Graph {
+  const mod = parseModule(textOf(text));
   const blobs = new Map<number, BlobAst>();
   for (const b of mod.blobs) {
     if (blobs.has(b.id)) throw new TextIrError('PARSE_ERROR', `data @${b.id} is defined twice`, b.pos.line, b.pos.column);

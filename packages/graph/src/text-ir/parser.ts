@@ -316,6 +316,28 @@ class TextIrParser extends EmbeddedActionsParser {
 
 let parser: TextIrParser | undefined;
 
+/**
+ * How deeply brackets may nest. The grammar recurses on nesting (a list inside a list), so
+ * this bound, checked by one loop over the tokens before parsing, keeps hostile text (1,000
+ * '[' in an attr) a PARSE_ERROR instead of a stack overflow. printGraph nests a tensor
+ * literal once per dimension, so only ranks above this are refused.
+ */
+export const MAX_TEXT_IR_NESTING = 64;
+
+const OPENERS = new Set<TokenType>([LBracket, LAngle, LParen, LBrace]);
+const CLOSERS = new Set<TokenType>([RBracket, RAngle, RParen, RBrace]);
+
+function checkNesting(tokens: readonly IToken[]): void {
+  let depth = 0;
+  for (const t of tokens) {
+    if (OPENERS.has(t.tokenType)) {
+      if (++depth > MAX_TEXT_IR_NESTING) {
+        throw new TextIrError('PARSE_ERROR', `brackets nest deeper than ${MAX_TEXT_IR_NESTING} levels`, t.startLine ?? 0, t.startColumn ?? 0);
+      }
+    } else if (CLOSERS.has(t.tokenType) && depth > 0) depth--;
+  }
+}
+
 /** Lexes and parses the text; throws TextIrError('PARSE_ERROR') at the first syntax error. */
 export function parseModule(text: string): ModuleAst {
   const lexed = textIrLexer.tokenize(text);
@@ -324,6 +346,7 @@ export function parseModule(text: string): ModuleAst {
     const ch = text.slice(lexErr.offset, lexErr.offset + 1);
     throw new TextIrError('PARSE_ERROR', `unexpected character '${ch}'`, lexErr.line ?? 0, lexErr.column ?? 0);
   }
+  checkNesting(lexed.tokens);
   parser ??= new TextIrParser();
   parser.input = lexed.tokens;
   const ast = parser.module();
