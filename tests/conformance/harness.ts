@@ -141,11 +141,11 @@ export function runCase(dir: string, name: string, execute: CaseExecutor = (o, f
   const caseDir = path.join(dir, name);
   let stage = 'harness';
   try {
-    const model = new Uint8Array(readFileSync(path.join(caseDir, 'model.onnx')));
+    const model = readFileSync(path.join(caseDir, 'model.onnx')); // a Buffer, as users have it
     const dataDir = path.join(caseDir, 'test_data_set_0');
     const files = readdirSync(dataDir);
     const count = (prefix: string): number => files.filter((f) => f.startsWith(prefix) && f.endsWith('.pb')).length;
-    const read = (f: string): Uint8Array => new Uint8Array(readFileSync(path.join(dataDir, f)));
+    const read = (f: string): Uint8Array => readFileSync(path.join(dataDir, f));
     stage = 'import';
     const bound = new Set(staticInputNames(model));
     const inputs = [...Array(count('input_')).keys()].map((i) => {
