@@ -197,4 +197,19 @@ describe('Keras models', () => {
     const p2 = await m.predict(x, { batchSize: 7 });
     expect(Array.from(p2.data)).toEqual(Array.from(p1.data));
   });
+
+  it('compiling again (another optimizer) keeps the trained weights and builds a fresh training graph', async () => {
+    const { x, y } = regressionData(32, 11);
+    const m = seedModel(13);
+    m.compile({ optimizer: 'adam', loss: 'mse', seed: 1 });
+    await m.fit(x, y, { epochs: 2, batchSize: 8, verbose: 0 });
+    const before = await m.predict(x);
+    const g1 = m.graph;
+    m.compile({ optimizer: 'rmsprop', loss: 'mae' });
+    expect(m.graph).not.toBe(g1);
+    expect(Array.from((await m.predict(x)).data)).toEqual(Array.from(before.data));
+    expect(m.graph.nodes.some((n) => n.name.startsWith('RMSProp/'))).toBe(true);
+    expect(m.graph.nodes.some((n) => n.name.startsWith('Adam/'))).toBe(false);
+  });
 });
+
