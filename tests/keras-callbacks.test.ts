@@ -68,6 +68,24 @@ describe('callbacks', () => {
     await expect(small().fit(x, y, { epochs: 1, verbose: 0, callbacks: [callbacks.earlyStopping({ monitor: 'val_acc' })] })).rejects.toThrow(KilnError);
   });
 
+  it('learningRateScheduler sets the learning rate (a graph variable) before each epoch; SGD steps use it', async () => {
+    const m = small(0.05);
+    const seen: number[] = [];
+    const sched = callbacks.learningRateScheduler((epoch, lr) => (epoch === 0 ? lr : lr / 2));
+    await m.fit(x, y, { epochs: 3, batchSize: 20, verbose: 0, shuffle: false, callbacks: [sched, { onEpochEnd: () => void seen.push(m.learningRate) }] });
+    expect(seen).toEqual([0.05, 0.025, 0.0125].map(Math.fround));
+    // One full-batch SGD step moves the weights by exactly lr * gradient: compare lr 0.0125 with lr 0.025 from the same start.
+    const start = m.getWeights();
+    const delta = async (lr: number) => {
+      m.setWeights(start);
+      m.setLearningRate(lr);
+      await m.fit(x, y, { epochs: 1, batchSize: 20, verbose: 0, shuffle: false });
+      return m.getWeights()[0]!.data.map((v, i) => v - start[0]!.data[i]!);
+    };
+    const [d1, d2] = [await delta(0.0125), await delta(0.025)];
+    d1.forEach((v, i) => expect(d2[i]!).toBeCloseTo(2 * v, 5));
+  });
+
   it('the progress bar prints plain lines when not a terminal and a redrawn bar with ETA on one', async () => {
     const plain: string[] = [];
     const tty: string[] = [];

@@ -19,6 +19,6 @@ export { regularizers, type Regularizer } from './regularizers.js';
 export { type ActivationIdentifier } from './activations.js';
 export { Callback, CustomCallback, History, type Logs, type CustomCallbackArgs, type TrainingParams } from './callbacks/callback.js';
 export { ProgbarLogger } from './callbacks/progbar.js';
-export { callbacks, EarlyStopping, TensorBoard, type EarlyStoppingArgs, type TensorBoardArgs } from './callbacks/index.js';
+export { callbacks, EarlyStopping, TensorBoard, LearningRateScheduler, type EarlyStoppingArgs, type TensorBoardArgs } from './callbacks/index.js';
 export { loadModel, modelFromBytes, modelToBytes } from './save/model-file.js';
 export * from './tensorboard/index.js';

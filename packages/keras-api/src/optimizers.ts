@@ -4,7 +4,7 @@
  * { className, config } form. Each resolves to a fresh @kiln/compiler Optimizer plus a
  * JSON config that a saved model keeps.
  */
-import { AdagradOptimizer, AdamOptimizer, MomentumOptimizer, type Optimizer, RMSPropOptimizer, SGDOptimizer } from '@kiln/compiler';
+import { AdagradOptimizer, AdamOptimizer, type Hyper, MomentumOptimizer, type Optimizer, RMSPropOptimizer, SGDOptimizer } from '@kiln/compiler';
 import { KilnError } from '@kiln/graph';
 
 export interface OptimizerConfig {
@@ -42,9 +42,12 @@ export function optimizerConfig(o: Optimizer): OptimizerConfig {
   throw new KilnError('UNSUPPORTED', `compile: optimizer ${o.name} has no saved form`);
 }
 
-/** A new Optimizer from its saved config. */
-export function optimizerFromConfig(c: OptimizerConfig): Optimizer {
-  const k = c.config as Record<string, number & boolean> & { learningRate: number };
+/**
+ * A new Optimizer from its saved config; `learningRate` (e.g. a model's learning-rate
+ * variable, which callbacks can change between steps) replaces the configured number.
+ */
+export function optimizerFromConfig(c: OptimizerConfig, learningRate?: Hyper): Optimizer {
+  const k = { ...c.config, ...(learningRate !== undefined ? { learningRate } : {}) } as Record<string, number & boolean> & { learningRate: Hyper };
   switch (c.className) {
     case 'Adam':
       return new AdamOptimizer(k.learningRate, k.beta1, k.beta2, k.epsilon);

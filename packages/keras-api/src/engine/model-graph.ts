@@ -4,11 +4,12 @@
  * 'dense_1/MatMul'), and, once compiled, the training forward pass (scope 'training/', where
  * dropout drops and batch norm uses batch statistics), the loss (per-example loss times the
  * sample weights, averaged, plus the regularization penalties), the metrics, their inference
- * counterparts for evaluate (scope 'eval/'), and the optimizer's update ops together with the
+ * counterparts for evaluate (scope 'eval/'), a 'learning_rate' variable, and the optimizer's
+ * update ops together with the
  * layers' state updates as one training target. Training and inference are two fetch sets of
  * this graph: each compiles once per batch shape into its own Program.
  */
-import { type Graph, KilnError, type SymbolicTensor, add, group, mean, mul } from '@kiln/graph';
+import { type Graph, KilnError, type SymbolicTensor, add, fillTensor, group, mean, mul } from '@kiln/graph';
 import { Graph as GraphClass } from '@kiln/graph';
 import type { KerasTensor } from './keras-tensor.js';
 import type { CallContext, Layer, LayerVariable } from './layer.js';
@@ -38,6 +39,8 @@ export interface TrainingPart {
   evalLoss: SymbolicTensor;
   evalMetrics: SymbolicTensor[];
   optimizer: Optimizer;
+  /** The learning rate, a non-trainable scalar variable (set between steps by schedules; saved with the model). */
+  learningRate: SymbolicTensor;
 }
 
 export interface ModelGraph {
@@ -130,8 +133,10 @@ export function buildModelGraph(topo: ModelTopology, compile: CompileConfig | nu
 
   const trainable = [...variables].filter(([w]) => w.trainable).map(([, v]) => v);
   if (trainable.length === 0) throw new KilnError('INVALID_ARGUMENT', 'compile: the model has no trainable weights');
-  const optimizer = optimizerFromConfig(compile.optimizer);
+  const lr = compile.optimizer.config.learningRate;
+  const learningRate = g.variable(fillTensor([], typeof lr === 'number' ? lr : 0.001, 'float32'), 'learning_rate', { trainable: false });
+  const optimizer = optimizerFromConfig(compile.optimizer, learningRate);
   const update = optimizer.minimize(loss, trainable);
   const step = updates.length ? g.nameScope('train_step', () => group(update, ...updates)) : update;
-  return { graph: g, inputs, outputs, variables, training: { target, sampleWeight, step, loss, metrics, evalLoss, evalMetrics, optimizer } };
+  return { graph: g, inputs, outputs, variables, training: { target, sampleWeight, step, loss, metrics, evalLoss, evalMetrics, optimizer, learningRate } };
 }

@@ -9,7 +9,7 @@
  * `model.compiledProgram('train', 32).stats` are one call away.
  */
 import { type Program, type Session, compile as compileProgram } from '@kiln/compiler';
-import { type Graph, KilnError, type Tensor, fmtShape } from '@kiln/graph';
+import { type Graph, KilnError, type Tensor, fillTensor, fmtShape } from '@kiln/graph';
 import { referenceConstantEvaluator } from '@kiln/runtime-cpu';
 import type { History } from '../callbacks/callback.js';
 import { resolveLoss } from '../losses.js';
@@ -212,6 +212,21 @@ export class LayersModel {
   async predict(x: Tensor | Tensor[], args: ModelPredictArgs = {}): Promise<Tensor> {
     const outs = await predictLoop(this, x, args);
     return (outs.length === 1 ? outs[0] : outs) as Tensor;
+  }
+
+  /** The optimizer's current learning rate. */
+  get learningRate(): number {
+    const { mg, session } = this.trainingState('learningRate');
+    return session.getVariable(mg.training.learningRate).data[0]!;
+  }
+
+  /** Sets the learning rate used by the following training steps (schedules call this). */
+  setLearningRate(value: number): void {
+    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+      throw new KilnError('INVALID_ARGUMENT', `setLearningRate: the learning rate must be a finite number > 0, got ${String(value)}`);
+    }
+    const { mg, session } = this.trainingState('setLearningRate');
+    session.setVariable(mg.training.learningRate, fillTensor([], value, 'float32'));
   }
 
   /** Current values of every weight (copies), in `weights` order. */
