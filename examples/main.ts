@@ -110,13 +110,15 @@ export async function run(opts: Partial<MainOptions> = {}): Promise<MainResult> 
 
   const logDir = resolve(o.outDir, 'logs', 'mnist_cnn');
   const tb = kiln.callbacks.tensorBoard(logDir);
+  // Adam at 0.002 for two epochs, then a step decay (x0.4 per epoch) to settle.
+  const schedule = kiln.callbacks.learningRateScheduler((epoch) => (epoch < 2 ? 0.002 : 0.002 * 0.4 ** (epoch - 1)));
   const t0 = Date.now();
   const history = await model.fit(xTrain, yTrain, {
     epochs: o.epochs,
     batchSize: o.batchSize,
     validationData: [xTest, yTest],
     validationBatchSize: 250,
-    callbacks: [tb],
+    callbacks: [tb, schedule],
     verbose: o.verbose,
   });
   const secondsPerEpoch = (Date.now() - t0) / 1000 / Math.max(o.epochs, 1);
