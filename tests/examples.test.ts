@@ -2,12 +2,23 @@
  * Runs the training examples end to end (public API: kiln.session, train.*, losses) and
  * checks that they reach their targets. Thresholds: linear regression recovers w and b within
  * 0.05 of the truth (noise 0.1, 100 points); logistic regression separates setosa perfectly;
- * the MLP on two moons reaches >= 97% train accuracy and loss < 0.1.
+ * the MLP on two moons reaches >= 97% train accuracy and loss < 0.1. The Keras examples: the
+ * seed's regression cuts its training loss at least tenfold; the Iris classifier reaches >= 90%
+ * on its held-out fifth; the main job (MNIST CNN) in a short configuration (640 digits, one
+ * epoch) learns (>= 70% test accuracy), saves, reloads and predicts bit-identically, and
+ * writes TensorBoard event files.
  */
 import { describe, expect, it } from '@jest/globals';
 import { run as linearRegression, TRUE_B, TRUE_W } from '../examples/linear-regression.js';
 import { run as logisticRegression } from '../examples/logistic-regression.js';
 import { run as mlp } from '../examples/mlp.js';
+import { run as kerasRegression } from '../examples/keras-regression.js';
+import { run as iris } from '../examples/iris.js';
+import { run as mainJob } from '../examples/main.js';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readEventFile } from 'kiln';
 
 describe('training examples', () => {
   it('linear regression recovers w and b', async () => {
@@ -27,5 +38,32 @@ describe('training examples', () => {
     const r = await mlp();
     expect(r.accuracy).toBeGreaterThanOrEqual(0.97);
     expect(r.loss).toBeLessThan(0.1);
+  });
+
+  it("the seed's Keras regression (Dense 10 relu -> Dense 1, adam, mse, mae) learns", async () => {
+    const r = await kerasRegression();
+    expect(r.history.loss!.at(-1)!).toBeLessThan(0.1 * r.initialLoss);
+    expect(r.test[0]!).toBeLessThan(0.1 * r.initialLoss);
+    expect(r.history.mae).toHaveLength(r.history.loss!.length);
+  });
+
+  it('the Keras Iris classifier reaches >= 90% on held-out flowers', async () => {
+    const r = await iris();
+    expect(r.valAccuracy).toBeGreaterThanOrEqual(0.9);
+    expect(r.trainAccuracy).toBeGreaterThanOrEqual(0.9);
+  });
+
+  it('the main job (MNIST CNN, short configuration) learns, saves, reloads identically and logs to TensorBoard', async () => {
+    const outDir = mkdtempSync(join(tmpdir(), 'kiln-main-'));
+    const lines: string[] = [];
+    const r = await mainJob({ train: 640, test: 250, epochs: 1, outDir, verbose: 0, log: (l) => lines.push(l) });
+    expect(r.testAccuracy).toBeGreaterThanOrEqual(0.7);
+    expect(r.identical).toBe(true);
+    expect(r.reloadedAccuracy).toBe(r.testAccuracy);
+    expect(r.kernels).toBeLessThan(r.graphNodes);
+    expect(lines.join('\n')).toMatch(/graph nodes -> \d+ kernels, arena/);
+    const files = readdirSync(join(r.logDir, 'train'));
+    const events = readEventFile(join(r.logDir, 'train', files[0]!));
+    expect(events.flatMap((e) => e.scalars.map((s) => s.tag))).toContain('epoch_loss');
   });
 });

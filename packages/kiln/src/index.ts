@@ -9,6 +9,9 @@ export * from '@kiln/onnx';
 export * from '@kiln/runtime-webgpu';
 
 // Keras-style API (@kiln/keras-api): sequential, model, layers, loadModel, ...
+export * from '@kiln/keras-api';
+// `input`: Keras' input({ shape }) and the compiler's input(index, dtype), by arguments.
+export { input } from './input.js';
 
 // Compiled models: compileModel, loadCompiled.
 export { compileModel, loadCompiled, type CompiledModel, type CompileModelSpec, type CompiledModelOptions, type LoadCompiledOptions } from './compiled-model.js';

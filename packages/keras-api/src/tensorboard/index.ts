@@ -1,0 +1,3 @@
+/** TensorBoard event files: the writer (shared with the `kiln` CLI), the reader, CRC-32C. */
+export { EventFileWriter, readEventFile, tfRecord, encodeEvent, type ParsedEvent } from './event-writer.js';
+export { crc32c, maskedCrc32c } from './crc32c.js';
