@@ -26,6 +26,17 @@ export interface SymbolicTensor {
   readonly index: number;
 }
 
+declare const targetBrand: unique symbol;
+
+/**
+ * The output of a target (group(), noOp(), optimizer.minimize()): it carries no data, and
+ * fetching it gives null. The brand exists only in types, so that Session.run types a target
+ * fetch as null and a tensor fetch as Tensor.
+ */
+export interface TargetTensor extends SymbolicTensor {
+  readonly [targetBrand]: true;
+}
+
 class SymbolicTensorImpl implements SymbolicTensor {
   constructor(
     readonly node: Node,
@@ -226,6 +237,11 @@ export class Graph {
     } finally {
       this.scopes.pop();
     }
+  }
+
+  /** The current name scope ('' outside any; 'Adam/inner' inside nested nameScope calls). */
+  get currentScope(): string {
+    return this.scopes.join('/');
   }
 
   /** The current scope prefix joined with `base`, made unique with _1, _2, ... as TensorFlow does. */

@@ -2,3 +2,4 @@
 export type { Backend, Executable, ExecInputs, ExecOutputs, PrepareOptions } from './backend.js';
 export { type ExecutionPlan, makePlan } from './plan.js';
 export { Session, type SessionOptions, runSeed } from './session.js';
+export type { Fetch, FetchValue, FetchValues } from './signature.js';

@@ -19,7 +19,7 @@ import type { Backend, Executable } from './backend.js';
 import { compile } from '../program/compile.js';
 import type { Program } from '../program/program.js';
 import { type ExecutionPlan, makePlan, planKey } from './plan.js';
-import { resolveFeedName, resolveFeeds, resolveFetches } from './signature.js';
+import { type Fetch, type FetchValues, resolveFeedName, resolveFeeds, resolveFetches } from './signature.js';
 
 export interface SessionOptions {
   /** Fail a run with NUMERIC_ERROR naming the node that first produces NaN or Infinity. */
@@ -88,16 +88,17 @@ export class Session {
 
   /**
    * Runs the graph and returns one value per fetch: a Tensor, or null for a target (a group,
-   * an optimizer's update). `feeds` maps placeholder names to Tensors.
+   * an optimizer's update); typed so (`const [loss, _] = await s.run([loss, train])` gives a
+   * Tensor and a null). `feeds` maps placeholder names to Tensors.
    */
-  async run(fetches: readonly (SymbolicTensor | string)[], feeds?: Record<string, Tensor>): Promise<(Tensor | null)[]> {
+  async run<const F extends readonly Fetch[]>(fetches: F, feeds?: Record<string, Tensor>): Promise<FetchValues<F>> {
     this.checkLive('run');
     const outs = resolveFetches(this.graph, fetches);
     const fed = resolveFeeds(this.graph, feeds);
     const prepared = this.prepared(outs, [...fed.keys()]);
     const result = this.queue.then(() => this.execute(prepared, fed));
     this.queue = result.catch(() => undefined);
-    return result;
+    return result as Promise<FetchValues<F>>;
   }
 
   /**

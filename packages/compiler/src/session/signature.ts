@@ -3,7 +3,19 @@
  * names 'node' / 'node:1') and feeds (placeholder name -> Tensor). Every mistake is a
  * KilnError that names the fetch or placeholder and shows expected vs got.
  */
-import { type Graph, KilnError, type Node, type SymbolicTensor, Tensor, fmtShape, isSymbolic } from '@kiln/graph';
+import { type Graph, KilnError, type Node, type SymbolicTensor, type TargetTensor, Tensor, fmtShape, isSymbolic } from '@kiln/graph';
+
+/** What Session.run fetches: a SymbolicTensor, or a tensor name ('node' or 'node:1'). */
+export type Fetch = SymbolicTensor | string;
+
+/**
+ * The value of one fetch: null for a target (group(), minimize()), a Tensor for a tensor, and
+ * either for a name (its op is known only at run time).
+ */
+export type FetchValue<F> = F extends TargetTensor ? null : F extends SymbolicTensor ? Tensor : Tensor | null;
+
+/** The values of a tuple (or array) of fetches, position by position. */
+export type FetchValues<F extends readonly Fetch[]> = { -readonly [K in keyof F]: FetchValue<F[K]> };
 
 function describe(x: unknown): string {
   if (x === null || x === undefined) return String(x);
