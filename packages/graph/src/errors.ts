@@ -17,6 +17,7 @@ export type KilnErrorCode =
   | 'NOT_DIFFERENTIABLE'
   | 'NUMERIC_ERROR'
   | 'UNSUPPORTED'
+  | 'IO_ERROR'
   | 'INTERNAL';
 
 export class KilnError extends Error {

@@ -3,6 +3,7 @@ export * from '@kiln/graph';
 export * from '@kiln/compiler';
 export * from '@kiln/runtime-cpu';
 export { session, type KilnSessionOptions } from './session.js';
+export { restore } from './restore.js';
 
 // ONNX import (@kiln/onnx). exportOnnx is not written yet.
 export * from '@kiln/onnx';

@@ -14,11 +14,12 @@
  * run (successive training steps draw different dropout masks), reproducible from the seed
  * and the counter, which is why both are readable and the counter settable (saved state).
  */
-import { type Graph, KilnError, type Node, type SymbolicTensor, Tensor, fmtShape, isSymbolic } from '@kiln/graph';
+import { type Graph, KilnError, type Node, type SymbolicTensor, Tensor, fmtShape, isSymbolic, serializeGraph } from '@kiln/graph';
 import type { Backend, Executable } from './backend.js';
 import { compile } from '../program/compile.js';
 import type { Program } from '../program/program.js';
 import { checkFeedShapes } from './feed-shapes.js';
+import { writeFileAtomic } from './model-file.js';
 import { substituteFeeds } from './fed-tensors.js';
 import { type ExecutionPlan, makePlan } from './plan.js';
 import { type Fetch, type FetchValues, checkFeedValue, feedLabel, resolveFeedName, resolveFeeds, resolveFetches } from './signature.js';
@@ -31,6 +32,10 @@ export interface SessionOptions {
   /** Let a compiling backend fuse operators (default true; the reference backend ignores it). */
   fuse?: boolean;
 }
+
+/** Metadata keys of a saved session's random state (Session.save, kiln.restore). */
+export const SEED_KEY = 'kiln.session.seed';
+export const COUNTER_KEY = 'kiln.session.runCounter';
 
 /** The per-run seed: a 32-bit mix of the session seed and the run counter. */
 export function runSeed(seed: number, counter: number): number {
@@ -205,6 +210,22 @@ export class Session {
       return [node, value.clone()] as const;
     });
     for (const [node, value] of checked) this.state.set(node, value);
+  }
+
+  /**
+   * Writes the model file (a ModelProto: the graph with every variable's current value,
+   * optimizer slots included, plus the session seed and run counter) to `path`, atomically.
+   * Waits for the runs already queued. `kiln.restore(path)` opens it in a new session.
+   */
+  async save(path: string): Promise<void> {
+    this.checkLive('save');
+    await this.queue;
+    this.checkLive('save');
+    const bytes = serializeGraph(this.graph, {
+      variables: this.variableValues(),
+      metadata: { [SEED_KEY]: String(this.seed), [COUNTER_KEY]: String(this.counter) },
+    });
+    await writeFileAtomic(path, bytes, 'Session.save');
   }
 
   /** Frees the backend's resources; later calls fail with a KilnError. Idempotent. */
