@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import * as kiln from 'kiln';
-import { CpuProgram, Graph, compile, evaluate, tensor } from 'kiln';
+import { Graph, compile, tensor } from 'kiln';
+import { CpuProgram, evaluate } from '@kiln/runtime-cpu';
 
 describe('compile() defaults', () => {
   it('folds constants without being given an evaluator', () => {

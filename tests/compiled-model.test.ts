@@ -14,23 +14,20 @@ import {
   type Program,
   Tensor,
   add,
-  call,
-  crc32,
   compileModel,
-  deserializeProgram,
   dropout,
-  input,
   loadCompiled,
   makeRandom,
   matMul,
   relu,
-  serializeProgram,
   session,
   softmax,
   softmaxCrossEntropy,
   tensor,
   train,
 } from 'kiln';
+import { call, deserializeProgram, input, serializeProgram } from '@kiln/compiler';
+import { crc32 } from '@kiln/graph';
 
 const BATCH = 16;
 
