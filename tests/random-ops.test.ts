@@ -86,6 +86,17 @@ describe('random draws', () => {
     expect((await draw('reference', 10))[1]).not.toEqual(ref[1]);
   });
 
+  it('round-trip through the text IR and model files', () => {
+    const g = new Graph();
+    g.randomNormal([2, 3], 1, 2, 'float32', 5);
+    g.randomUniform([], -1, 1, 'int32');
+    g.truncatedNormal([4]);
+    kiln.multinomial(g.constant([[1, 2]]), 3, 9, true);
+    const text = kiln.printGraph(g);
+    expect(kiln.printGraph(kiln.parseGraph(text))).toBe(text);
+    expect(kiln.printGraph(kiln.deserializeGraph(kiln.serializeGraph(g)))).toBe(text);
+  });
+
   it('check their arguments, naming the op', () => {
     const g = new Graph();
     expect(() => g.randomNormal([2, -1])).toThrow(/randomNormal: shape must be an array of non-negative integers/);
