@@ -54,6 +54,20 @@ describe('feeding any tensor', () => {
       `SHAPE_MISMATCH: Session.run: feed '${h.node.name}' expects float32[?,2], got float32[3] (rank 2 expected, got rank 1)`,
     );
   });
+
+  it('refuses to feed a variable that the run assigns', async () => {
+    const g = new Graph();
+    const w = g.variable(tensor([1, 2]), 'w');
+    const loss = kiln.sum(kiln.square(w));
+    const step = kiln.train.sgd(0.1).minimize(loss);
+    const s = await kiln.session(g);
+    expect(await failure(s.run([step], { w: tensor([5, 5]) }))).toBe(
+      "INVALID_FEED: Session.run: feed 'w' is a variable that this run updates (assignSub 'SGD/w/assignSub'); feed it only in runs that do not assign it",
+    );
+    const [l] = await s.run([loss], { w: tensor([5, 5]) });
+    expect(l.arraySync()).toBe(50);
+    expect(s.getVariable('w').arraySync()).toEqual([1, 2]);
+  });
 });
 
 describe('feeds that disagree', () => {

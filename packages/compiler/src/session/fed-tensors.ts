@@ -7,7 +7,9 @@
  * so variables, random streams and error messages match the original graph.
  */
 import { type Graph, KilnError, type Node, type SymbolicTensor } from '@kiln/graph';
-import { KEEP, copyNode, rewriteGraph } from '../passes/rewrite.js';
+import { DROP, KEEP, copyNode, reachableFrom, rewriteGraph } from '../passes/rewrite.js';
+
+const ASSIGNS = new Set(['assign', 'assignAdd', 'assignSub']);
 
 export interface FedGraph {
   graph: Graph;
@@ -21,7 +23,13 @@ export interface FedGraph {
 export function substituteFeeds(graph: Graph, fetches: readonly SymbolicTensor[], fed: readonly SymbolicTensor[]): FedGraph {
   const fedSet = new Set(fed);
   const byNew = new Map<SymbolicTensor, SymbolicTensor>();
+  const live = reachableFrom(fetches.map((f) => f.node));
   const out = rewriteGraph({ graph, fetches: [...fetches] }, (node, ctx) => {
+    if (ASSIGNS.has(node.op) && fedSet.has(node.inputs[0]!)) {
+      // A fed variable has no state to update in this run.
+      if (!live.has(node)) return DROP;
+      throw new KilnError('INVALID_FEED', `Session.run: feed '${node.inputs[0]!.node.name}' is a variable that this run updates (${node.op} '${node.name}'); feed it only in runs that do not assign it`);
+    }
     if (!node.outputs.some((o) => fedSet.has(o))) return KEEP;
     const single = node.outputs.length === 1;
     // Outputs not fed still come from a copy of the node.
