@@ -14,23 +14,20 @@ import {
   type Program,
   Tensor,
   add,
-  call,
-  crc32,
   compileModel,
-  deserializeProgram,
   dropout,
-  input,
   loadCompiled,
   makeRandom,
   matMul,
   relu,
-  serializeProgram,
   session,
   softmax,
   softmaxCrossEntropy,
   tensor,
   train,
 } from 'kiln';
+import { call, deserializeProgram, input, serializeProgram } from '@kiln/compiler';
+import { crc32 } from '@kiln/graph';
 
 const BATCH = 16;
 
@@ -78,7 +75,7 @@ async function trainSteps(m: CompiledModel, feeds: Record<string, Tensor>, n: nu
   const out: number[] = [];
   for (let i = 0; i < n; i++) {
     const [l, target] = await m.run(feeds);
-    expect(target!.shape).toEqual([0]); // a target gives an empty tensor in its position
+    expect(target).toBeNull(); // a target gives null in its position, as in Session.run
     out.push(l!.data[0]!);
   }
   return out;

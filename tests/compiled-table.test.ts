@@ -35,6 +35,10 @@ const FORWARD_ONLY: CaseTable = {
   argMax: [(b) => k.cast(k.argMax(b.x([3, 4]), 1), 'float32')],
   argMin: [(b) => k.cast(k.argMin(b.x([3, 4]), 0), 'float32')],
   oneHot: [(b) => k.cast(k.oneHot(b.fixed(tensor(new Int32Array([0, 2, 1]))), 3), 'float32')],
+  randomNormal: [(b) => k.add(b.g.randomNormal([3, 4], 1, 2), b.x([4])), (b) => b.g.randomNormal([5], 0, 1, 'float32', 7)],
+  randomUniform: [(b) => k.mul(b.g.randomUniform([2, 3], -1, 3), b.x([2, 3])), (b) => k.cast(b.g.randomUniform([6], 0, 10, 'int32', 3), 'float32')],
+  truncatedNormal: [(b) => k.relu(b.g.truncatedNormal([4, 2], 0.5, 0.1, 'float32', 11)), (b) => b.g.truncatedNormal([7])],
+  multinomial: [(b) => k.cast(k.multinomial(b.x([3, 4]), 5, 2), 'float32'), (b) => k.cast(k.multinomial(b.x([6]), 3), 'float32')],
 };
 /** Covered by the session tests (they need variables and targets). */
 const NOT_HERE = new Set(['placeholder', 'variable', 'const', 'assign', 'assignAdd', 'assignSub', 'noOp']);

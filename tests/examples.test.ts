@@ -18,7 +18,7 @@ import { run as mainJob } from '../examples/main.js';
 import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readEventFile } from 'kiln';
+import { readEventFile } from '@kiln/keras-api';
 
 describe('training examples', () => {
   it('linear regression recovers w and b', async () => {

@@ -8,7 +8,8 @@ import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
-import { Callback, EventFileWriter, KilnError, type LayersModel, type Logs, ProgbarLogger, Tensor, callbacks, crc32c, layers, makeRandom, maskedCrc32c, readEventFile, sequential, tfRecord } from 'kiln';
+import { Callback, KilnError, type LayersModel, type Logs, ProgbarLogger, Tensor, callbacks, layers, makeRandom, sequential } from 'kiln';
+import { EventFileWriter, crc32c, maskedCrc32c, readEventFile, tfRecord } from '@kiln/keras-api';
 
 function randomTensor(shape: number[], seed: number): Tensor {
   const r = makeRandom(seed);

@@ -6,7 +6,8 @@
  * and the reference backend.
  */
 import { describe, expect, it } from '@jest/globals';
-import { KilnError, type LayersModel, Tensor, input, layers, makeRandom, model, printGraph, regularizers, sequential, summaryLines, tensor } from 'kiln';
+import { KilnError, type LayersModel, Tensor, input, layers, makeRandom, model, printGraph, regularizers, sequential, tensor } from 'kiln';
+import { summaryLines } from '@kiln/keras-api';
 
 function randomTensor(shape: number[], seed: number, lo = -1, hi = 1): Tensor {
   const r = makeRandom(seed);

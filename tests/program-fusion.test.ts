@@ -28,7 +28,6 @@ import {
   mean,
   mul,
   neg,
-  referenceConstantEvaluator,
   relu,
   session,
   pad,
@@ -39,6 +38,7 @@ import {
   tensor,
   train,
 } from 'kiln';
+import { referenceConstantEvaluator } from '@kiln/runtime-cpu';
 
 function randomTensor(rand: () => number, shape: number[], scale = 1): Tensor {
   const t = new Tensor('float32', shape);

@@ -10,24 +10,9 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  Graph,
-  KilnError,
-  add,
-  compileModel,
-  decodeOnnxTensor,
-  deserializeGraph,
-  evaluate,
-  importOnnx,
-  loadCompiled,
-  matMul,
-  parseGraph,
-  printGraph,
-  relu,
-  serializeGraph,
-  staticInputNames,
-  tensor,
-} from 'kiln';
+import { Graph, KilnError, add, compileModel, deserializeGraph, importOnnx, loadCompiled, matMul, parseGraph, printGraph, relu, serializeGraph, staticInputNames, tensor } from 'kiln';
+import { decodeOnnxTensor } from '@kiln/onnx';
+import { evaluate } from '@kiln/runtime-cpu';
 import { FLOAT, INT64, modelProto, tensorProto } from '../packages/onnx/test/onnx-builder.js';
 import { kilnErrorOf } from './helpers/kiln-error.js';
 

@@ -8,22 +8,8 @@
  * model loaded afterwards gives its hand-computed result.
  */
 import { describe, expect, it } from '@jest/globals';
-import {
-  DEFAULT_MAX_PROGRAM_BYTES,
-  Graph,
-  KilnError,
-  type Program,
-  add,
-  compileModel,
-  conv2d,
-  deserializeProgram,
-  loadCompiled,
-  matMul,
-  relu,
-  serializeProgram,
-  sum,
-  tensor,
-} from 'kiln';
+import { Graph, KilnError, type Program, add, compileModel, conv2d, loadCompiled, matMul, relu, sum, tensor } from 'kiln';
+import { DEFAULT_MAX_PROGRAM_BYTES, deserializeProgram, serializeProgram } from '@kiln/compiler';
 
 /** x [20000, 8] @ w [8, 3] + b [1, 3], its relu and column sums: a big feed, a small variable, one kernel of each kind. */
 async function bigFeedModel(): Promise<Uint8Array> {

@@ -5,7 +5,9 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import * as kiln from 'kiln';
-import { Graph, KilnError, Tensor, type SymbolicTensor, assign, group, registerOp, registerRefKernel } from 'kiln';
+import { Graph, KilnError, Tensor, type SymbolicTensor, assign, group } from 'kiln';
+import { registerOp } from '@kiln/graph';
+import { registerRefKernel } from '@kiln/runtime-cpu';
 
 registerOp({
   name: 'sessionTestUniform',

@@ -134,15 +134,15 @@ describe('session: user errors', () => {
     );
   });
 
-  it('INVALID_FEED for an unknown name, a non-placeholder and a value that is not a Tensor', async () => {
-    const { g, y } = counterGraph();
+  it('INVALID_FEED for an unknown name, a target and a value that is not a Tensor', async () => {
+    const { g, y, train } = counterGraph();
     const s = await kiln.session(g);
     const x = tensor([[1, 2]]);
     expect(await failure(s.run([y], { x, xx: x }))).toBe(
       "INVALID_FEED: Session.run: feed 'xx' names no node in the graph (placeholders: 'x', 'step')",
     );
-    expect(await failure(s.run([y], { x, w: tensor([1, 2]) }))).toBe(
-      "INVALID_FEED: Session.run: feed 'w' is a variable node, not a placeholder; only placeholders can be fed",
+    expect(await failure(s.run([y], { x, [train.name]: tensor([1, 2]) }))).toBe(
+      "INVALID_FEED: Session.run: feed 'group' is a target (noOp) with no value; only tensors with values can be fed",
     );
     expect(await failure(s.run([y], { x: [[1, 2]] as never }))).toBe(
       "INVALID_FEED: Session.run: feed 'x' must be a Tensor (float32[?,2]), got an array; wrap values with tensor()",

@@ -11,6 +11,7 @@
  */
 import fc from 'fast-check';
 import * as k from 'kiln';
+import { gradientsOrNull } from '@kiln/compiler';
 import { Graph, type SymbolicTensor, Tensor, makeRandom } from 'kiln';
 
 export const UNARY = ['neg', 'abs', 'exp', 'tanh', 'sigmoid', 'relu', 'square', 'sqrtAbs', 'log1pAbs', 'sin', 'softplus', 'elu', 'leakyRelu', 'relu6', 'castInt', 'castBool'] as const;
@@ -488,7 +489,7 @@ export function buildGraph(recipe: Recipe): BuiltGraph {
     if (recipe.train) {
       // Only the variables a gradient reaches (casts and comparisons block the others).
       const vars = inputs.filter((x) => x.node.op === 'variable');
-      const reached = k.gradientsOrNull(loss, vars);
+      const reached = gradientsOrNull(loss, vars);
       const varList = vars.filter((_, i) => reached[i] !== null);
       if (varList.length > 0) target = makeOptimizer(recipe.train).minimize(loss, varList);
     }

@@ -48,6 +48,10 @@ const NON_DIFFERENTIABLE: Record<string, string> = {
   argMax: 'int32 output',
   argMin: 'int32 output',
   oneHot: 'int32 indices in',
+  randomNormal: 'random draw (no tensor input)',
+  randomUniform: 'random draw (no tensor input)',
+  truncatedNormal: 'random draw (no tensor input)',
+  multinomial: 'int32 samples',
 };
 
 const CASES: CaseTable = { ...elementwiseCases(), ...compareCases(), ...reduceCases(), ...movementCases(), ...nnCases() };

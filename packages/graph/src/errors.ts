@@ -19,6 +19,7 @@ export type KilnErrorCode =
   | 'UNSUPPORTED'
   /** Memory (or another budget) ran out: the message says what was asked for, what is in use and what to do. */
   | 'RESOURCE_EXHAUSTED'
+  | 'IO_ERROR'
   | 'INTERNAL';
 
 export class KilnError extends Error {

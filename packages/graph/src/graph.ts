@@ -10,6 +10,7 @@ import { type AttrValue, type Attrs, type TensorType, getOp } from './ops/regist
 import type { Dim, Shape } from './shape.js';
 import { type NestedArray, Tensor, tensor } from './tensor.js';
 import { type Initializer, isInitializer } from './init/initializers.js';
+import { checkDrawArgs, eyeTensor, filledTensor, linspaceTensor, rangeTensor } from './ops/constant-values.js';
 
 export interface VariableOptions {
   trainable?: boolean;
@@ -23,6 +24,17 @@ export interface SymbolicTensor {
   readonly name: string;
   readonly node: Node;
   readonly index: number;
+}
+
+declare const targetBrand: unique symbol;
+
+/**
+ * The output of a target (group(), noOp(), optimizer.minimize()): it carries no data, and
+ * fetching it gives null. The brand exists only in types, so that Session.run types a target
+ * fetch as null and a tensor fetch as Tensor.
+ */
+export interface TargetTensor extends SymbolicTensor {
+  readonly [targetBrand]: true;
 }
 
 class SymbolicTensorImpl implements SymbolicTensor {
@@ -141,6 +153,59 @@ export class Graph {
     return this.addNode('const', [], { value: t }, { baseName: name ?? 'const' }).output;
   }
 
+  // Source ops with TensorFlow.js names and argument order. Random draws are stateful ops (a
+  // fresh draw every run, seeded from the session; see ops/random-draws.ts); the others make
+  // constants.
+
+  /** Values from N(mean, stdDev^2) of a static shape (tf.randomNormal). */
+  randomNormal(shape: readonly number[], mean = 0, stdDev = 1, dtype: 'float32' | 'int32' = 'float32', seed?: number): SymbolicTensor {
+    const s = checkDrawArgs('randomNormal', shape, dtype, seed, { mean, stdDev });
+    return this.addNode('randomNormal', [], { shape: [...shape], mean, stdDev, dtype, seed: s }).output;
+  }
+
+  /** Values from N(mean, stdDev^2), redrawn beyond two standard deviations (tf.truncatedNormal). */
+  truncatedNormal(shape: readonly number[], mean = 0, stdDev = 1, dtype: 'float32' | 'int32' = 'float32', seed?: number): SymbolicTensor {
+    const s = checkDrawArgs('truncatedNormal', shape, dtype, seed, { mean, stdDev });
+    return this.addNode('truncatedNormal', [], { shape: [...shape], mean, stdDev, dtype, seed: s }).output;
+  }
+
+  /** Values uniform in [minval, maxval) (tf.randomUniform). */
+  randomUniform(shape: readonly number[], minval = 0, maxval = 1, dtype: 'float32' | 'int32' = 'float32', seed?: number): SymbolicTensor {
+    const s = checkDrawArgs('randomUniform', shape, dtype, seed, { minval, maxval });
+    return this.addNode('randomUniform', [], { shape: [...shape], minval, maxval, dtype, seed: s }).output;
+  }
+
+  /** A constant of zeros (tf.zeros). */
+  zeros(shape: readonly number[], dtype: DType = 'float32'): SymbolicTensor {
+    return this.constant(filledTensor('zeros', shape, 0, dtype), undefined, 'zeros');
+  }
+
+  /** A constant of ones (tf.ones). */
+  ones(shape: readonly number[], dtype: DType = 'float32'): SymbolicTensor {
+    return this.constant(filledTensor('ones', shape, 1, dtype), undefined, 'ones');
+  }
+
+  /** A constant with every element `value` (tf.fill). */
+  fill(shape: readonly number[], value: number | boolean, dtype?: DType): SymbolicTensor {
+    const dt = dtype ?? (typeof value === 'boolean' ? 'bool' : 'float32');
+    return this.constant(filledTensor('fill', shape, value, dt), undefined, 'fill');
+  }
+
+  /** An identity matrix [numRows, numColumns] (tf.eye). */
+  eye(numRows: number, numColumns: number = numRows, dtype: DType = 'float32'): SymbolicTensor {
+    return this.constant(eyeTensor(numRows, numColumns, dtype), undefined, 'eye');
+  }
+
+  /** start, start + step, ... up to (not including) stop (tf.range). */
+  range(start: number, stop: number, step = 1, dtype: 'float32' | 'int32' = 'float32'): SymbolicTensor {
+    return this.constant(rangeTensor(start, stop, step, dtype), undefined, 'range');
+  }
+
+  /** num evenly spaced values from start to stop, both included (tf.linspace). */
+  linspace(start: number, stop: number, num: number): SymbolicTensor {
+    return this.constant(linspaceTensor(start, stop, num), undefined, 'linspace');
+  }
+
   /** Looks up 'name' (output 0) or 'name:i'. */
   tensorByName(name: string): SymbolicTensor {
     let nodeName = name;
@@ -172,6 +237,11 @@ export class Graph {
     } finally {
       this.scopes.pop();
     }
+  }
+
+  /** The current name scope ('' outside any; 'Adam/inner' inside nested nameScope calls). */
+  get currentScope(): string {
+    return this.scopes.join('/');
   }
 
   /** The current scope prefix joined with `base`, made unique with _1, _2, ... as TensorFlow does. */

@@ -70,9 +70,38 @@ export class Tensor {
     return new Tensor(this.dtype, shape, this.data);
   }
 
-  toString(): string {
-    return `Tensor<${this.dtype}${fmtShape(this.shape)}>(${JSON.stringify(this.toArray())})`;
+  // Reading as TensorFlow.js does. `data` stays the typed-array field (every executor writes
+  // it), so the Promise form of TF.js's data() is `await t.array()` or `t.dataSync()`.
+
+  /** A copy of the values as a flat typed array (tf.Tensor.dataSync). */
+  dataSync(): TypedArray {
+    return this.data.slice();
   }
+
+  /** The values as nested arrays (tf.Tensor.arraySync); a number for a scalar. */
+  arraySync(): NestedArray {
+    return this.toArray();
+  }
+
+  /** The values as nested arrays, asynchronously (tf.Tensor.array). */
+  array(): Promise<NestedArray> {
+    return Promise.resolve(this.toArray());
+  }
+
+  /** Prints the tensor to the console (tf.Tensor.print). */
+  print(): void {
+    console.log(this.toString());
+  }
+
+  /** `Tensor<float32[2]>([1,NaN])`: NaN and infinities as such (JSON would print null). */
+  toString(): string {
+    return `Tensor<${this.dtype}${fmtShape(this.shape)}>(${formatNested(this.toArray())})`;
+  }
+}
+
+function formatNested(v: NestedArray): string {
+  if (Array.isArray(v)) return `[${v.map(formatNested).join(',')}]`;
+  return String(v);
 }
 
 function inferShapeOfNested(v: NestedArray, where: string): number[] {

@@ -10,6 +10,8 @@
 import {
   type CompileOptions,
   type Program,
+  type Fetch,
+  type FetchValues,
   type ProgramStats,
   compile,
   deserializeProgram,
@@ -19,9 +21,9 @@ import {
 import { type BytesLike, type Graph, KilnError, type SymbolicTensor, Tensor, fmtShape, isSymbolic } from '@kiln/graph';
 import { CpuProgram, referenceConstantEvaluator } from '@kiln/runtime-cpu';
 
-export interface CompileModelSpec {
-  fetches: SymbolicTensor[];
-  feeds: SymbolicTensor[];
+export interface CompileModelSpec<F extends readonly SymbolicTensor[] = readonly SymbolicTensor[]> {
+  fetches: F;
+  feeds: readonly SymbolicTensor[];
   /** Concrete shapes by placeholder name; required for every feed with unknown (null) dims. */
   feedShapes?: Record<string, number[]>;
 }
@@ -44,15 +46,15 @@ export interface LoadCompiledOptions {
   maxBytes?: number;
 }
 
-export interface CompiledModel {
+export interface CompiledModel<F extends readonly Fetch[] = readonly Fetch[]> {
   /**
-   * Runs the program once: one Tensor per fetch, in fetch order. A target fetch (e.g. an
-   * optimizer's update) gives an empty float32 tensor of shape [0], so positions always match
-   * the fetches. Variable writes are committed to the model's own state, so a compiled training
+   * Runs the program once: one value per fetch, in fetch order; a target fetch (e.g. an
+   * optimizer's update) gives null, as in Session.run, and is typed so.
+   * Variable writes are committed to the model's own state, so a compiled training
    * step can be run repeatedly. Every feed of the program is required (keyed by placeholder
    * name, dtype and shape exactly as compiled); feeds the program does not read are ignored.
    */
-  run(feeds: Record<string, Tensor>): Promise<Tensor[]>;
+  run(feeds: Record<string, Tensor>): Promise<FetchValues<F>>;
   readonly stats: ProgramStats;
   /** A ProgramProto with the current variable values and run state. */
   serialize(): Uint8Array;
@@ -78,7 +80,7 @@ function checkSeed(seed: unknown, what: string): number {
   return seed >>> 0;
 }
 
-class CpuCompiledModel implements CompiledModel {
+class CpuCompiledModel implements CompiledModel<readonly Fetch[]> {
   private readonly state: Map<string, Tensor>;
   private queue: Promise<unknown> = Promise.resolve();
   private counter: number;
@@ -111,7 +113,7 @@ class CpuCompiledModel implements CompiledModel {
     return v.clone();
   }
 
-  run(feeds: Record<string, Tensor>): Promise<Tensor[]> {
+  run(feeds: Record<string, Tensor>): Promise<(Tensor | null)[]> {
     let fed: Map<string, Tensor>;
     try {
       fed = this.checkFeeds(feeds);
@@ -155,7 +157,7 @@ class CpuCompiledModel implements CompiledModel {
     return out;
   }
 
-  private async execute(feeds: Map<string, Tensor>): Promise<Tensor[]> {
+  private async execute(feeds: Map<string, Tensor>): Promise<(Tensor | null)[]> {
     const out = await this.exec.run({ feeds, variables: this.state, seed: runSeed(this.seed, this.counter) });
     // Commit: a fed tensor written to a variable is copied, so the caller's tensor stays theirs.
     const fed = new Set<Tensor>(feeds.values());
@@ -163,7 +165,7 @@ class CpuCompiledModel implements CompiledModel {
     this.counter++;
     const shared = new Set<Tensor>([...fed, ...this.state.values()]);
     for (const b of this.program.buffers) if (b.value) shared.add(b.value);
-    return out.values.map((t) => (t === null ? new Tensor('float32', [0], new Float32Array(0)) : shared.has(t) ? t.clone() : t));
+    return out.values.map((t) => (t === null ? null : shared.has(t) ? t.clone() : t));
   }
 }
 
@@ -209,7 +211,7 @@ function resolveFeedShapes(spec: CompileModelSpec): Record<string, number[]> {
 }
 
 /** Compiles `g` once for the given fetches, feeds and concrete feed shapes. */
-export async function compileModel(g: Graph, spec: CompileModelSpec, opts: CompiledModelOptions): Promise<CompiledModel> {
+export async function compileModel<const F extends readonly SymbolicTensor[]>(g: Graph, spec: CompileModelSpec<F>, opts: CompiledModelOptions): Promise<CompiledModel<F>> {
   checkBackend(opts?.backend, 'compileModel');
   const seed = checkSeed(opts.seed, 'compileModel');
   if (!spec || !Array.isArray(spec.fetches) || !Array.isArray(spec.feeds)) {
@@ -223,7 +225,7 @@ export async function compileModel(g: Graph, spec: CompileModelSpec, opts: Compi
   const copts: CompileOptions = { fuse: opts.fuse ?? true, feedShapes: resolveFeedShapes(spec), constantEvaluator: referenceConstantEvaluator };
   const program = compile(g, { fetches: [...spec.fetches], feeds: [...spec.feeds] }, copts);
   const variables = new Map(program.graph.variables().map((v) => [v.name, (v.attrs['value'] as Tensor).clone()] as const));
-  return cpuModel(program, variables, seed, 0);
+  return cpuModel(program, variables, seed, 0) as Promise<CompiledModel<F>>;
 }
 
 /** Loads bytes written by CompiledModel.serialize(): runs without the graph and without recompiling. */

@@ -26,22 +26,38 @@ export interface CompileOptions {
   fuse?: boolean;
   /** Concrete shapes for placeholders with unknown dims (default: unknown dims become 1). */
   feedShapes?: Record<string, readonly number[]>;
-  /** Enables constant folding (the reference executor provides one). */
-  constantEvaluator?: ConstantEvaluator;
+  /**
+   * How constants are folded: by default the evaluator a runtime installed
+   * (setDefaultConstantEvaluator; loading @kiln/runtime-cpu installs its reference kernels);
+   * false turns folding off.
+   */
+  constantEvaluator?: ConstantEvaluator | false;
   /** Size cap for folded constants (elements). */
   maxConstantElements?: number;
 }
 
+/**
+ * The compiler imports no runtime, so constant folding evaluates ops through an evaluator a
+ * runtime installs here when it loads (as kernels register themselves): compile() then folds
+ * by default wherever a runtime is present, and a compile-only bundle does not fold.
+ */
+let defaultEvaluator: ConstantEvaluator | undefined;
+
+export function setDefaultConstantEvaluator(evaluate: ConstantEvaluator | undefined): void {
+  defaultEvaluator = evaluate;
+}
+
 /** Runs the graph-level passes only (for tests and `kiln inspect`). */
 export function optimizeGraph(src: GraphWithFetches, opts: CompileOptions = {}): GraphWithFetches {
+  const evaluate = opts.constantEvaluator === false ? undefined : (opts.constantEvaluator ?? defaultEvaluator);
   let cur = pruneToFetches(src);
   cur = specializeShapes(cur, opts.feedShapes ?? {});
-  if (opts.constantEvaluator) cur = constantFold(cur, { evaluate: opts.constantEvaluator, maxElements: opts.maxConstantElements });
+  if (evaluate) cur = constantFold(cur, { evaluate, maxElements: opts.maxConstantElements });
   cur = commonSubexpressionElimination(cur);
   cur = simplify(cur);
   // Simplification exposes new constants (a broadcastLike of a constant becomes a foldable
   // broadcastTo once shapes are known), so fold once more.
-  if (opts.constantEvaluator) cur = constantFold(cur, { evaluate: opts.constantEvaluator, maxElements: opts.maxConstantElements });
+  if (evaluate) cur = constantFold(cur, { evaluate, maxElements: opts.maxConstantElements });
   cur = deadCodeElimination(cur);
   return pruneToFetches(cur);
 }

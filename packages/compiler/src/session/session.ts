@@ -14,12 +14,15 @@
  * run (successive training steps draw different dropout masks), reproducible from the seed
  * and the counter, which is why both are readable and the counter settable (saved state).
  */
-import { type Graph, KilnError, type Node, type SymbolicTensor, Tensor, fmtShape, isSymbolic } from '@kiln/graph';
+import { type Graph, KilnError, type Node, type SymbolicTensor, Tensor, fmtShape, isSymbolic, serializeGraph } from '@kiln/graph';
 import type { Backend, Executable } from './backend.js';
 import { compile } from '../program/compile.js';
 import type { Program } from '../program/program.js';
-import { type ExecutionPlan, makePlan, planKey } from './plan.js';
-import { resolveFeedName, resolveFeeds, resolveFetches } from './signature.js';
+import { checkFeedShapes } from './feed-shapes.js';
+import { writeFileAtomic } from './model-file.js';
+import { substituteFeeds } from './fed-tensors.js';
+import { type ExecutionPlan, makePlan } from './plan.js';
+import { type Fetch, type FetchValues, checkFeedValue, feedLabel, resolveFeedName, resolveFeeds, resolveFetches } from './signature.js';
 
 export interface SessionOptions {
   /** Fail a run with NUMERIC_ERROR naming the node that first produces NaN or Infinity. */
@@ -29,6 +32,10 @@ export interface SessionOptions {
   /** Let a compiling backend fuse operators (default true; the reference backend ignores it). */
   fuse?: boolean;
 }
+
+/** Metadata keys of a saved session's random state (Session.save, kiln.restore). */
+export const SEED_KEY = 'kiln.session.seed';
+export const COUNTER_KEY = 'kiln.session.runCounter';
 
 /** The per-run seed: a 32-bit mix of the session seed and the run counter. */
 export function runSeed(seed: number, counter: number): number {
@@ -42,10 +49,26 @@ export function runSeed(seed: number, counter: number): number {
 }
 
 interface Prepared {
+  /** The cache key: fetch names, then sorted fed tensor names. */
+  key: string;
   plan: ExecutionPlan;
-  program?: Program;
+  /** Each fed tensor -> the placeholder of plan.graph it is fed to (itself, or a substitute). */
+  feedNodes: Map<SymbolicTensor, Node>;
+  /** plan.graph is a copy with fed tensors replaced (variables map to the session's by name). */
+  substituted: boolean;
+  /** Feed-shape combinations already checked to agree (see feed-shapes.ts). */
+  checkedShapes: Set<string>;
+  programs: Map<string, Program>;
   executable?: Promise<Executable>;
 }
+
+export interface CompiledOptions {
+  /** Concrete shapes for fed placeholders with unknown dims, by name (default: unknown dims are 1). */
+  feedShapes?: Record<string, readonly number[]>;
+}
+
+/** Feed-shape combinations remembered per signature as checked (the check is cheap to redo). */
+const MAX_CHECKED_SHAPES = 64;
 
 export class Session {
   readonly graph: Graph;
@@ -88,16 +111,21 @@ export class Session {
 
   /**
    * Runs the graph and returns one value per fetch: a Tensor, or null for a target (a group,
-   * an optimizer's update). `feeds` maps placeholder names to Tensors.
+   * an optimizer's update); typed so (`const [loss, _] = await s.run([loss, train])` gives a
+   * Tensor and a null). `feeds` maps tensor names to Tensors: placeholders, or any tensor
+   * whose value the feed replaces for this run (TF1); what only fed tensors needed is not run.
+   * Feeds whose shapes disagree are reported, naming them, before anything runs.
    */
-  async run(fetches: readonly (SymbolicTensor | string)[], feeds?: Record<string, Tensor>): Promise<(Tensor | null)[]> {
+  async run<const F extends readonly Fetch[]>(fetches: F, feeds?: Record<string, Tensor>): Promise<FetchValues<F>> {
     this.checkLive('run');
     const outs = resolveFetches(this.graph, fetches);
     const fed = resolveFeeds(this.graph, feeds);
     const prepared = this.prepared(outs, [...fed.keys()]);
-    const result = this.queue.then(() => this.execute(prepared, fed));
+    const byNode = new Map([...fed].map(([t, v]) => [prepared.feedNodes.get(t)!, v] as const));
+    this.checkShapes(prepared, byNode);
+    const result = this.queue.then(() => this.execute(prepared, byNode));
     this.queue = result.catch(() => undefined);
-    return result;
+    return result as Promise<FetchValues<F>>;
   }
 
   /**
@@ -105,29 +133,42 @@ export class Session {
    * Until the compiler pipeline lands this is the pruned, ordered node list (an
    * ExecutionPlan, printable with toString()); the compiled Program will be reached from here.
    */
-  plan(fetches: readonly (SymbolicTensor | string)[], feedNames: readonly string[] = []): ExecutionPlan {
+  plan(fetches: readonly Fetch[], feedNames: readonly string[] = []): ExecutionPlan {
     this.checkLive('plan');
     const outs = resolveFetches(this.graph, fetches);
-    const nodes = [...new Set(feedNames.map((n) => resolveFeedName(this.graph, n)))];
-    return this.prepared(outs, nodes).plan;
+    const fed = [...new Set(feedNames.map((n) => resolveFeedName(this.graph, n)))];
+    return this.prepared(outs, fed).plan;
   }
 
   /**
-   * The compiled Program of a signature (cached): passes, fusion and memory plan, with
-   * `stats` and a `toString()` dump. Unknown placeholder dims are specialized to 1 here; runs
-   * specialize on the concrete feed shapes.
+   * The compiled Program of a signature (cached per feed shapes): passes, fusion and memory
+   * plan, with `stats` and a `toString()` dump. Unknown placeholder dims take `feedShapes`
+   * (e.g. `{ feedShapes: { x: [128, 784] } }`), else 1; runs specialize on the fed shapes.
    */
-  compiled(fetches: readonly (SymbolicTensor | string)[], feedNames: readonly string[] = []): Program {
+  compiled(fetches: readonly Fetch[], feedNames: readonly string[] = [], opts: CompiledOptions = {}): Program {
     this.checkLive('compiled');
     const outs = resolveFetches(this.graph, fetches);
-    const nodes = [...new Set(feedNames.map((n) => resolveFeedName(this.graph, n)))];
-    const p = this.prepared(outs, nodes);
-    p.program ??= compile(
-      this.graph,
-      { fetches: [...outs], feeds: nodes.map((n) => n.output) },
-      { fuse: this.fuse, constantEvaluator: this.backend.constantEvaluator },
-    );
-    return p.program;
+    const fed = [...new Set(feedNames.map((n) => resolveFeedName(this.graph, n)))];
+    const p = this.prepared(outs, fed);
+    const feedShapes: Record<string, readonly number[]> = {};
+    for (const [name, shape] of Object.entries(opts.feedShapes ?? {})) {
+      const t = resolveFeedName(this.graph, name);
+      const node = p.feedNodes.get(t);
+      if (!node) throw new KilnError('INVALID_ARGUMENT', `Session.compiled: feedShapes names '${name}', which is not among the feeds (${feedNames.map((n) => `'${n}'`).join(', ') || 'none'})`);
+      checkFeedValue(t, new Tensor(t.dtype, shape));
+      feedShapes[node.name] = [...shape];
+    }
+    const key = JSON.stringify(feedShapes);
+    let program = p.programs.get(key);
+    if (!program) {
+      program = compile(
+        p.plan.graph,
+        { fetches: [...p.plan.fetches], feeds: p.plan.feeds.map((n) => n.output) },
+        { fuse: this.fuse, feedShapes, ...(this.backend.constantEvaluator ? { constantEvaluator: this.backend.constantEvaluator } : {}) },
+      );
+      p.programs.set(key, program);
+    }
+    return program;
   }
 
   /** Every variable's current value by name, in creation order (copies). */
@@ -171,6 +212,22 @@ export class Session {
     for (const [node, value] of checked) this.state.set(node, value);
   }
 
+  /**
+   * Writes the model file (a ModelProto: the graph with every variable's current value,
+   * optimizer slots included, plus the session seed and run counter) to `path`, atomically.
+   * Waits for the runs already queued. `kiln.restore(path)` opens it in a new session.
+   */
+  async save(path: string): Promise<void> {
+    this.checkLive('save');
+    await this.queue;
+    this.checkLive('save');
+    const bytes = serializeGraph(this.graph, {
+      variables: this.variableValues(),
+      metadata: { [SEED_KEY]: String(this.seed), [COUNTER_KEY]: String(this.counter) },
+    });
+    await writeFileAtomic(path, bytes, 'Session.save');
+  }
+
   /** Frees the backend's resources; later calls fail with a KilnError. Idempotent. */
   dispose(): void {
     if (this.disposed) return;
@@ -206,14 +263,39 @@ export class Session {
     return node;
   }
 
-  private prepared(fetches: readonly SymbolicTensor[], feeds: readonly Node[]): Prepared {
-    const key = planKey(fetches, feeds);
+  private prepared(fetches: readonly SymbolicTensor[], fed: readonly SymbolicTensor[]): Prepared {
+    const key = `${fetches.map((f) => f.name).join(',')}|${fed.map((t) => t.name).sort().join(',')}`;
     let p = this.cache.get(key);
     if (!p) {
-      p = { plan: makePlan(this.graph, fetches, feeds) };
+      const substituted = fed.some((t) => t.node.op !== 'placeholder');
+      let plan: ExecutionPlan;
+      const feedNodes = new Map<SymbolicTensor, Node>();
+      if (!substituted) {
+        for (const t of fed) feedNodes.set(t, t.node);
+        plan = makePlan(this.graph, fetches, fed.map((t) => t.node));
+      } else {
+        const sub = substituteFeeds(this.graph, fetches, fed.filter((t) => t.node.op !== 'placeholder'));
+        for (const t of fed) feedNodes.set(t, sub.placeholders.get(t) ?? sub.graph.nodeByName(t.node.name)!);
+        plan = makePlan(sub.graph, sub.fetches, [...feedNodes.values()]);
+      }
+      p = { key, plan, feedNodes, substituted, checkedShapes: new Set(), programs: new Map() };
       this.cache.set(key, p);
     }
     return p;
+  }
+
+  /** The session's variable node for a variable of the plan's graph (the same node unless substituted). */
+  private ownVariable(p: Prepared, v: Node): Node {
+    return p.substituted ? this.graph.nodeByName(v.name)! : v;
+  }
+
+  private checkShapes(p: Prepared, feeds: ReadonlyMap<Node, Tensor>): void {
+    const key = [...feeds].map(([n, t]) => `${n.name}:${t.shape.join('x')}`).join(',');
+    if (p.checkedShapes.has(key)) return;
+    const labels = new Map([...p.feedNodes].map(([t, n]) => [n, feedLabel(t)] as const));
+    checkFeedShapes(p.plan, feeds, (n) => labels.get(n) ?? n.name);
+    if (p.checkedShapes.size >= MAX_CHECKED_SHAPES) p.checkedShapes.clear();
+    p.checkedShapes.add(key);
   }
 
   private async execute(p: Prepared, feeds: ReadonlyMap<Node, Tensor>): Promise<(Tensor | null)[]> {
@@ -223,12 +305,12 @@ export class Session {
       p.executable = Promise.resolve(this.backend.prepare(plan, { checkNumerics: this.checkNumerics, fuse: this.fuse }));
       // A failed prepare is not cached: the next run tries again.
       p.executable.catch(() => {
-        if (this.cache.get(plan.key) === p) p.executable = undefined;
+        if (this.cache.get(p.key) === p) p.executable = undefined;
       });
     }
     const exe = await p.executable;
     this.checkLive('run');
-    const variables = new Map(plan.variables.map((v) => [v, this.valueOf(v)] as const));
+    const variables = new Map(plan.variables.map((v) => [v, this.valueOf(this.ownVariable(p, v))] as const));
     const out = await exe.run({ feeds, variables, seed: runSeed(this.seed, this.counter) });
     this.checkLive('run');
     if (out.values.length !== plan.fetches.length) {
@@ -240,10 +322,10 @@ export class Session {
     }
     // Commit: nothing above changed the session; from here nothing can fail.
     const fedTensors = new Set(feeds.values());
-    for (const [v, value] of out.writes) this.state.set(v, fedTensors.has(value) ? value.clone() : value);
+    for (const [v, value] of out.writes) this.state.set(this.ownVariable(p, v), fedTensors.has(value) ? value.clone() : value);
     this.counter++;
     // The caller owns what it gets: never hand out the session's state, a feed or a constant.
-    const shared = new Set<unknown>([...fedTensors, ...this.state.values(), ...plan.variables.map((v) => this.valueOf(v))]);
+    const shared = new Set<unknown>([...fedTensors, ...this.state.values(), ...plan.variables.map((v) => this.valueOf(this.ownVariable(p, v)))]);
     for (const n of plan.nodes) if (n.op === 'const') shared.add(n.attrs.value);
     return out.values.map((t, i) => (plan.targets[i] || t === null ? null : shared.has(t) ? t.clone() : t));
   }

@@ -15,6 +15,7 @@ import {
   KilnError,
   type Node,
   type SymbolicTensor,
+  type TargetTensor,
   type Tensor,
   fillTensor,
   group,
@@ -83,7 +84,7 @@ export abstract class Optimizer {
   }
 
   /** Appends one update of every variable from its gradient; returns the target applying it. */
-  applyGradients(gradsAndVars: readonly GradAndVar[]): SymbolicTensor {
+  applyGradients(gradsAndVars: readonly GradAndVar[]): TargetTensor {
     if (gradsAndVars.length === 0) throw new KilnError('INVALID_ARGUMENT', `${this.name}.applyGradients: no gradients given`);
     const g = gradsAndVars[0]!.variable.graph;
     gradsAndVars.forEach(({ grad, variable }, i) => {
@@ -104,7 +105,7 @@ export abstract class Optimizer {
   }
 
   /** computeGradients + applyGradients: a target that applies one step to minimize `loss`. */
-  minimize(loss: SymbolicTensor, varList?: SymbolicTensor[]): SymbolicTensor {
+  minimize(loss: SymbolicTensor, varList?: SymbolicTensor[]): TargetTensor {
     return this.applyGradients(this.computeGradients(loss, varList));
   }
 

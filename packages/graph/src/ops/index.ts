@@ -8,5 +8,7 @@ export * from './conv.js';
 export * from './pool.js';
 export * from './normalization.js';
 export * from './random.js';
+export * from './random-draws.js';
+export * from './fill-like.js';
 export * from './state.js';
 export * from './losses.js';

@@ -6,7 +6,7 @@
  * (through control inputs) and whose fetch returns null, as TensorFlow's tf.group does.
  */
 import { KilnError, fmtShape } from '../errors.js';
-import { type Graph, Node, type SymbolicTensor, isSymbolic } from '../graph.js';
+import { type Graph, Node, type SymbolicTensor, type TargetTensor, isSymbolic } from '../graph.js';
 import { type TensorLike, toSymbolic } from './apply.js';
 import { type InferContext, type TensorType, registerOp } from './registry.js';
 
@@ -75,7 +75,11 @@ function applyAssign(op: string, variable: SymbolicTensor, value: TensorLike): S
     );
   }
   const [v, x] = toSymbolic(op, [variable, value]);
-  return v!.graph.addNode(op, [v!, x!], {}, { baseName: `${variable.node.name}/${op}` }).output;
+  // Named after the variable, relative to the current scope ('Adam/w/m/assign', not 'Adam/Adam/w/m/assign').
+  const scope = v!.graph.currentScope;
+  const name = variable.node.name;
+  const base = scope && name.startsWith(`${scope}/`) ? name.slice(scope.length + 1) : name;
+  return v!.graph.addNode(op, [v!, x!], {}, { baseName: `${base}/${op}` }).output;
 }
 
 function describe(x: unknown): string {
@@ -118,18 +122,18 @@ function flattenDeps(op: string, deps: readonly Dependency[]): Node[] {
  * A target that runs every given tensor's node (and what it depends on) when fetched; its
  * fetch returns null. Use it to bundle updates: `group(assign(a, x), assign(b, y))`.
  */
-export function group(...inputs: Dependency[]): SymbolicTensor {
+export function group(...inputs: Dependency[]): TargetTensor {
   const deps = flattenDeps('group', inputs);
   const g = deps[0]?.graph;
   if (!g) throw new KilnError('INVALID_ARGUMENT', 'group: needs at least one tensor to group (use noOp(g) for an empty target)');
   for (const d of deps) {
     if (d.graph !== g) throw new KilnError('INVALID_ARGUMENT', `group: '${d.name}' belongs to another graph than '${deps[0]!.name}'`);
   }
-  return g.addNode('noOp', [], {}, { baseName: 'group', controlInputs: deps }).output;
+  return g.addNode('noOp', [], {}, { baseName: 'group', controlInputs: deps }).output as TargetTensor;
 }
 
 /** A target in `g` that does nothing but run `controlInputs` first; its fetch returns null. */
-export function noOp(g: Graph, controlInputs: readonly Dependency[] = [], name?: string): SymbolicTensor {
+export function noOp(g: Graph, controlInputs: readonly Dependency[] = [], name?: string): TargetTensor {
   const deps = flattenDeps('noOp', controlInputs);
-  return g.addNode('noOp', [], {}, { baseName: name ?? 'noOp', controlInputs: deps }).output;
+  return g.addNode('noOp', [], {}, { baseName: name ?? 'noOp', controlInputs: deps }).output as TargetTensor;
 }

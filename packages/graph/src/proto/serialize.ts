@@ -35,9 +35,10 @@ export interface SignatureSpec {
 export interface SerializeOptions {
   /**
    * Current values of variable nodes (e.g. a Session's state after training); they replace
-   * the nodes' initial values (attrs.value) in the file. Each must match its node's dtype and shape.
+   * the nodes' initial values (attrs.value) in the file. Each must match its node's dtype and
+   * shape. Keyed by variable node, or by variable name (Session.variableValues()).
    */
-  variables?: ReadonlyMap<Node, Tensor>;
+  variables?: ReadonlyMap<Node, Tensor> | ReadonlyMap<string, Tensor>;
   signatures?: Record<string, SignatureSpec>;
   /** Defaults to 'kiln'. */
   producer?: string;
@@ -94,8 +95,27 @@ function signatureToProto(g: Graph, name: string, sig: SignatureSpec): Signature
   return { inputs: side(sig.inputs, 'input'), outputs: side(sig.outputs, 'output'), method_name: sig.methodName ?? '' };
 }
 
-function variablesToProto(g: Graph, overrides: ReadonlyMap<Node, Tensor> | undefined): VariableMsg[] {
+/** Variable values keyed by node; names are looked up in `g` (an unknown name is an error). */
+function byNode(g: Graph, values: ReadonlyMap<Node, Tensor> | ReadonlyMap<string, Tensor> | undefined): ReadonlyMap<Node, Tensor> | undefined {
+  if (!values) return undefined;
+  const out = new Map<Node, Tensor>();
+  for (const [key, value] of values as ReadonlyMap<Node | string, Tensor>) {
+    if (typeof key !== 'string') {
+      out.set(key, value);
+      continue;
+    }
+    const node = g.nodeByName(key);
+    if (!node || node.op !== 'variable') {
+      throw new KilnError('INVALID_ARGUMENT', `serializeGraph: options.variables has a value for '${key}', which names no variable of this graph`);
+    }
+    out.set(node, value);
+  }
+  return out;
+}
+
+function variablesToProto(g: Graph, given: ReadonlyMap<Node, Tensor> | ReadonlyMap<string, Tensor> | undefined): VariableMsg[] {
   const vars = g.variables();
+  const overrides = byNode(g, given);
   if (overrides) {
     const known = new Set(vars);
     for (const [node, value] of overrides) {

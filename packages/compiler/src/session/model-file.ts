@@ -1,0 +1,40 @@
+/**
+ * Model files on disk for Session.save / kiln.restore: atomic writes (a temporary file in the
+ * same folder, then a rename, so a crash never leaves a half-written model) and reads. Node's
+ * fs is imported on demand, so bundles for browsers that never save load no Node module.
+ */
+import { KilnError } from '@kiln/graph';
+
+async function fs(what: string): Promise<typeof import('node:fs/promises')> {
+  try {
+    return await import('node:fs/promises');
+  } catch {
+    throw new KilnError('UNSUPPORTED', `${what}: files need Node's fs; in a browser, serialize with serializeGraph() and store the bytes yourself`);
+  }
+}
+
+/** Writes `bytes` to `path` atomically (temporary file + rename). */
+export async function writeFileAtomic(path: string, bytes: Uint8Array, what = 'save'): Promise<void> {
+  if (typeof path !== 'string' || path === '') throw new KilnError('INVALID_ARGUMENT', `${what}: path must be a non-empty string, got ${JSON.stringify(path)}`);
+  const { writeFile, rename, rm } = await fs(what);
+  const tmp = `${path}.tmp-${process.pid}-${Math.floor(Math.random() * 1e9)}`;
+  try {
+    await writeFile(tmp, bytes);
+    await rename(tmp, path);
+  } catch (e) {
+    await rm(tmp, { force: true }).catch(() => undefined);
+    throw new KilnError('IO_ERROR', `${what}: cannot write '${path}': ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+/** Reads a whole file as bytes. */
+export async function readModelFile(path: string, what = 'restore'): Promise<Uint8Array> {
+  if (typeof path !== 'string' || path === '') throw new KilnError('INVALID_ARGUMENT', `${what}: path must be a non-empty string, got ${JSON.stringify(path)}`);
+  const { readFile } = await fs(what);
+  try {
+    const b = await readFile(path);
+    return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  } catch (e) {
+    throw new KilnError('IO_ERROR', `${what}: cannot read '${path}': ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
