@@ -25,10 +25,10 @@ describe('exportOnnx: a trained MNIST CNN', () => {
     const sess = await session(m.g);
     const batch = mnistBatch(3);
     const feeds = { x: batch.x, labels: batch.labels };
-    const [before] = (await sess.run([m.loss], feeds)) as [{ data: Float32Array }];
+    const [before] = await sess.run([m.loss], feeds);
     for (let step = 0; step < 15; step++) await sess.run([m.trainOp], feeds);
-    const [after] = (await sess.run([m.loss], feeds)) as [{ data: Float32Array }];
-    expect(after.data[0]!).toBeLessThan(before.data[0]! * 0.8);
+    const [after] = await sess.run([m.loss], feeds);
+    expect(after!.data[0]!).toBeLessThan(before!.data[0]! * 0.8);
 
     const test = mnistBatch(2, 100); // 20 images: another batch size than training's 30
     const [want] = await sess.run([m.probs], { x: test.x });
