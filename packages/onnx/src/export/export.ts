@@ -26,6 +26,8 @@ export interface ExportOnnxSpec {
    * variable name or node; variables not listed export their initial value.
    */
   variables?: ReadonlyMap<string | Node, Tensor> | Record<string, Tensor>;
+  /** Names for the ONNX graph outputs, one per output (default: the Kiln tensor names). */
+  outputNames?: string[];
   /** The ONNX graph's name (default 'kiln'). */
   graphName?: string;
 }
@@ -147,9 +149,18 @@ export function exportOnnx(g: Graph, spec: ExportOnnxSpec): Uint8Array {
   const produced = new Set(b.nodes.flatMap((n) => n.output));
   const outputs: ValueInfoMsg[] = [];
   const outNames = new Set<string>();
-  for (const t of spec.outputs) {
+  if (spec.outputNames !== undefined && (!Array.isArray(spec.outputNames) || spec.outputNames.length !== spec.outputs.length)) {
+    throw new KilnError('INVALID_ARGUMENT', `exportOnnx: outputNames must name each of the ${spec.outputs.length} outputs, got ${JSON.stringify(spec.outputNames)}`);
+  }
+  for (const [i, t] of spec.outputs.entries()) {
     let name = t.name;
-    if (!produced.has(name) || outNames.has(name)) {
+    const wanted = spec.outputNames?.[i];
+    if (wanted !== undefined && wanted !== name) {
+      if (b.isUsed(wanted) || outNames.has(wanted)) throw new KilnError('INVALID_ARGUMENT', `exportOnnx: output name '${wanted}' is already the name of another value`);
+      name = wanted;
+      b.reserve(name);
+      b.node('Identity', [t.name], [name], {}, b.fresh(`${name}_node`));
+    } else if (!produced.has(name) || outNames.has(name)) {
       name = b.fresh(`${t.name}_output`);
       b.node('Identity', [t.name], [name], {}, b.fresh(`${name}_node`));
     }
