@@ -43,7 +43,7 @@ beforeAll(async () => {
   writeFileSync(model, modelBytes);
   const test = mnistBatch(1, 50);
   writeFileSync(p('x.npy'), writeNpy(test.x));
-  [want] = (await sess.run([m.probs], { x: test.x })) as Tensor[];
+  want = (await sess.run([m.probs], { x: test.x }))[0]!;
   trainable = m.g.variables().filter((n) => n.attrs.trainable).reduce((s, n) => s + (n.attrs.value as Tensor).size, 0);
   sess.dispose();
 });
