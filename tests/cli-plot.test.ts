@@ -1,69 +1,16 @@
 /**
  * `kiln plot` and its TensorBoard event-file reader, on event files written here by a tiny
- * independent writer: protobuf fields encoded by hand (TensorFlow's Event / Summary field
- * numbers), TFRecord framing with masked CRC32C computed bit by bit (not with the reader's
- * table). Scalars come both TF1 style (simple_value) and TF2 style (a scalar tensor).
+ * independent writer (helpers/event-writer.ts: protobuf encoded by hand, TFRecord framing
+ * with a bitwise CRC32C). Scalars come both TF1 style (simple_value) and TF2 style (a scalar
+ * tensor).
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readScalars, readTfRecords } from '../packages/kiln/src/cli/event-file.js';
+import { fixed, scalarEvent, stringField, tfRecords } from './helpers/event-writer.js';
 import { buildKiln, kilnCli } from './helpers/kiln-cli.js';
-
-// ---- a tiny protobuf + TFRecord writer ---------------------------------------------------
-function varint(n: number | bigint): number[] {
-  let v = BigInt(n);
-  const out: number[] = [];
-  do {
-    let b = Number(v & 0x7fn);
-    v >>= 7n;
-    if (v > 0n) b |= 0x80;
-    out.push(b);
-  } while (v > 0n);
-  return out;
-}
-const tag = (field: number, wire: number) => varint((field << 3) | wire);
-const bytesField = (field: number, data: number[] | Uint8Array) => [...tag(field, 2), ...varint(data.length), ...data];
-const stringField = (field: number, s: string) => bytesField(field, [...new TextEncoder().encode(s)]);
-function fixed(field: number, value: number, width: 4 | 8): number[] {
-  const b = new Uint8Array(width);
-  if (width === 4) new DataView(b.buffer).setFloat32(0, value, true);
-  else new DataView(b.buffer).setFloat64(0, value, true);
-  return [...tag(field, width === 4 ? 5 : 1), ...b];
-}
-
-/** Event { wall_time=1, step=2, summary=5 { value=1 { tag=1, simple_value=2 | tensor=8 } } } */
-function scalarEvent(step: number, name: string, value: number, tf2: boolean): number[] {
-  const tensorProto = [...varint((1 << 3) | 0), 1, ...bytesField(2, []), ...bytesField(5, fixed(1, value, 4).slice(1))]; // dtype=DT_FLOAT, shape=[], float_val packed
-  const metadata = bytesField(1, stringField(1, 'scalars')); // plugin_data { plugin_name }
-  const v = tf2 ? [...stringField(1, name), ...bytesField(9, metadata), ...bytesField(8, tensorProto)] : [...stringField(1, name), ...fixed(2, value, 4)];
-  return [...fixed(1, 1700000000 + step, 8), ...tag(2, 0), ...varint(step), ...bytesField(5, bytesField(1, v))];
-}
-
-function crc32cBitwise(data: Uint8Array): number {
-  let crc = 0xffffffff;
-  for (const byte of data) {
-    crc ^= byte;
-    for (let k = 0; k < 8; k++) crc = crc & 1 ? (crc >>> 1) ^ 0x82f63b78 : crc >>> 1;
-  }
-  return (crc ^ 0xffffffff) >>> 0;
-}
-const mask = (crc: number) => ((((crc >>> 15) | (crc << 17)) >>> 0) + 0xa282ead8) >>> 0;
-
-function tfRecords(records: number[][]): Uint8Array {
-  const parts: number[] = [];
-  for (const r of records) {
-    const head = new Uint8Array(12);
-    const dv = new DataView(head.buffer);
-    dv.setBigUint64(0, BigInt(r.length), true);
-    dv.setUint32(8, mask(crc32cBitwise(head.subarray(0, 8))), true);
-    const tail = new Uint8Array(4);
-    new DataView(tail.buffer).setUint32(0, mask(crc32cBitwise(Uint8Array.from(r))), true);
-    parts.push(...head, ...r, ...tail);
-  }
-  return Uint8Array.from(parts);
-}
 
 // ---- the log dir: train and validation runs, 3 epochs --------------------------------------
 const LOSS = { train: [1.25, 0.75, 0.5], validation: [1.5, 1.0, 0.875] };

@@ -21,10 +21,10 @@ export function buildKiln(): void {
   execFileSync(process.execPath, [`${ROOT}node_modules/typescript/bin/tsc`, '-b', `${ROOT}packages/kiln`], { cwd: ROOT, stdio: 'inherit' });
 }
 
-export function kilnCli(args: readonly string[], opts: { source?: boolean } = {}): Promise<CliResult> {
+export function kilnCli(args: readonly string[], opts: { source?: boolean; cwd?: string } = {}): Promise<CliResult> {
   const argv = opts.source ? ['--conditions=source', '--import', 'tsx', SOURCE_MAIN, ...args] : [DIST_MAIN, ...args];
   return new Promise((resolve) => {
-    execFile(process.execPath, argv, { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile(process.execPath, argv, { cwd: opts.cwd ?? ROOT, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
       resolve({ code, stdout, stderr });
     });
