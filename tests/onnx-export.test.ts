@@ -19,11 +19,17 @@ import { OnnxRuntime } from './helpers/onnx-runtime.js';
 import { expectClose } from './helpers/reference-compare.js';
 
 /** Ops that must be refused (no ONNX equivalent, or state that ONNX graphs cannot hold). */
-const UNSUPPORTED = ['assign', 'assignAdd', 'assignSub', 'avgPoolGrad', 'dropout', 'maxPoolGrad', 'maxPoolGradGrad', 'noOp'];
+const UNSUPPORTED = ['assign', 'assignAdd', 'assignSub', 'dropout', 'noOp'];
 /** Sources are not rules: placeholders become graph inputs, const and variable initializers. */
 const SOURCES = ['const', 'placeholder', 'variable'];
 /** ONNX operators that some exports use and Kiln's importer does not read (yet), by Kiln op. */
-const NOT_IMPORTABLE: Record<string, string[]> = { div: ['Mod'], unsortedSegmentSum: ['ScatterND'], gather: ['GatherND'] };
+const NOT_IMPORTABLE: Record<string, string[]> = {
+  div: ['Mod'],
+  unsortedSegmentSum: ['ScatterND'],
+  gather: ['GatherND'],
+  maxPoolGrad: ['ScatterElements'],
+  maxPoolGradGrad: ['GatherElements'],
+};
 const LOOSE = new Set(['conv2d', 'depthwiseConv2d', 'conv2dTranspose', 'conv2dBackpropInput', 'conv2dBackpropFilter', 'depthwiseConv2dBackpropInput', 'depthwiseConv2dBackpropFilter', 'matMul']);
 
 const EXTRA: CaseTable = {

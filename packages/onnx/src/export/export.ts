@@ -17,6 +17,7 @@ import './rules-elementwise.js';
 import './rules-reduce.js';
 import './rules-movement.js';
 import './rules-nn.js';
+import './rules-pool-grad.js';
 
 export interface ExportOnnxSpec {
   inputs: SymbolicTensor[];

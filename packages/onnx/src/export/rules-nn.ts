@@ -14,10 +14,10 @@ import { type Dim, window1D, normalizeAxes, normalizeAxis } from '@kiln/graph';
 import { type OnnxAttrs, attr } from './builder.js';
 import { type ExportContext, ExportUnsupported, registerExportRule } from './rule.js';
 
-const TO_NCHW = attr.ints([0, 3, 1, 2]);
-const TO_NHWC = attr.ints([0, 2, 3, 1]);
+export const TO_NCHW = attr.ints([0, 3, 1, 2]);
+export const TO_NHWC = attr.ints([0, 2, 3, 1]);
 
-function pair(ctx: ExportContext, name: string): [number, number] {
+export function pair(ctx: ExportContext, name: string): [number, number] {
   const v = ctx.attrs[name] as number[];
   return [v[0]!, v[1]!];
 }
@@ -26,7 +26,7 @@ function pair(ctx: ExportContext, name: string): [number, number] {
  * ONNX pads (or auto_pad) for a window of size k over NHWC input `inShape`. `extended` is
  * true when the end padding had to grow to reproduce a rounded-up output size.
  */
-function windowPads(ctx: ExportContext, inShape: readonly Dim[], k: readonly Dim[]): { attrs: OnnxAttrs; extended: boolean } {
+export function windowPads(ctx: ExportContext, inShape: readonly Dim[], k: readonly Dim[]): { attrs: OnnxAttrs; extended: boolean } {
   const strides = pair(ctx, 'strides');
   const dilations = pair(ctx, 'dilations');
   const mode = ctx.attrs.pad as string;
@@ -53,7 +53,7 @@ function windowPads(ctx: ExportContext, inShape: readonly Dim[], k: readonly Dim
   return { attrs: { pads: attr.ints([p[0]!, p[2]!, p[1]!, p[3]!]) }, extended: false };
 }
 
-function knownPositive(d: Dim | undefined, what: string): number {
+export function knownPositive(d: Dim | undefined, what: string): number {
   if (d === null || d === undefined) throw new ExportUnsupported(`${what} is unknown`);
   return d;
 }
@@ -96,7 +96,7 @@ for (const depthwise of [false, true]) {
  * ConvTranspose of NHWC `dy` with ONNX weight `weight` (C_in, C_out/group, kh, kw) producing
  * spatial size `outHW`, the forward conv's geometry taken from the node's window attrs.
  */
-function transposedConv(ctx: ExportContext, dy: string, weight: string, outHW: readonly Dim[], k: readonly Dim[], group: number): void {
+export function transposedConv(ctx: ExportContext, dy: string, weight: string, outHW: readonly Dim[], k: readonly Dim[], group: number): void {
   const strides = pair(ctx, 'strides');
   const dilations = pair(ctx, 'dilations');
   const begin: number[] = [];
