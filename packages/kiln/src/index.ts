@@ -12,3 +12,6 @@ export * from '@kiln/runtime-webgpu';
 
 // Compiled models: compileModel, loadCompiled.
 export { compileModel, loadCompiled, type CompiledModel, type CompileModelSpec, type CompiledModelOptions } from './compiled-model.js';
+
+// ONNX export (@kiln/onnx): exportOnnx(graph, { inputs, outputs, variables? }) and the ops it maps.
+export { exportOnnx, exportableOps, type ExportOnnxSpec } from '@kiln/onnx';
