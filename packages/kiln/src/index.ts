@@ -50,7 +50,7 @@ export { compileModel, loadCompiled, type CompiledModel, type CompileModelSpec, 
 export { io } from './io.js';
 
 // ---- ONNX -------------------------------------------------------------------------------------
-export { importOnnx, staticInputNames } from '@kiln/onnx';
+export { importOnnx, staticInputNames, exportOnnx, exportableOps, type ExportOnnxSpec } from '@kiln/onnx';
 
 // ---- Utilities ----------------------------------------------------------------------------------
 /** Deterministic seeded uniform stream in [0, 1) (the generator behind every random op). */

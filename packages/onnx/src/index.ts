@@ -9,6 +9,8 @@ import { decodeTensorProto, onnxDTypeName, tensorFromProto } from './decode.js';
 export { importOnnx, importOnnxModel, type ImportOptions, type ImportedModel } from './import.js';
 export { staticInputNames } from './static-inputs.js';
 export { supportedOnnxOps } from './registry.js';
+export { exportOnnx, type ExportOnnxSpec } from './export/export.js';
+export { exportableOps } from './export/rule.js';
 export { decodeModel, kilnDType, onnxDTypeName, type OnnxModel } from './decode.js';
 
 export interface DecodedOnnxTensor {
