@@ -19,7 +19,9 @@ import { OnnxRuntime } from './helpers/onnx-runtime.js';
 import { expectClose } from './helpers/reference-compare.js';
 
 /** Ops that must be refused (no ONNX equivalent, or state that ONNX graphs cannot hold). */
-const UNSUPPORTED = ['assign', 'assignAdd', 'assignSub', 'dropout', 'noOp'];
+// Effects and targets have no ONNX meaning; random draws follow Kiln's streams, which ONNX
+// Runtime's RandomNormal / RandomUniform / Multinomial cannot reproduce.
+const UNSUPPORTED = ['assign', 'assignAdd', 'assignSub', 'dropout', 'multinomial', 'noOp', 'randomNormal', 'randomUniform', 'truncatedNormal'];
 /** Sources are not rules: placeholders become graph inputs, const and variable initializers. */
 const SOURCES = ['const', 'placeholder', 'variable'];
 /** ONNX operators that some exports use and Kiln's importer does not read (yet), by Kiln op. */
@@ -53,6 +55,11 @@ const EXTRA: CaseTable = {
   div: [(b) => k.div(b.fixed(tensor(new Int32Array([7, -7, 7, -7, 5, 0]))), b.fixed(tensor(new Int32Array([2, 2, -2, -2, 0, 3]))))],
   gather: [(b) => k.gather(b.x([2, 3, 2]), b.fixed(tensor(new Int32Array([2, 0, 1, 1]), [2, 2])), 1, 1)],
   unsortedSegmentSum: [(b) => k.unsortedSegmentSum(b.x([4, 2]), b.fixed(tensor(new Int32Array([1, -1, 1, 2]))), 3)],
+  // Refused (random draws): each must be named in the one UNSUPPORTED error.
+  randomNormal: [(b) => k.add(b.g.randomNormal([3, 4], 1, 2), b.x([4]))],
+  randomUniform: [(b) => k.add(b.g.randomUniform([3, 4], -1, 1), b.x([4]))],
+  truncatedNormal: [(b) => k.add(b.g.truncatedNormal([3, 4]), b.x([4]))],
+  multinomial: [(b) => k.cast(k.multinomial(b.x([3, 4]), 5, 2), 'float32')],
 };
 
 function mergeCases(...tables: CaseTable[]): CaseTable {

@@ -12,7 +12,7 @@ export async function trainSaveLoad(roundTrip = async (bytes) => bytes) {
   const w = g.variable(kiln.tensor([[0], [0]]), 'w');
   const b = g.variable(kiln.tensor([0]), 'b');
   const pred = kiln.add(kiln.matMul(x, w), b);
-  const loss = kiln.meanSquaredError(y, pred);
+  const loss = kiln.losses.meanSquaredError(y, pred);
   const step = kiln.train.sgd(0.3).minimize(loss);
 
   // y = 2 a - 3 b + 1 on a fixed grid.
