@@ -4,9 +4,10 @@
  *   conv 3x3x16 relu -> max pool -> conv 3x3x32 relu -> max pool -> flatten -> dropout 0.25
  *   -> dense 64 relu -> dense 10 softmax
  * It prints the model summary and the compile report (graph nodes -> kernels, arena bytes vs
- * naive), trains behind the progress bar while writing TensorBoard event files, reports the
- * test accuracy, saves the model (one protobuf file), reloads it and checks that the reloaded
- * model predicts exactly what the trained one does.
+ * naive), trains behind the progress bar (Adam, a step-decay learning-rate schedule) while
+ * writing TensorBoard event files, reports the test accuracy, saves the model (one protobuf
+ * file), reloads it and checks that the reloaded model predicts exactly what the trained one
+ * does.
  *
  * Options (flags or environment): --epochs N (KILN_EPOCHS, default 5), --train N
  * (KILN_TRAIN, default 8000), --test N (KILN_TEST, default 2000), --batch N (default 32),
@@ -43,10 +44,9 @@ export interface MainResult {
   logDir: string;
 }
 
-/** A deterministic split: per digit, the first share of its samples train and the next ones test. */
+/** A deterministic split: per digit, the first train/10 samples train; the test digits are the next ones, interleaved by digit. */
 export function loadDigits(train: number, test: number): { xTrain: kiln.Tensor; yTrain: kiln.Tensor; xTest: kiln.Tensor; yTest: kiln.Tensor } {
   const perTrain = Math.ceil(train / 10);
-  const perTest = Math.ceil(test / 10);
   const pick = (from: (d: number) => number, count: number, total: number) => {
     const x = new Float32Array(total * 784);
     const y = new Int32Array(total);
@@ -63,7 +63,8 @@ export function loadDigits(train: number, test: number): { xTrain: kiln.Tensor; 
     return { x: kiln.tensor(x.subarray(0, n * 784), [n, 28, 28, 1]), y: kiln.tensor(y.subarray(0, n), [n]) };
   };
   const tr = pick(() => 0, perTrain, train);
-  const te = pick(() => perTrain, perTest, test);
+  // The test digits follow each digit's training ones; digits with few samples left give fewer.
+  const te = pick(() => perTrain, Math.max(...[...Array(10).keys()].map((d) => mnist[d]!.length)), test);
   return { xTrain: tr.x, yTrain: tr.y, xTest: te.x, yTest: te.y };
 }
 

@@ -4,9 +4,9 @@
  * 0.05 of the truth (noise 0.1, 100 points); logistic regression separates setosa perfectly;
  * the MLP on two moons reaches >= 97% train accuracy and loss < 0.1. The Keras examples: the
  * seed's regression cuts its training loss at least tenfold; the Iris classifier reaches >= 90%
- * on its held-out fifth; the main job (MNIST CNN) in a short configuration (640 digits, one
- * epoch) learns (>= 70% test accuracy), saves, reloads and predicts bit-identically, and
- * writes TensorBoard event files.
+ * on its held-out fifth; the main job (MNIST CNN) in a short configuration (320 digits, one
+ * epoch) learns (>= 60% test accuracy; chance is 10%), saves, reloads and predicts
+ * bit-identically, and writes TensorBoard event files.
  */
 import { describe, expect, it } from '@jest/globals';
 import { run as linearRegression, TRUE_B, TRUE_W } from '../examples/linear-regression.js';
@@ -56,8 +56,8 @@ describe('training examples', () => {
   it('the main job (MNIST CNN, short configuration) learns, saves, reloads identically and logs to TensorBoard', async () => {
     const outDir = mkdtempSync(join(tmpdir(), 'kiln-main-'));
     const lines: string[] = [];
-    const r = await mainJob({ train: 640, test: 250, epochs: 1, outDir, verbose: 0, log: (l) => lines.push(l) });
-    expect(r.testAccuracy).toBeGreaterThanOrEqual(0.7);
+    const r = await mainJob({ train: 320, test: 100, epochs: 1, batchSize: 16, outDir, verbose: 0, log: (l) => lines.push(l) });
+    expect(r.testAccuracy).toBeGreaterThanOrEqual(0.6);
     expect(r.identical).toBe(true);
     expect(r.reloadedAccuracy).toBe(r.testAccuracy);
     expect(r.kernels).toBeLessThan(r.graphNodes);

@@ -164,6 +164,8 @@ describe('Keras models', () => {
     expect(conv).toThrow(/Conv2D 'bad_conv'.*rank 4.*\(None, 4\)/);
     m.compile({ optimizer: 'sgd', loss: 'mse' });
     await expect(m.fit(randomTensor([4, 8], 1), randomTensor([4, 3], 2), { verbose: 0 })).rejects.toThrow(/Dense 'first_dense' must have shape \[\?,2\], got \[4,3\]/);
+    const twice = () => sequential({ layers: [layers.dense({ units: 4, inputShape: [8], name: 'same' }), layers.dense({ units: 4, name: 'same' })] });
+    expect(twice).toThrow(/two layers are named 'same'/);
   });
 
   it('summary prints the layer table and totals; the graph is exposed for printGraph and compiled stats', () => {

@@ -58,6 +58,11 @@ export function topologyOf(inputs: KerasTensor[], outputs: KerasTensor[]): Model
   const tensors = [...seen].sort((a, b) => a.id - b.id);
   const layers: Layer[] = [];
   for (const t of tensors) if (!layers.includes(t.origin.layer)) layers.push(t.origin.layer);
+  const names = new Set<string>();
+  for (const l of layers) {
+    if (names.has(l.name)) throw new KilnError('INVALID_ARGUMENT', `model: two layers are named '${l.name}'; layer names must be unique in a model`);
+    names.add(l.name);
+  }
   return { inputs, outputs, tensors, layers };
 }
 

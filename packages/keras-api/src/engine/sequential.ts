@@ -29,6 +29,9 @@ export class Sequential extends LayersModel {
     if (!layer || typeof (layer as Layer).apply !== 'function') {
       throw new KilnError('INVALID_ARGUMENT', `Sequential.add: expects a layer, got ${layer === null ? 'null' : typeof layer}`);
     }
+    if (this.layers.some((l) => l.name === layer.name)) {
+      throw new KilnError('INVALID_ARGUMENT', `Sequential '${this.name}': two layers are named '${layer.name}'; layer names must be unique in a model`);
+    }
     if (this.outputsList.length === 0) {
       if (!layer.batchInputShape) {
         throw new KilnError(
