@@ -17,3 +17,6 @@ export * from './program/memory-plan.js';
 export * from './program/build-kernels.js';
 export * from './program/compile.js';
 export * from './program/program-proto.js';
+export * from './lower/scalar-math.js';
+export * from './lower/scalar-eval.js';
+export * from './lower/target-rewrites.js';

@@ -119,22 +119,46 @@ function exprBuilder(members: ReadonlySet<Node>, fixedLeaves: readonly SymbolicT
     }
     return input(i, t.dtype);
   };
-  const valueOf = (t: SymbolicTensor): ScalarExpr => (members.has(t.node) && !fixedLeaves.includes(t) ? exprOf(t.node) : leaf(t));
-  const exprOf = (n: Node): ScalarExpr => {
-    const have = memo.get(n);
-    if (have) return have;
-    let e: ScalarExpr;
-    if (ASSIGN_OPS.has(n.op)) {
-      const dt = n.inputs[0]!.dtype;
-      const value = valueOf(n.inputs[1]!);
-      e = n.op === 'assign' ? value : call(n.op === 'assignAdd' ? 'add' : 'sub', dt, leaf(n.inputs[0]!), value);
-    } else {
-      const shapeOnly = SHAPE_ONLY_INPUTS[n.op] ?? [];
-      const args = n.inputs.map((t, i) => (shapeOnly.includes(i) ? lit(0, t.dtype) : valueOf(t)));
-      e = getElementwiseLowering(n.op)!(args, n.attrs, n.output.dtype);
+  const isMember = (t: SymbolicTensor) => members.has(t.node) && !fixedLeaves.includes(t);
+  const valueOf = (t: SymbolicTensor): ScalarExpr => (isMember(t) ? exprOf(t.node) : leaf(t));
+  /** The operands of n in the order their leaves are numbered (an assign reads its value first; assign only its value). */
+  const operandOrder = (n: Node): number[] => (n.op === 'assign' ? [1] : ASSIGN_OPS.has(n.op) ? [1, 0] : n.inputs.map((_, i) => i));
+  const build = (n: Node, args: ScalarExpr[]): ScalarExpr => {
+    if (!ASSIGN_OPS.has(n.op)) return getElementwiseLowering(n.op)!(args, n.attrs, n.output.dtype);
+    const [variable, value] = args as [ScalarExpr, ScalarExpr];
+    return n.op === 'assign' ? value : call(n.op === 'assignAdd' ? 'add' : 'sub', n.inputs[0]!.dtype, variable, value);
+  };
+  /**
+   * The expression of member node n. Iterative (a fused chain may be thousands of nodes deep),
+   * visiting operands depth-first in order so inputs are numbered as a recursive walk would.
+   */
+  const exprOf = (root: Node): ScalarExpr => {
+    const frames: { n: Node; order: number[]; next: number; args: ScalarExpr[] }[] = [];
+    const enter = (n: Node) => frames.push({ n, order: operandOrder(n), next: 0, args: new Array<ScalarExpr>(n.inputs.length) });
+    if (!memo.has(root)) enter(root);
+    while (frames.length > 0) {
+      const f = frames[frames.length - 1]!;
+      if (f.next < f.order.length) {
+        const i = f.order[f.next]!;
+        const t = f.n.inputs[i]!;
+        const assignTarget = ASSIGN_OPS.has(f.n.op) && i === 0;
+        if (!assignTarget && (SHAPE_ONLY_INPUTS[f.n.op] ?? []).includes(i)) f.args[i] = lit(0, t.dtype);
+        else if (assignTarget || !isMember(t)) f.args[i] = leaf(t);
+        else {
+          const have = memo.get(t.node);
+          if (!have) {
+            enter(t.node);
+            continue;
+          }
+          f.args[i] = have;
+        }
+        f.next++;
+        continue;
+      }
+      memo.set(f.n, build(f.n, f.args));
+      frames.pop();
     }
-    memo.set(n, e);
-    return e;
+    return memo.get(root)!;
   };
   return { valueOf, exprOf, leaves, views };
 }

@@ -5,7 +5,7 @@
  * other exception inside a backend. Values are not checked (a program may compute anything).
  */
 import { KilnError, type Tensor, bytesPerElement, fmtShape, shapesEqual, sizeOf } from '@kiln/graph';
-import type { ScalarExpr } from '../lower/scalar-expr.js';
+import { type ScalarExpr, postorder } from '../lower/scalar-expr.js';
 import type { BufferDecl, KernelSpec, Program } from './program.js';
 
 function corrupt(message: string): never {
@@ -15,11 +15,8 @@ function corrupt(message: string): never {
 
 /** Throws unless every input index of `e` is below `arity`. */
 function checkExpr(e: ScalarExpr, arity: number, where: string): void {
-  const stack: ScalarExpr[] = [e];
-  while (stack.length > 0) {
-    const x = stack.pop()!;
+  for (const x of postorder([e])) {
     if (x.kind === 'input' && x.index >= arity) corrupt(`${where}: expression reads %${x.index} but has ${arity} inputs`);
-    if (x.kind === 'call') stack.push(...x.args);
   }
 }
 

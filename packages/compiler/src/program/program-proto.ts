@@ -6,7 +6,7 @@
  * format, intact, gives UNSUPPORTED_VERSION); nothing else escapes deserializeProgram.
  */
 import { type AttrSpec, type AttrValue, type Attrs, KilnError, Tensor, getOp, protoCodec as pc } from '@kiln/graph';
-import type { ScalarExpr, ScalarFn } from '../lower/scalar-expr.js';
+import { SCALAR_FN_ARITY, type ScalarExpr, type ScalarFn } from '../lower/scalar-expr.js';
 import { validateProgram } from './program-check.js';
 import {
   type AttrValueMsg,
@@ -44,15 +44,6 @@ export interface LoadedProgram {
   seed: number;
   runCounter: number;
 }
-
-/** Scalar functions and their arity (a Record, so a new ScalarFn must be added here to type-check). */
-const SCALAR_FN_ARITY: Record<ScalarFn, number> = {
-  add: 2, sub: 2, mul: 2, div: 2, floordiv: 2, mod: 2, neg: 1, abs: 1, pow: 2, max: 2, min: 2,
-  exp: 1, log: 1, log1p: 1, sqrt: 1, tanh: 1, sin: 1, cos: 1, erf: 1,
-  floor: 1, ceil: 1, roundEven: 1, trunc: 1, sign: 1,
-  lt: 2, le: 2, eq: 2, ne: 2, and: 2, or: 2, not: 1, select: 3,
-  toInt: 1, toFloat: 1, toBool: 1,
-};
 
 function corrupt(message: string): never {
   throw new KilnError('CORRUPT_MODEL', message);

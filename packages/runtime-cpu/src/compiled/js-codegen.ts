@@ -5,9 +5,8 @@
  * so a broadcast never materializes. int32 arithmetic wraps as the reference does
  * (Math.imul, |0); bool results are 0/1.
  */
-import { type IndexView, type Reducer, type ScalarExpr, exprToString } from '@kiln/compiler';
+import { type CallExpr, type IndexView, type Reducer, type ScalarExpr, type TargetCapabilities, capabilitiesWithout, erfScalar, internExprs, postorder, rewriteForTarget, roundHalfEven, useCounts } from '@kiln/compiler';
 import { sizeOf, stridesOf } from '@kiln/graph';
-import { erfScalar, roundHalfEven } from '../reference/kernels/elementwise.js';
 
 /** Helpers visible to generated code (H.*). */
 export const helpers = {
@@ -15,6 +14,8 @@ export const helpers = {
   roundEven: roundHalfEven,
   sign: (v: number) => (Number.isNaN(v) ? NaN : v > 0 ? 1 : v < 0 ? -1 : 0),
   floordiv: (a: number, b: number) => (b === 0 ? 0 : Math.floor(a / b)),
+  idiv: (a: number, b: number) => (b === 0 ? 0 : Math.trunc(a / b) | 0),
+  imod: (a: number, b: number) => (b === 0 ? 0 : a % b | 0),
   toInt: (v: number) => (Number.isNaN(v) ? 0 : Math.max(-2147483648, Math.min(2147483647, Math.trunc(v)))),
 };
 
@@ -26,48 +27,34 @@ function literal(v: number): string {
   return `(${String(v)})`;
 }
 
+/** What this generator renders: every scalar function, relu in its branch-free form (see renderCall). */
+export const JS_TARGET: TargetCapabilities = capabilitiesWithout('cpu-js', []);
+
 /** Functions whose float32 result may need rounding (the others return one of their operands or an integer). */
 const INEXACT = new Set(['toFloat', 'add', 'sub', 'mul', 'div', 'mod', 'pow', 'exp', 'log', 'log1p', 'sqrt', 'tanh', 'sin', 'cos', 'erf']);
+/** Deeper inline nesting is bound to a local: V8's parser recurses on the nesting of an expression. */
+const MAX_INLINE_DEPTH = 24;
+
 /**
- * float32 semantics: every inexact float32 result is rounded (Math.fround) as the unfused
- * program stores it, so overflow, cancellation and casts see float32's values; measured, this
- * costs nothing visible since the heavy flat kernels run as WebAssembly.
+ * Renders one call from its arguments' rendered text. float32 semantics: every inexact
+ * float32 result is rounded (Math.fround) as the unfused program stores it, so overflow,
+ * cancellation and casts see float32's values; measured, this costs nothing visible since the
+ * heavy flat kernels run as WebAssembly.
  */
-export function renderExpr(e: ScalarExpr, read: (index: number) => string, temps?: Map<string, string>): string {
-  const r = (x: ScalarExpr) => renderExpr(x, read, temps);
-  if (e.kind === 'input') return read(e.index);
-  const key = exprToString(e);
-  const bound = temps?.get(key);
-  if (bound) return bound;
-  // A float32 constant is the float32 value (an attr like clipValueMax = 0.1 arrives as float64).
-  if (e.kind === 'const') return literal(e.dtype === 'float32' ? Math.fround(e.value) : e.value);
-  const a = e.args.map(r);
+function renderNode(e: CallExpr, a: string[]): string {
   const int = e.dtype === 'int32';
   if (e.dtype === 'float32' && INEXACT.has(e.fn)) return `Math.fround(${renderCall(e, a, int)})`;
   return renderCall(e, a, int);
 }
 
-/** x <= 0 ? 0 : x (relu) on float32: the value of x in a[2], when the select has that shape. */
-function reluOperand(e: ScalarExpr & { kind: 'call' }, a: string[]): string | undefined {
-  const [c, zero] = e.args;
-  const isZero = (x: ScalarExpr | undefined) => x?.kind === 'const' && x.value === 0;
-  if (e.dtype !== 'float32' || c?.kind !== 'call' || c.fn !== 'le' || !isZero(c.args[1]) || !isZero(zero)) return undefined;
-  return exprToString(c.args[0]!) === exprToString(e.args[2]!) ? a[2] : undefined;
-}
-
-function renderCall(e: ScalarExpr & { kind: 'call' }, a: string[], int: boolean): string {
-  // relu without an unpredictable branch: on mixed-sign data `x <= 0 ? 0 : x` mispredicts and
-  // runs ~5x slower. (x + |x|) / 2 is exact in float64 for finite float32 x, +0 for x <= 0 and
-  // NaN for NaN; -Infinity (where it would give NaN) takes a branch that is almost never taken.
-  const relu = e.fn === 'select' ? reluOperand(e, a) : undefined;
-  if (relu !== undefined) return `(${relu} === -Infinity ? 0 : (${relu} + Math.abs(${relu})) * 0.5)`;
+function renderCall(e: CallExpr, a: string[], int: boolean): string {
   switch (e.fn) {
     case 'add': return int ? `((${a[0]} + ${a[1]}) | 0)` : `(${a[0]} + ${a[1]})`;
     case 'sub': return int ? `((${a[0]} - ${a[1]}) | 0)` : `(${a[0]} - ${a[1]})`;
     case 'mul': return int ? `Math.imul(${a[0]}, ${a[1]})` : `(${a[0]} * ${a[1]})`;
-    case 'div': return `(${a[0]} / ${a[1]})`;
-    case 'floordiv': return `(H.floordiv(${a[0]}, ${a[1]}) | 0)`;
-    case 'mod': return `(${a[0]} % ${a[1]})`;
+    case 'div': return int ? `H.idiv(${a[0]}, ${a[1]})` : `(${a[0]} / ${a[1]})`;
+    case 'floordiv': return int ? `(H.floordiv(${a[0]}, ${a[1]}) | 0)` : `Math.floor(${a[0]} / ${a[1]})`;
+    case 'mod': return int ? `H.imod(${a[0]}, ${a[1]})` : `(${a[0]} % ${a[1]})`;
     case 'neg': return int ? `((-${a[0]}) | 0)` : `(-${a[0]})`;
     case 'abs': return int ? `(Math.abs(${a[0]}) | 0)` : `Math.abs(${a[0]})`;
     case 'pow': return int ? `(Math.pow(${a[0]}, ${a[1]}) | 0)` : `Math.pow(${a[0]}, ${a[1]})`;
@@ -97,47 +84,49 @@ function renderCall(e: ScalarExpr & { kind: 'call' }, a: string[], int: boolean)
     case 'toInt': return e.args[0]!.dtype === 'float32' ? `H.toInt(${a[0]})` : a[0]!;
     case 'toFloat': return a[0]!;
     case 'toBool': return `(${a[0]} !== 0 ? 1 : 0)`;
+    // Without an unpredictable branch: on mixed-sign data `x <= 0 ? 0 : x` mispredicts and runs
+    // ~5x slower. (x + |x|) / 2 is exact in float64 for finite float32 x, +0 for x <= 0 and NaN
+    // for NaN; -Infinity (where it would give NaN) takes a branch that is almost never taken.
+    case 'relu': return `(${a[0]} === -Infinity ? 0 : (${a[0]} + Math.abs(${a[0]})) * 0.5)`;
   }
 }
 
 /**
- * Renders several expressions as statements binding every repeated call subtree to a local
- * once (a fused chain often uses a value twice, e.g. relu(x) = x <= 0 ? 0 : x, and a
- * multi-output kernel shares subexpressions between outputs), then one value per expression.
+ * Renders several expressions as statements binding every shared subexpression to a local
+ * once (relu(x) = x <= 0 ? 0 : x uses x twice; a multi-output kernel shares subexpressions
+ * between outputs), then one value per expression. The expressions are hash-consed first, so
+ * structurally equal subexpressions are computed once; every distinct node is rendered once,
+ * in postorder, so the source is linear in the DAG's size and nothing recurses on depth.
  */
 function renderWithTemps(exprs: readonly ScalarExpr[], read: (index: number) => string): { stmts: string; values: string[] } {
-  const counts = new Map<string, number>();
-  const keys = new Map<ScalarExpr, string>();
-  const keyOf = (e: ScalarExpr): string => {
-    let k = keys.get(e);
-    if (k === undefined) {
-      k = exprToString(e);
-      keys.set(e, k);
-    }
-    return k;
-  };
-  const walk = (e: ScalarExpr): void => {
-    if (e.kind !== 'call') return;
-    const key = keyOf(e);
-    counts.set(key, (counts.get(key) ?? 0) + 1);
-    if (counts.get(key)! === 1) e.args.forEach(walk);
-  };
-  exprs.forEach(walk);
-  const temps = new Map<string, string>();
+  const roots = internExprs(rewriteForTarget(internExprs(exprs), JS_TARGET));
+  const uses = useCounts(roots);
+  // relu renders its operand three times: an operand that is a computation gets a local.
+  const reused = new Set<ScalarExpr>();
+  for (const e of uses.keys()) if (e.kind === 'call' && e.fn === 'relu') reused.add(e.args[0]!);
+  const text = new Map<ScalarExpr, string>();
+  const depth = new Map<ScalarExpr, number>();
   const stmts: string[] = [];
-  const bind = (e: ScalarExpr): void => {
-    if (e.kind !== 'call') return;
-    const key = keyOf(e);
-    if (temps.has(key)) return;
-    e.args.forEach(bind);
-    if ((counts.get(key) ?? 0) > 1) {
-      const name = `t${temps.size}`;
-      stmts.push(`const ${name} = ${renderExpr(e, read, temps)};`);
-      temps.set(key, name);
+  for (const e of postorder(roots)) {
+    if (e.kind !== 'call') {
+      // A float32 constant is the float32 value (an attr like clipValueMax = 0.1 arrives as float64).
+      text.set(e, e.kind === 'input' ? read(e.index) : literal(e.dtype === 'float32' ? Math.fround(e.value) : e.value));
+      depth.set(e, 1);
+      continue;
     }
-  };
-  exprs.forEach(bind);
-  return { stmts: stmts.join(' '), values: exprs.map((e) => renderExpr(e, read, temps)) };
+    const src = renderNode(e, e.args.map((x) => text.get(x)!));
+    const d = 1 + Math.max(...e.args.map((x) => depth.get(x)!));
+    if (uses.get(e)! > 1 || reused.has(e) || d > MAX_INLINE_DEPTH) {
+      const name = `t${stmts.length}`;
+      stmts.push(`const ${name} = ${src};`);
+      text.set(e, name);
+      depth.set(e, 1);
+    } else {
+      text.set(e, src);
+      depth.set(e, d);
+    }
+  }
+  return { stmts: stmts.join(' '), values: roots.map((r) => text.get(r)!) };
 }
 
 /** Element strides of a row-major `shape` broadcast against `out` (0 on broadcast dims), right-aligned. */
