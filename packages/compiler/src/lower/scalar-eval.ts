@@ -17,7 +17,7 @@
  * - sign: -1, 0 or 1; sign(NaN) = NaN; sign(-0) = +0.
  * - relu (a target form of select(le(x, 0), 0, x)): x > 0 ? x : +0, so relu(-0) = +0,
  *   relu(-Infinity) = +0, relu(NaN) = NaN.
- * - roundEven: halves to even (2.5 -> 2, -0.5 -> -0); erf to ~1e-15 before the float32 rounding.
+ * - roundEven: halves to even (2.5 -> 2, -2.5 -> -2, 0.5 -> 0); erf to ~1e-15 before the float32 rounding.
  * - comparisons are false when an operand is NaN, except ne (true); and / or / not / select
  *   and toBool test `!== 0`, so NaN counts as true.
  * - toInt: from float32, truncation toward zero saturating at [-2^31, 2^31 - 1], NaN -> 0;

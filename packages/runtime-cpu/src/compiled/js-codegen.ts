@@ -31,7 +31,7 @@ function literal(v: number): string {
 export const JS_TARGET: TargetCapabilities = capabilitiesWithout('cpu-js', []);
 
 /** Functions whose float32 result may need rounding (the others return one of their operands or an integer). */
-const INEXACT = new Set(['toFloat', 'add', 'sub', 'mul', 'div', 'mod', 'pow', 'exp', 'log', 'log1p', 'sqrt', 'tanh', 'sin', 'cos', 'erf']);
+const INEXACT = new Set(['toFloat', 'add', 'sub', 'mul', 'div', 'floordiv', 'mod', 'pow', 'exp', 'log', 'log1p', 'sqrt', 'tanh', 'sin', 'cos', 'erf']);
 /** Deeper inline nesting is bound to a local: V8's parser recurses on the nesting of an expression. */
 const MAX_INLINE_DEPTH = 24;
 
