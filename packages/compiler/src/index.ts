@@ -20,3 +20,5 @@ export * from './program/program-proto.js';
 export * from './lower/scalar-math.js';
 export * from './lower/scalar-eval.js';
 export * from './lower/target-rewrites.js';
+export * from './lower/view.js';
+export * from './lower/index-expr.js';

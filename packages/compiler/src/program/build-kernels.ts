@@ -11,12 +11,13 @@
  * - Views alias their input's bytes (no copy kernels); everything else is an op kernel.
  * With fuse=false every node is its own kernel, in graph order (the unfused program).
  */
-import { type Node, type SymbolicTensor, type Tensor, bytesPerElement, castScalar, getOp, normalizeAxes, normalizeAxis, sizeOf, stridesOf } from '@kiln/graph';
+import { KilnError, type Node, type SymbolicTensor, type Tensor, bytesPerElement, castScalar, getOp, normalizeAxes, normalizeAxis, sizeOf } from '@kiln/graph';
 import { SHAPE_ONLY_INPUTS, getElementwiseLowering } from '../lower/elementwise.js';
 import { type ScalarExpr, call, input, lit, substitute } from '../lower/scalar-expr.js';
 import type { GraphWithFetches } from '../passes/rewrite.js';
 import { ASSIGN_OPS, type Group, fuseNodes } from './fusion.js';
-import { type BufferDecl, type IndexView, type Kernel, type KernelSpec, kernelIO } from './program.js';
+import { type View, chainPieces, concatPieceView, identityView, padView, sliceView, transposeView, viewKey } from '../lower/view.js';
+import { type BufferDecl, type Kernel, type KernelSpec, kernelIO } from './program.js';
 import { type ScheduleItem, scheduleForMemory } from './schedule.js';
 
 export interface BuiltKernels {
@@ -29,67 +30,44 @@ export interface BuiltKernels {
 /** One source tensor of a folded chain and the view through which it is read. */
 interface Piece {
   src: SymbolicTensor;
-  view: IndexView;
+  view: View;
 }
 
-const fullRanges = (shape: readonly number[]): [number, number][] => shape.map((d) => [0, d]);
-
 /**
- * The strided views a folded chain of transposes, slices, pads and concats reads: one piece
- * per source tensor. A piece with `valid` ranges covers only those (a concat's slot, a pad's
- * interior); pieces are tried in order and the last one's `fill` covers the rest.
+ * The views a folded chain of transposes, slices, pads and concats reads: one piece per
+ * source tensor (view.ts builds each op's view from its input's). A piece with `valid` ranges
+ * covers only those (a concat's slot, a pad's interior); pieces are tried in order and the
+ * last one's `fill` covers the rest.
  */
 function resolvePieces(t: SymbolicTensor, folded: ReadonlySet<Node>): Piece[] {
   const n = t.node;
-  const shape = [...(t.shape as number[])];
-  if (!folded.has(n)) return [{ src: t, view: { shape, offset: 0, strides: stridesOf(shape) } }];
+  const shape = t.shape as number[];
+  if (!folded.has(n)) return [{ src: t, view: identityView(shape) }];
   if (n.op === 'concat') {
     const axis = normalizeAxis(n.attrs.axis as number, shape.length, `concat '${n.name}'`);
     let start = 0;
     const pieces: Piece[] = [];
     for (const u of n.inputs) {
-      const len = u.shape[axis] as number;
-      for (const { src, view: v } of resolvePieces(u, folded)) {
-        const inner = v.valid ?? fullRanges(v.shape);
-        const valid = inner.map(([lo, hi], d): [number, number] => (d === axis ? [lo + start, hi + start] : [lo, hi]));
-        pieces.push({ src, view: { ...v, shape, offset: v.offset - start * v.strides[axis]!, valid } });
-      }
-      start += len;
+      for (const { src, view } of resolvePieces(u, folded)) pieces.push({ src, view: concatPieceView(view, axis, start, shape) });
+      start += u.shape[axis] as number;
     }
     return pieces;
   }
   return resolvePieces(n.inputs[0]!, folded).map(({ src, view: v }) => {
-    if (n.op === 'transpose') {
-      const perm = n.attrs.perm as number[];
-      return { src, view: { ...v, shape, strides: perm.map((p) => v.strides[p]!), ...(v.valid ? { valid: perm.map((p) => v.valid![p]!) } : {}) } };
-    }
+    if (n.op === 'transpose') return { src, view: transposeView(v, n.attrs.perm as number[], shape) };
     if (n.op === 'pad') {
-      // out[i] = x[i - before] inside [before, before + x_d), constantValue outside.
       const p = n.attrs.paddings as number[];
-      const before = shape.map((_, d) => p[2 * d]!);
-      const inner = v.valid ?? fullRanges(v.shape);
-      return {
-        src,
-        view: {
-          shape,
-          offset: v.offset - before.reduce((o, b, d) => o + b * v.strides[d]!, 0),
-          strides: v.strides,
-          valid: inner.map(([lo, hi], d): [number, number] => [lo + before[d]!, hi + before[d]!]),
-          fill: castScalar(n.attrs.constantValue as number, t.dtype),
-        },
-      };
+      return { src, view: padView(v, shape.map((_, d) => p[2 * d]!), shape, castScalar(n.attrs.constantValue as number, t.dtype)) };
     }
-    if (n.op !== 'slice') throw new Error(`buildKernels: cannot fold ${n.op} '${n.name}' into a view`);
-    const begin = n.attrs.begin as number[];
-    const valid = v.valid?.map(([lo, hi], d): [number, number] => [Math.min(Math.max(lo - begin[d]!, 0), shape[d]!), Math.max(Math.min(hi - begin[d]!, shape[d]!), 0)]);
-    return { src, view: { ...v, shape, offset: v.offset + begin.reduce((o, b, d) => o + b * v.strides[d]!, 0), ...(valid ? { valid } : {}) } };
+    if (n.op !== 'slice') throw new KilnError('INTERNAL', `buildKernels: cannot fold ${n.op} '${n.name}' into a view`);
+    return { src, view: sliceView(v, n.attrs.begin as number[], shape) };
   });
 }
 
 /** Builds scalar expressions for tensors computed by a group's member nodes. */
 function exprBuilder(members: ReadonlySet<Node>, fixedLeaves: readonly SymbolicTensor[], inlineScalars: boolean, folded: ReadonlySet<Node> = new Set()) {
   const leaves: SymbolicTensor[] = [...fixedLeaves];
-  const views: (IndexView | null)[] = fixedLeaves.map(() => null);
+  const views: (View | null)[] = fixedLeaves.map(() => null);
   const keys: string[] = fixedLeaves.map((t) => t.name);
   const memo = new Map<Node, ScalarExpr>();
   const leaf = (t: SymbolicTensor): ScalarExpr => {
@@ -106,14 +84,14 @@ function exprBuilder(members: ReadonlySet<Node>, fixedLeaves: readonly SymbolicT
       return input(i, t.dtype);
     }
     const pieces = resolvePieces(t, folded);
-    const key = JSON.stringify(pieces.map((pc) => [pc.src.name, pc.view]));
+    const key = pieces.map((pc) => `${pc.src.name}{${viewKey(pc.view)}}`).join(' then ');
     let i = keys.indexOf(key);
     if (i < 0) {
       // The pieces become consecutive inputs chained by orElse; the expression reads the first.
       i = leaves.length;
-      pieces.forEach((pc, k) => {
-        leaves.push(pc.src);
-        views.push(k + 1 < pieces.length ? { ...pc.view, orElse: i + k + 1 } : pc.view);
+      chainPieces(pieces.map((pc) => pc.view), i).forEach((v, k) => {
+        leaves.push(pieces[k]!.src);
+        views.push(v);
         keys.push(k === 0 ? key : `${key}#${k}`);
       });
     }
@@ -176,7 +154,7 @@ export function buildKernels(src: GraphWithFetches, fuse: boolean): BuiltKernels
   const bufferFor = (t: SymbolicTensor): number => {
     const have = bufOf.get(t);
     if (have !== undefined) return have;
-    if (folded.has(t.node)) throw new Error(`buildKernels: folded ${t.node.op} '${t.node.name}' read outside an elementwise kernel`);
+    if (folded.has(t.node)) throw new KilnError('INTERNAL', `buildKernels: folded ${t.node.op} '${t.node.name}' read outside an elementwise kernel`);
     const shape = t.shape as number[];
     const n = t.node;
     const kind = n.op === 'placeholder' ? 'feed' : n.op === 'variable' ? 'variable' : n.op === 'const' ? 'const' : 'temp';

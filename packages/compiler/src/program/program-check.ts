@@ -6,6 +6,7 @@
  */
 import { KilnError, type Tensor, bytesPerElement, fmtShape, shapesEqual, sizeOf } from '@kiln/graph';
 import { type ScalarExpr, postorder } from '../lower/scalar-expr.js';
+import { checkView } from '../lower/view.js';
 import type { BufferDecl, KernelSpec, Program } from './program.js';
 
 function corrupt(message: string): never {
@@ -68,18 +69,8 @@ function checkSpec(s: KernelSpec, nBuffers: number, p: Omit<Program, 'toString'>
         s.inputViews.forEach((v, i) => {
           if (!v) return;
           const b = p.buffers[s.inputs[i]!]!;
-          const elems = b.shape.reduce((a, d) => a * d, 1);
-          // The range actually read: all of each dim, or its valid range for a folded pad.
-          const ranges = v.shape.map((d, j): [number, number] => v.valid?.[j] ?? [0, d]);
-          const ints = [v.offset, ...v.shape, ...v.strides, ...ranges.flat()].every((x) => Number.isInteger(x));
-          const ok = ints && v.shape.length === v.strides.length && v.strides.every((x) => x >= 0) && ranges.every(([lo, hi], j) => lo >= 0 && hi <= v.shape[j]!);
-          const empty = ranges.some(([lo, hi]) => hi <= lo);
-          const first = v.offset + ranges.reduce((a, [lo], j) => a + lo * v.strides[j]!, 0);
-          const last = v.offset + ranges.reduce((a, [, hi], j) => a + (hi - 1) * v.strides[j]!, 0);
-          if (!ok || (!empty && (first < 0 || last >= elems))) corrupt(`${where}: input view ${i} reaches outside buffer %b${b.id} (${elems} elements)`);
-          if (v.orElse !== undefined && (!v.valid || !(v.orElse > i && v.orElse < s.inputs.length && s.inputViews![v.orElse]))) {
-            corrupt(`${where}: input view ${i} falls back to input ${v.orElse}, which must be a later input with a view`);
-          }
+          const why = checkView(v, sizeOf(b.shape), i, s.inputs.length, (j) => s.inputViews![j]);
+          if (why) corrupt(`${where}: input view ${i} of buffer %b${b.id} ${why}`);
         });
       }
       return;
