@@ -11,11 +11,12 @@
  * - Views alias their input's bytes (no copy kernels); everything else is an op kernel.
  * With fuse=false every node is its own kernel, in graph order (the unfused program).
  */
-import { KilnError, type Node, type SymbolicTensor, type Tensor, bytesPerElement, castScalar, getOp, normalizeAxes, normalizeAxis, sizeOf } from '@kiln/graph';
+import { KilnError, type Node, type SymbolicTensor, type Tensor, castScalar, getOp, normalizeAxes, normalizeAxis, sizeOf } from '@kiln/graph';
 import { SHAPE_ONLY_INPUTS, getElementwiseLowering } from '../lower/elementwise.js';
 import { type ScalarExpr, call, input, lit, substitute } from '../lower/scalar-expr.js';
 import type { GraphWithFetches } from '../passes/rewrite.js';
 import { ASSIGN_OPS, type Group, fuseNodes } from './fusion.js';
+import { CPU_MEMORY_LAYOUT, type MemoryLayout, bufferBytes } from './memory-plan.js';
 import { type View, chainPieces, concatPieceView, identityView, padView, sliceView, transposeView, viewKey } from '../lower/view.js';
 import { type BufferDecl, type Kernel, type KernelSpec, kernelIO } from './program.js';
 import { type ScheduleItem, scheduleForMemory } from './schedule.js';
@@ -141,7 +142,7 @@ function exprBuilder(members: ReadonlySet<Node>, fixedLeaves: readonly SymbolicT
   return { valueOf, exprOf, leaves, views };
 }
 
-export function buildKernels(src: GraphWithFetches, fuse: boolean): BuiltKernels {
+export function buildKernels(src: GraphWithFetches, fuse: boolean, layout: MemoryLayout = CPU_MEMORY_LAYOUT): BuiltKernels {
   const { graph, fetches } = src;
   const consumers = graph.consumers();
   const fetched = new Set(fetches);
@@ -158,7 +159,7 @@ export function buildKernels(src: GraphWithFetches, fuse: boolean): BuiltKernels
     const shape = t.shape as number[];
     const n = t.node;
     const kind = n.op === 'placeholder' ? 'feed' : n.op === 'variable' ? 'variable' : n.op === 'const' ? 'const' : 'temp';
-    const decl: BufferDecl = { id: buffers.length, name: t.name, dtype: t.dtype, shape, bytes: sizeOf(shape) * bytesPerElement(t.dtype), kind, offset: -1 };
+    const decl: BufferDecl = { id: buffers.length, name: t.name, dtype: t.dtype, shape, bytes: bufferBytes(t.dtype, shape, layout), kind, offset: -1 };
     if (kind === 'const') decl.value = n.attrs.value as Tensor;
     if (kind === 'feed' || kind === 'variable') decl.source = n.name;
     buffers.push(decl);

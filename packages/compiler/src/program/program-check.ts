@@ -4,7 +4,8 @@
  * hand-made or damaged file is rejected with KilnError('CORRUPT_MODEL') here, not with some
  * other exception inside a backend. Values are not checked (a program may compute anything).
  */
-import { KilnError, type Tensor, bytesPerElement, fmtShape, shapesEqual, sizeOf } from '@kiln/graph';
+import { KilnError, type Tensor, fmtShape, shapesEqual, sizeOf } from '@kiln/graph';
+import { CPU_MEMORY_LAYOUT, bufferBytes } from './memory-plan.js';
 import { type ScalarExpr, postorder } from '../lower/scalar-expr.js';
 import { checkView } from '../lower/view.js';
 import type { BufferDecl, KernelSpec, Program } from './program.js';
@@ -23,10 +24,11 @@ function checkExpr(e: ScalarExpr, arity: number, where: string): void {
 
 function checkBuffers(p: Omit<Program, 'toString'>): void {
   const { buffers, graph } = p;
+  const layout = p.memoryLayout ?? CPU_MEMORY_LAYOUT;
   buffers.forEach((b, i) => {
     const where = `buffer %b${i} '${b.name}'`;
     if (b.id !== i) corrupt(`${where}: id ${b.id} is not its index ${i}`);
-    if (!Number.isSafeInteger(sizeOf(b.shape)) || b.bytes !== sizeOf(b.shape) * bytesPerElement(b.dtype)) {
+    if (!Number.isSafeInteger(sizeOf(b.shape)) || b.bytes !== bufferBytes(b.dtype, b.shape, layout)) {
       corrupt(`${where}: ${b.bytes} bytes for ${b.dtype}${fmtShape(b.shape)}`);
     }
     if (b.aliasOf !== undefined) {
@@ -35,6 +37,8 @@ function checkBuffers(p: Omit<Program, 'toString'>): void {
       if (t.bytes !== b.bytes) corrupt(`${where}: ${b.bytes} bytes alias %b${b.aliasOf} of ${t.bytes} bytes`);
     } else if (b.kind === 'temp' && b.offset < 0) {
       corrupt(`${where}: a temporary without an arena offset`);
+    } else if (b.kind === 'temp' && b.offset % layout.alignment !== 0) {
+      corrupt(`${where}: arena offset ${b.offset} is not a multiple of the ${layout.alignment}-byte alignment`);
     }
     if (b.offset >= 0 && b.offset + b.bytes > p.stats.arenaBytes) {
       corrupt(`${where}: bytes [${b.offset}, ${b.offset + b.bytes}) lie outside the ${p.stats.arenaBytes}-byte arena`);

@@ -7,6 +7,7 @@
  */
 import { type AttrSpec, type AttrValue, type Attrs, KilnError, Tensor, getOp, protoCodec as pc } from '@kiln/graph';
 import { SCALAR_FN_ARITY, type ScalarExpr, type ScalarFn } from '../lower/scalar-expr.js';
+import { CPU_MEMORY_LAYOUT } from './memory-plan.js';
 import { validateProgram } from './program-check.js';
 import {
   type AttrValueMsg,
@@ -165,6 +166,10 @@ function bufferToProto(b: BufferDecl): BufferMsg {
 
 /** The program as ProgramProto bytes, with the given (or the initial) variable values. */
 export function serializeProgram(program: Program, opts: SerializeProgramOptions = {}): Uint8Array {
+  const layout = program.memoryLayout;
+  if (layout && layout !== CPU_MEMORY_LAYOUT && (layout.alignment !== CPU_MEMORY_LAYOUT.alignment || (['float32', 'int32', 'bool'] as const).some((d) => layout.elementBytes[d] !== CPU_MEMORY_LAYOUT.elementBytes[d]))) {
+    throw new KilnError('UNSUPPORTED', `serializeProgram: the program follows the '${layout.name}' memory layout; ProgramProto format ${PROGRAM_FORMAT_VERSION} stores CPU-layout programs only (compile without memoryLayout to save it)`);
+  }
   const vars = program.graph.variables();
   const known = new Set(vars.map((v) => v.name));
   for (const [name, value] of opts.variables ?? []) {

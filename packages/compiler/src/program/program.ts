@@ -8,6 +8,7 @@
 import { type Attrs, type DType, type Graph, type Tensor, fmtShape } from '@kiln/graph';
 import { type ScalarExpr, exprToString } from '../lower/scalar-expr.js';
 import { type View, viewToString } from '../lower/view.js';
+import type { MemoryLayout } from './memory-plan.js';
 
 export type { IndexView, View } from '../lower/view.js';
 
@@ -138,6 +139,8 @@ export interface Program {
   readonly stats: ProgramStats;
   /** Buffers each kernel frees after it runs (last use), for debug poisoning. */
   readonly frees: number[][];
+  /** The target layout the buffer sizes and arena offsets follow (absent: the CPU's, CPU_MEMORY_LAYOUT). */
+  readonly memoryLayout?: MemoryLayout;
   toString(): string;
 }
 
@@ -172,7 +175,7 @@ export function programToString(p: Omit<Program, 'toString'>): string {
   const lines: string[] = [];
   const st = p.stats;
   lines.push(
-    `program: ${st.kernels} kernels from ${st.graphNodes} graph nodes; arena ${st.arenaBytes} B (naive ${st.naiveBytes} B, live lower bound ${st.liveLowerBoundBytes} B)`,
+    `program: ${st.kernels} kernels from ${st.graphNodes} graph nodes; arena ${st.arenaBytes} B (naive ${st.naiveBytes} B, live lower bound ${st.liveLowerBoundBytes} B)${p.memoryLayout && p.memoryLayout.name !== 'cpu' ? `; layout ${p.memoryLayout.name}` : ''}`,
   );
   lines.push('buffers:');
   for (const b of p.buffers) {
