@@ -37,11 +37,12 @@ function checkBuffers(p: Omit<Program, 'toString'>): void {
       if (t.bytes !== b.bytes) corrupt(`${where}: ${b.bytes} bytes alias %b${b.aliasOf} of ${t.bytes} bytes`);
     } else if (b.kind === 'temp' && b.offset < 0) {
       corrupt(`${where}: a temporary without an arena offset`);
-    } else if (b.kind === 'temp' && b.offset % layout.alignment !== 0) {
-      corrupt(`${where}: arena offset ${b.offset} is not a multiple of the ${layout.alignment}-byte alignment`);
     }
     if (b.offset >= 0 && b.offset + b.bytes > p.stats.arenaBytes) {
       corrupt(`${where}: bytes [${b.offset}, ${b.offset + b.bytes}) lie outside the ${p.stats.arenaBytes}-byte arena`);
+    }
+    if (b.kind === 'temp' && b.aliasOf === undefined && b.offset % layout.alignment !== 0) {
+      corrupt(`${where}: arena offset ${b.offset} is not a multiple of the ${layout.alignment}-byte alignment`);
     }
     const value: Tensor | undefined = b.value;
     if ((b.kind === 'const') !== (value !== undefined)) corrupt(`${where}: ${b.kind === 'const' ? 'a const without a value' : `a ${b.kind} buffer with a value`}`);
