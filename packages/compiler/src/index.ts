@@ -18,3 +18,8 @@ export * from './program/build-kernels.js';
 export * from './program/compile.js';
 export * from './program/program-proto.js';
 export { DEFAULT_MAX_PROGRAM_BYTES, type ProgramLimits, programStorageBytes, validateProgramSafety } from './program/program-validate.js';
+export * from './lower/scalar-math.js';
+export * from './lower/scalar-eval.js';
+export * from './lower/target-rewrites.js';
+export * from './lower/view.js';
+export * from './lower/index-expr.js';
