@@ -4,3 +4,4 @@ export { ProgramRunner, type RunInputs, type RunOutputs, type RunnerOptions } fr
 export { DEFAULT_PROGRAM_CACHE_SIZE, ProgramCache } from './program-cache.js';
 export { DeviceExecutable, type DeviceBackendOptions, deviceBackend } from './device-backend.js';
 export { firstNonFinite } from './numerics.js';
+export { type RoutineProvider, checkRoutines, routinesOf } from '../routines/check-routines.js';
