@@ -3,6 +3,7 @@ import './autodiff/rules/index.js';
 export { gradients, gradientsOrNull } from './autodiff/gradients.js';
 export * from './train/index.js';
 export * from './session/index.js';
+export * from './runtime/index.js';
 export * from './lower/scalar-expr.js';
 export * from './lower/elementwise.js';
 export * from './passes/rewrite.js';
