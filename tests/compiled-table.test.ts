@@ -1,16 +1,17 @@
 /**
- * Table test over the op registry for the compiled CPU path: every op (forward) and its
- * gradient graph are compiled (passes, lowering, fusion, memory planning, generated JS) and
- * run with freed arena regions poisoned with NaN; results must equal the reference executor's
- * (rtol 1e-4, atol 1e-5; fused chains skip float32 rounding of intermediates). Both fused and
- * unfused programs are checked. The cases are the gradient table's (every differentiable op)
+ * Table test over the op registry for every compiled backend (tests/helpers/backends.ts: CPU
+ * fused and unfused, ...): every op (forward) and its gradient graph are compiled (passes,
+ * lowering, fusion, memory planning, the backend's code generation) and run with freed buffers
+ * poisoned with NaN; results must equal the reference executor's (rtol 1e-4, atol 1e-5; fused
+ * chains skip float32 rounding of intermediates). The cases are the gradient table's (every differentiable op)
  * plus forward cases for the non-differentiable ops; an op with no case fails the test.
  */
 import { describe, expect, it } from '@jest/globals';
-import { type GraphWithFetches, compile, gradients } from '@kiln/compiler';
+import { type GraphWithFetches, gradients } from '@kiln/compiler';
 import * as k from '@kiln/graph';
 import { Graph, type SymbolicTensor, Tensor, allOps, tensor } from '@kiln/graph';
-import { CpuProgram, evaluate, makeRandom, referenceConstantEvaluator } from '@kiln/runtime-cpu';
+import { evaluate, makeRandom } from '@kiln/runtime-cpu';
+import { COMPILED_BACKENDS, compileFor, runOn } from './helpers/backends.js';
 import { expectClose } from './helpers/reference-compare.js';
 import { type CaseTable, compareCases, elementwiseCases, reduceCases } from '../packages/compiler/test/grad-cases-basic.js';
 import { movementCases } from '../packages/compiler/test/grad-cases-movement.js';
@@ -82,13 +83,13 @@ function builder(g: Graph, feeds: Record<string, Tensor>, xs: SymbolicTensor[]):
 
 const ops = allOps().map((d) => d.name).filter((op) => !NOT_HERE.has(op));
 
-describe('compiled CPU == reference, every op', () => {
+describe('compiled backends == reference, every op', () => {
   it('has a case for every registered op', () => {
     expect(ops.filter((op) => !CASES[op])).toEqual([]);
   });
 
-  it.each(ops.filter((op) => CASES[op]))('%s', (op) => {
-    CASES[op]!.forEach((build, ci) => {
+  it.each(ops.filter((op) => CASES[op]))('%s', async (op) => {
+    for (const [ci, build] of CASES[op]!.entries()) {
       const g = new Graph();
       const feeds: Record<string, Tensor> = {};
       const xs: SymbolicTensor[] = [];
@@ -101,13 +102,12 @@ describe('compiled CPU == reference, every op', () => {
         fetches.push(...gradients(loss, xs));
       }
       const want = evaluate(fetches, feeds, { seed: 5 });
-      for (const fuse of [true, false]) {
-        const spec = { fetches, feeds: g.placeholders().map((p) => p.output) };
-        const program = compile(g, spec, { fuse, constantEvaluator: referenceConstantEvaluator });
-        const got = new CpuProgram(program, { poisonFreed: true }).run({ feeds: new Map(Object.entries(feeds)), variables: new Map(), seed: 5 });
-        want.forEach((w, i) => expectClose(got.values[i]!, w, `${op} case ${ci} fuse=${fuse} fetch '${fetches[i]!.name}'`));
+      for (const backend of COMPILED_BACKENDS) {
+        const program = compileFor(backend, g, { fetches, feeds: g.placeholders().map((p) => p.output) });
+        const got = await runOn(backend, program, { feeds: new Map(Object.entries(feeds)), variables: new Map(), seed: 5 });
+        want.forEach((w, i) => expectClose(got.values[i]!, w, `${op} case ${ci} on ${backend.name}: fetch '${fetches[i]!.name}'`));
       }
-    });
+    }
   });
 });
 

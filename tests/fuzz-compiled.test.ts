@@ -1,8 +1,8 @@
 /**
- * Property-based fuzzing of the compiled CPU backend: random DAGs of ops on random small
- * shapes (tests/helpers/random-graph.ts) run on the reference executor (the oracle) and on
- * the compiled backend, fused and unfused, with freed arena regions poisoned with NaN; every
- * fetched value must agree. The second property adds loss = sum(a fetched value), fetches its
+ * Property-based fuzzing of the compiled backends: random DAGs of ops on random small shapes
+ * (tests/helpers/random-graph.ts) run on the reference executor (the oracle) and on every
+ * compiled backend (tests/helpers/backends.ts: CPU fused and unfused, ...), with freed buffers
+ * poisoned with NaN; every fetched value must agree. The second property adds loss = sum(a fetched value), fetches its
  * gradients with respect to every input and, when the loss reaches a variable, applies an
  * optimizer step (SGD, momentum, Adam, RMSProp or Adagrad) in two successive runs, comparing
  * every variable after each run (in-place updates, double-buffered variables).
@@ -20,6 +20,7 @@ import fc from 'fast-check';
 import * as kiln from 'kiln';
 import { type Tensor, printGraph } from 'kiln';
 import { type BuiltGraph, type OpName, type Recipe, buildGraph, recipeArbitrary } from './helpers/random-graph.js';
+import { COMPILED_BACKENDS, sessionOn } from './helpers/backends.js';
 
 const RTOL = 1e-3;
 const ATOL = 1e-4;
@@ -67,8 +68,8 @@ async function agree(recipe: Recipe): Promise<void> {
   const ref = await kiln.session(b.g, { backend: 'reference', seed: 1 });
   const want = await runAll(ref, b, runs);
   ref.dispose();
-  for (const fuse of [true, false]) {
-    const s = await kiln.session(b.g, { backend: 'cpu', poisonFreed: true, fuse, seed: 1 });
+  for (const backend of COMPILED_BACKENDS) {
+    const s = sessionOn(backend, b.g, { seed: 1 });
     const fail = (what: string): never => {
       let program = '';
       try {
@@ -77,7 +78,7 @@ async function agree(recipe: Recipe): Promise<void> {
         program = `(compile failed: ${String(e)})`;
       }
       const note = recipe.inputs.some((i) => i.unknownFirstDim) ? ' (unknown dims specialized to 1, not to the feeds)' : '';
-      throw new Error(`compiled (fuse=${fuse}) != reference: ${what}\n--- recipe\n${describeRecipe(recipe)}\n--- graph\n${printGraph(b.g)}\n--- program${note}\n${program}`);
+      throw new Error(`compiled (${backend.name}) != reference: ${what}\n--- recipe\n${describeRecipe(recipe)}\n--- graph\n${printGraph(b.g)}\n--- program${note}\n${program}`);
     };
     let got: { what: string; value: Tensor | null }[] = [];
     try {
@@ -121,7 +122,7 @@ const SLICE_VIEW_IN_PLACE = replay([[1, 2]], [['abs', [0]], ['slice', [1], { beg
 const SIMPLIFY_NAME_CLASH = replay([[]], [['sum', [0], { axes: null, keepDims: false }], ['mean', [1], { axes: null, keepDims: false }], ['mean', [2], { axes: null, keepDims: false }], ['neg', [3]], ['neg', [4]]], 0);
 
 // FUZZ_SEED / FUZZ_RUNS override the fixed seed and run count for longer hunts by hand.
-describe('fuzz: compiled CPU == reference on random graphs', () => {
+describe('fuzz: compiled backends == reference on random graphs', () => {
   it('forward graphs', async () => {
     await fc.assert(fc.asyncProperty(recipeArbitrary({ grad: false }), agree), { seed: Number(process.env.FUZZ_SEED ?? 20240611), numRuns: Number(process.env.FUZZ_RUNS ?? 1000), examples: [[SATURATED_CAST], [CANCELLED_CAST], [SLICE_VIEW_IN_PLACE], [SIMPLIFY_NAME_CLASH]] });
   });

@@ -188,7 +188,7 @@ describe('session: failed runs change nothing', () => {
     const z = add(y, 1);
     const checked = await kiln.session(g, { checkNumerics: true });
     expect(await failure(checked.run([upd, z], { x: tensor([1, 0]) }))).toBe(
-      "NUMERIC_ERROR: log 'loss/log' produced -Infinity at flat index 1 of output 0 (float32[2]); all its inputs were finite",
+      "NUMERIC_ERROR: log 'loss/log' produced -Infinity at flat index 1 of output 0 (float32[2]); all its inputs were finite (kernel k1, elementwise)",
     );
     expect(checked.getVariable('v').toArray()).toEqual([1, 1]);
     expect(await failure(checked.run([z], { x: tensor([NaN, 1]) }))).toMatch(/^NUMERIC_ERROR: log 'loss\/log' produced NaN .*input 'x' already held/);

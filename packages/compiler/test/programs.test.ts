@@ -4,17 +4,19 @@
  * Kiln's text IR, a `// RUN: fetch=a,b [feed=x,y] [nofuse]` line and CHECK lines over
  * `program.toString()`; cases are separated by `// -----`. feed= defaults to every
  * placeholder. So that a golden dump can never bless a wrong program, every case also runs
- * the compiled program on the CPU backend (freed arena regions poisoned with NaN) and the
- * graph on the reference executor with the same random feeds, and requires equal fetches and
- * equal variable writes (rtol 1e-4, atol 1e-5).
+ * the compiled program on every compiled backend (tests/helpers/backends.ts; freed buffers
+ * poisoned with NaN) and the graph on the reference executor with the same random feeds, and
+ * requires equal fetches and equal variable writes (rtol 1e-4, atol 1e-5). The golden dump is
+ * the program compiled as the RUN line says; each backend runs it after checking its routines.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
-import { compile } from '@kiln/compiler';
+import { checkRoutines, compile } from '@kiln/compiler';
 import { type Node, type Tensor, getOp, parseGraph } from '@kiln/graph';
-import { CpuProgram, evaluateWithState, referenceConstantEvaluator } from '@kiln/runtime-cpu';
+import { evaluateWithState, referenceConstantEvaluator } from '@kiln/runtime-cpu';
+import { COMPILED_BACKENDS, runOn } from '../../../tests/helpers/backends.js';
 import { expectClose, randomFeeds } from '../../../tests/helpers/reference-compare.js';
 import { fileCheck, parseChecks } from './filecheck.js';
 
@@ -41,7 +43,7 @@ function parseRun(text: string): RunLine {
   return run;
 }
 
-function runCase(text: string): void {
+async function runCase(text: string): Promise<void> {
   const run = parseRun(text);
   const g = parseGraph(text);
   const fetches = run.fetch.map((n) => g.tensorByName(n));
@@ -55,18 +57,24 @@ function runCase(text: string): void {
   const feeds = randomFeeds(g, 7);
   const variables = new Map<Node, Tensor>(g.nodes.filter((n) => n.op === 'variable').map((n) => [n, n.attrs.value as Tensor]));
   const want = evaluateWithState(fetches, { feeds, variables, seed: 1 });
-  const got = new CpuProgram(program, { poisonFreed: true }).run({
-    feeds: new Map(Object.entries(feeds)),
-    variables: new Map([...variables].map(([n, t]) => [n.name, t])),
-    seed: 1,
-  });
-  fetches.forEach((f, i) => {
-    const w = want.values[i]!;
-    if (getOp(f.node.op).target) expect(got.values[i]).toBeNull();
-    else expectClose(got.values[i], w, `fetch '${f.name}'\n${printed}`);
-  });
-  expect([...got.writes.keys()].sort()).toEqual([...want.writes.keys()].map((n) => n.name).sort());
-  for (const [n, w] of want.writes) expectClose(got.writes.get(n.name), w, `write of variable '${n.name}'\n${printed}`);
+  // Each backend runs the golden program (the RUN line picks fusion, not the backend entry).
+  const devices = [...new Map(COMPILED_BACKENDS.map((b) => [b.device().name, b])).values()];
+  for (const backend of devices) {
+    checkRoutines(program, backend.device());
+    const got = await runOn(backend, program, {
+      feeds: new Map(Object.entries(feeds)),
+      variables: new Map([...variables].map(([n, t]) => [n.name, t])),
+      seed: 1,
+    });
+    const on = `on ${backend.device().name}`;
+    fetches.forEach((f, i) => {
+      const w = want.values[i]!;
+      if (getOp(f.node.op).target) expect(got.values[i]).toBeNull();
+      else expectClose(got.values[i], w, `fetch '${f.name}' ${on}\n${printed}`);
+    });
+    expect([...got.writes.keys()].sort()).toEqual([...want.writes.keys()].map((n) => n.name).sort());
+    for (const [n, w] of want.writes) expectClose(got.writes.get(n.name), w, `write of variable '${n.name}' ${on}\n${printed}`);
+  }
 }
 
 const dir = join(here, 'programs');
@@ -74,7 +82,7 @@ const files = readdirSync(dir).filter((f) => f.endsWith('.kir')).sort();
 
 describe.each(files)('%s', (file) => {
   const cases = readFileSync(join(dir, file), 'utf8').split(/^\/\/ -----$/m);
-  it.each(cases.map((c, i) => [i, (/^\/\/ CASE: (.*)$/m.exec(c)?.[1] ?? '').trim(), c] as const))('case %i: %s', (_i, _title, text) => {
-    runCase(text);
+  it.each(cases.map((c, i) => [i, (/^\/\/ CASE: (.*)$/m.exec(c)?.[1] ?? '').trim(), c] as const))('case %i: %s', async (_i, _title, text) => {
+    await runCase(text);
   });
 });

@@ -11,12 +11,14 @@
  * - Views alias their input's bytes (no copy kernels); everything else is an op kernel.
  * With fuse=false every node is its own kernel, in graph order (the unfused program).
  */
-import { type Node, type SymbolicTensor, type Tensor, bytesPerElement, castScalar, getOp, normalizeAxes, normalizeAxis, sizeOf, stridesOf } from '@kiln/graph';
+import { KilnError, type Node, type SymbolicTensor, type Tensor, castScalar, getOp, normalizeAxes, normalizeAxis, sizeOf } from '@kiln/graph';
 import { SHAPE_ONLY_INPUTS, getElementwiseLowering } from '../lower/elementwise.js';
 import { type ScalarExpr, call, input, lit, substitute } from '../lower/scalar-expr.js';
 import type { GraphWithFetches } from '../passes/rewrite.js';
 import { ASSIGN_OPS, type Group, fuseNodes } from './fusion.js';
-import { type BufferDecl, type IndexView, type Kernel, type KernelSpec, kernelIO } from './program.js';
+import { CPU_MEMORY_LAYOUT, type MemoryLayout, bufferBytes } from './memory-plan.js';
+import { type View, chainPieces, concatPieceView, identityView, padView, sliceView, transposeView, viewKey } from '../lower/view.js';
+import { type BufferDecl, type Kernel, type KernelSpec, kernelIO } from './program.js';
 import { type ScheduleItem, scheduleForMemory } from './schedule.js';
 
 export interface BuiltKernels {
@@ -29,67 +31,44 @@ export interface BuiltKernels {
 /** One source tensor of a folded chain and the view through which it is read. */
 interface Piece {
   src: SymbolicTensor;
-  view: IndexView;
+  view: View;
 }
 
-const fullRanges = (shape: readonly number[]): [number, number][] => shape.map((d) => [0, d]);
-
 /**
- * The strided views a folded chain of transposes, slices, pads and concats reads: one piece
- * per source tensor. A piece with `valid` ranges covers only those (a concat's slot, a pad's
- * interior); pieces are tried in order and the last one's `fill` covers the rest.
+ * The views a folded chain of transposes, slices, pads and concats reads: one piece per
+ * source tensor (view.ts builds each op's view from its input's). A piece with `valid` ranges
+ * covers only those (a concat's slot, a pad's interior); pieces are tried in order and the
+ * last one's `fill` covers the rest.
  */
 function resolvePieces(t: SymbolicTensor, folded: ReadonlySet<Node>): Piece[] {
   const n = t.node;
-  const shape = [...(t.shape as number[])];
-  if (!folded.has(n)) return [{ src: t, view: { shape, offset: 0, strides: stridesOf(shape) } }];
+  const shape = t.shape as number[];
+  if (!folded.has(n)) return [{ src: t, view: identityView(shape) }];
   if (n.op === 'concat') {
     const axis = normalizeAxis(n.attrs.axis as number, shape.length, `concat '${n.name}'`);
     let start = 0;
     const pieces: Piece[] = [];
     for (const u of n.inputs) {
-      const len = u.shape[axis] as number;
-      for (const { src, view: v } of resolvePieces(u, folded)) {
-        const inner = v.valid ?? fullRanges(v.shape);
-        const valid = inner.map(([lo, hi], d): [number, number] => (d === axis ? [lo + start, hi + start] : [lo, hi]));
-        pieces.push({ src, view: { ...v, shape, offset: v.offset - start * v.strides[axis]!, valid } });
-      }
-      start += len;
+      for (const { src, view } of resolvePieces(u, folded)) pieces.push({ src, view: concatPieceView(view, axis, start, shape) });
+      start += u.shape[axis] as number;
     }
     return pieces;
   }
   return resolvePieces(n.inputs[0]!, folded).map(({ src, view: v }) => {
-    if (n.op === 'transpose') {
-      const perm = n.attrs.perm as number[];
-      return { src, view: { ...v, shape, strides: perm.map((p) => v.strides[p]!), ...(v.valid ? { valid: perm.map((p) => v.valid![p]!) } : {}) } };
-    }
+    if (n.op === 'transpose') return { src, view: transposeView(v, n.attrs.perm as number[], shape) };
     if (n.op === 'pad') {
-      // out[i] = x[i - before] inside [before, before + x_d), constantValue outside.
       const p = n.attrs.paddings as number[];
-      const before = shape.map((_, d) => p[2 * d]!);
-      const inner = v.valid ?? fullRanges(v.shape);
-      return {
-        src,
-        view: {
-          shape,
-          offset: v.offset - before.reduce((o, b, d) => o + b * v.strides[d]!, 0),
-          strides: v.strides,
-          valid: inner.map(([lo, hi], d): [number, number] => [lo + before[d]!, hi + before[d]!]),
-          fill: castScalar(n.attrs.constantValue as number, t.dtype),
-        },
-      };
+      return { src, view: padView(v, shape.map((_, d) => p[2 * d]!), shape, castScalar(n.attrs.constantValue as number, t.dtype)) };
     }
-    if (n.op !== 'slice') throw new Error(`buildKernels: cannot fold ${n.op} '${n.name}' into a view`);
-    const begin = n.attrs.begin as number[];
-    const valid = v.valid?.map(([lo, hi], d): [number, number] => [Math.min(Math.max(lo - begin[d]!, 0), shape[d]!), Math.max(Math.min(hi - begin[d]!, shape[d]!), 0)]);
-    return { src, view: { ...v, shape, offset: v.offset + begin.reduce((o, b, d) => o + b * v.strides[d]!, 0), ...(valid ? { valid } : {}) } };
+    if (n.op !== 'slice') throw new KilnError('INTERNAL', `buildKernels: cannot fold ${n.op} '${n.name}' into a view`);
+    return { src, view: sliceView(v, n.attrs.begin as number[], shape) };
   });
 }
 
 /** Builds scalar expressions for tensors computed by a group's member nodes. */
 function exprBuilder(members: ReadonlySet<Node>, fixedLeaves: readonly SymbolicTensor[], inlineScalars: boolean, folded: ReadonlySet<Node> = new Set()) {
   const leaves: SymbolicTensor[] = [...fixedLeaves];
-  const views: (IndexView | null)[] = fixedLeaves.map(() => null);
+  const views: (View | null)[] = fixedLeaves.map(() => null);
   const keys: string[] = fixedLeaves.map((t) => t.name);
   const memo = new Map<Node, ScalarExpr>();
   const leaf = (t: SymbolicTensor): ScalarExpr => {
@@ -106,40 +85,64 @@ function exprBuilder(members: ReadonlySet<Node>, fixedLeaves: readonly SymbolicT
       return input(i, t.dtype);
     }
     const pieces = resolvePieces(t, folded);
-    const key = JSON.stringify(pieces.map((pc) => [pc.src.name, pc.view]));
+    const key = pieces.map((pc) => `${pc.src.name}{${viewKey(pc.view)}}`).join(' then ');
     let i = keys.indexOf(key);
     if (i < 0) {
       // The pieces become consecutive inputs chained by orElse; the expression reads the first.
       i = leaves.length;
-      pieces.forEach((pc, k) => {
-        leaves.push(pc.src);
-        views.push(k + 1 < pieces.length ? { ...pc.view, orElse: i + k + 1 } : pc.view);
+      chainPieces(pieces.map((pc) => pc.view), i).forEach((v, k) => {
+        leaves.push(pieces[k]!.src);
+        views.push(v);
         keys.push(k === 0 ? key : `${key}#${k}`);
       });
     }
     return input(i, t.dtype);
   };
-  const valueOf = (t: SymbolicTensor): ScalarExpr => (members.has(t.node) && !fixedLeaves.includes(t) ? exprOf(t.node) : leaf(t));
-  const exprOf = (n: Node): ScalarExpr => {
-    const have = memo.get(n);
-    if (have) return have;
-    let e: ScalarExpr;
-    if (ASSIGN_OPS.has(n.op)) {
-      const dt = n.inputs[0]!.dtype;
-      const value = valueOf(n.inputs[1]!);
-      e = n.op === 'assign' ? value : call(n.op === 'assignAdd' ? 'add' : 'sub', dt, leaf(n.inputs[0]!), value);
-    } else {
-      const shapeOnly = SHAPE_ONLY_INPUTS[n.op] ?? [];
-      const args = n.inputs.map((t, i) => (shapeOnly.includes(i) ? lit(0, t.dtype) : valueOf(t)));
-      e = getElementwiseLowering(n.op)!(args, n.attrs, n.output.dtype);
+  const isMember = (t: SymbolicTensor) => members.has(t.node) && !fixedLeaves.includes(t);
+  const valueOf = (t: SymbolicTensor): ScalarExpr => (isMember(t) ? exprOf(t.node) : leaf(t));
+  /** The operands of n in the order their leaves are numbered (an assign reads its value first; assign only its value). */
+  const operandOrder = (n: Node): number[] => (n.op === 'assign' ? [1] : ASSIGN_OPS.has(n.op) ? [1, 0] : n.inputs.map((_, i) => i));
+  const build = (n: Node, args: ScalarExpr[]): ScalarExpr => {
+    if (!ASSIGN_OPS.has(n.op)) return getElementwiseLowering(n.op)!(args, n.attrs, n.output.dtype);
+    const [variable, value] = args as [ScalarExpr, ScalarExpr];
+    return n.op === 'assign' ? value : call(n.op === 'assignAdd' ? 'add' : 'sub', n.inputs[0]!.dtype, variable, value);
+  };
+  /**
+   * The expression of member node n. Iterative (a fused chain may be thousands of nodes deep),
+   * visiting operands depth-first in order so inputs are numbered as a recursive walk would.
+   */
+  const exprOf = (root: Node): ScalarExpr => {
+    const frames: { n: Node; order: number[]; next: number; args: ScalarExpr[] }[] = [];
+    const enter = (n: Node) => frames.push({ n, order: operandOrder(n), next: 0, args: new Array<ScalarExpr>(n.inputs.length) });
+    if (!memo.has(root)) enter(root);
+    while (frames.length > 0) {
+      const f = frames[frames.length - 1]!;
+      if (f.next < f.order.length) {
+        const i = f.order[f.next]!;
+        const t = f.n.inputs[i]!;
+        const assignTarget = ASSIGN_OPS.has(f.n.op) && i === 0;
+        if (!assignTarget && (SHAPE_ONLY_INPUTS[f.n.op] ?? []).includes(i)) f.args[i] = lit(0, t.dtype);
+        else if (assignTarget || !isMember(t)) f.args[i] = leaf(t);
+        else {
+          const have = memo.get(t.node);
+          if (!have) {
+            enter(t.node);
+            continue;
+          }
+          f.args[i] = have;
+        }
+        f.next++;
+        continue;
+      }
+      memo.set(f.n, build(f.n, f.args));
+      frames.pop();
     }
-    memo.set(n, e);
-    return e;
+    return memo.get(root)!;
   };
   return { valueOf, exprOf, leaves, views };
 }
 
-export function buildKernels(src: GraphWithFetches, fuse: boolean): BuiltKernels {
+export function buildKernels(src: GraphWithFetches, fuse: boolean, layout: MemoryLayout = CPU_MEMORY_LAYOUT): BuiltKernels {
   const { graph, fetches } = src;
   const consumers = graph.consumers();
   const fetched = new Set(fetches);
@@ -152,11 +155,11 @@ export function buildKernels(src: GraphWithFetches, fuse: boolean): BuiltKernels
   const bufferFor = (t: SymbolicTensor): number => {
     const have = bufOf.get(t);
     if (have !== undefined) return have;
-    if (folded.has(t.node)) throw new Error(`buildKernels: folded ${t.node.op} '${t.node.name}' read outside an elementwise kernel`);
+    if (folded.has(t.node)) throw new KilnError('INTERNAL', `buildKernels: folded ${t.node.op} '${t.node.name}' read outside an elementwise kernel`);
     const shape = t.shape as number[];
     const n = t.node;
     const kind = n.op === 'placeholder' ? 'feed' : n.op === 'variable' ? 'variable' : n.op === 'const' ? 'const' : 'temp';
-    const decl: BufferDecl = { id: buffers.length, name: t.name, dtype: t.dtype, shape, bytes: sizeOf(shape) * bytesPerElement(t.dtype), kind, offset: -1 };
+    const decl: BufferDecl = { id: buffers.length, name: t.name, dtype: t.dtype, shape, bytes: bufferBytes(t.dtype, shape, layout), kind, offset: -1 };
     if (kind === 'const') decl.value = n.attrs.value as Tensor;
     if (kind === 'feed' || kind === 'variable') decl.source = n.name;
     buffers.push(decl);

@@ -13,7 +13,7 @@ import { pruneToFetches } from '../passes/prune.js';
 import { type GraphWithFetches, reachableFrom } from '../passes/rewrite.js';
 import { specializeShapes } from '../passes/specialize.js';
 import { buildKernels } from './build-kernels.js';
-import { planMemory } from './memory-plan.js';
+import { CPU_MEMORY_LAYOUT, type MemoryLayout, planMemory } from './memory-plan.js';
 import { type Program, programToString } from './program.js';
 
 export interface CompileSpec {
@@ -34,6 +34,8 @@ export interface CompileOptions {
   constantEvaluator?: ConstantEvaluator | false;
   /** Size cap for folded constants (elements). */
   maxConstantElements?: number;
+  /** The target's element widths and offset alignment (default: the CPU's, CPU_MEMORY_LAYOUT). */
+  memoryLayout?: MemoryLayout;
 }
 
 /**
@@ -76,8 +78,9 @@ export function compile(g: Graph, spec: CompileSpec, opts: CompileOptions = {}):
     }
   }
   const optimized = optimizeGraph({ graph: g, fetches: [...spec.fetches] }, opts);
-  const built = buildKernels(optimized, opts.fuse ?? true);
-  const plan = planMemory(built.buffers, built.kernels, built.fetches);
+  const memoryLayout = opts.memoryLayout ?? CPU_MEMORY_LAYOUT;
+  const built = buildKernels(optimized, opts.fuse ?? true, memoryLayout);
+  const plan = planMemory(built.buffers, built.kernels, built.fetches, memoryLayout);
   const graphNodes = optimized.graph.nodes.filter((n) => !getOp(n.op).source).length;
   const body = {
     graph: optimized.graph,
@@ -87,6 +90,7 @@ export function compile(g: Graph, spec: CompileSpec, opts: CompileOptions = {}):
     fetchNames: spec.fetches.map((f) => f.name),
     feeds: built.feeds,
     frees: plan.frees,
+    memoryLayout,
     stats: {
       graphNodes,
       kernels: built.kernels.filter((k) => k.spec.kind !== 'view').length,

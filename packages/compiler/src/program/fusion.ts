@@ -38,10 +38,12 @@ export const VIEW_OPS = new Set(['reshape', 'expandDims', 'squeeze']);
 export const ALIAS_OPS = new Set(['identity', 'stopGradient']);
 export const ASSIGN_OPS = new Set(['assign', 'assignAdd', 'assignSub']);
 const REDUCE_OPS = new Set(['sum', 'mean', 'max', 'min', 'prod']);
-/** Above this many scalar operations an expression is not inlined further. */
+/** An elementwise kernel grows to at most this many graph nodes (its expressions are DAGs: each node is computed once). */
 const MAX_EXPR_SIZE = 192;
 /** Elementwise groups up to this many elements may fuse horizontally. */
 const SMALL_ELEMENTS = 64;
+/** A horizontal merge stops at this many graph nodes (a long chain of small ops stays several kernels). */
+const MAX_HORIZONTAL_NODES = 2 * MAX_EXPR_SIZE;
 
 export interface Group {
   id: number;
@@ -112,20 +114,49 @@ export function fuseNodes(nodes: readonly Node[], consumers: Map<Node, Node[]>, 
   if (!fuse) return { roles, groups: all, groupOf, folded: new Set() };
 
   const inGraph = (n: Node) => index.has(n);
-  const dataConsumers = (t: SymbolicTensor) => (consumers.get(t.node) ?? []).filter((c) => c.inputs.includes(t));
-  const succGroups = (g: Group): Set<Group> => {
-    const s = new Set<Group>();
-    for (const n of g.nodes) for (const t of n.outputs) for (const c of dataConsumers(t)) if (inGraph(c) && groupOf.get(c) !== g) s.add(groupOf.get(c)!);
-    return s;
+  /** The distinct nodes that read t (add(t, t) is one consumer). */
+  const dataConsumers = (t: SymbolicTensor) => [...new Set((consumers.get(t.node) ?? []).filter((c) => c.inputs.includes(t)))];
+  // Successor groups are cached per group; a merged-away group is replaced by the group it went
+  // into when a cached set is read, and a merge unions the two sets, so a search costs the
+  // groups and edges it visits, not the nodes inside them.
+  const mergedInto = new Map<Group, Group>();
+  const canon = (g: Group): Group => {
+    let r = g;
+    while (mergedInto.has(r)) r = mergedInto.get(r)!;
+    return r;
   };
-  /** Is there a path a -> ... -> b through some third group? (Merged groups span graph order, so no index pruning.) */
+  const succCache = new Map<Group, Set<Group>>();
+  const succGroups = (g: Group): Set<Group> => {
+    let s = succCache.get(g);
+    if (!s) {
+      s = new Set<Group>();
+      for (const n of g.nodes) for (const t of n.outputs) for (const c of dataConsumers(t)) if (inGraph(c)) s.add(groupOf.get(c)!);
+      succCache.set(g, s);
+    }
+    const out = new Set<Group>();
+    for (const x of s) {
+      const y = canon(x);
+      if (y !== g) out.add(y);
+    }
+    succCache.set(g, out);
+    return out;
+  };
+  // Every node after `frontier` (in graph order) is still a group of its own: a path from such a
+  // node only ever reaches later nodes, each alone in its group, so it cannot reach a group
+  // whose nodes all precede it. This prunes the search below, which would otherwise walk the
+  // whole rest of a long chain for each merge (quadratic compile time).
+  let frontier = -1;
+  const last = (g: Group) => index.get(g.nodes[g.nodes.length - 1]!)!;
+  /** Is there a path a -> ... -> b through some third group? (Merged groups span graph order, so no other index pruning.) */
   const indirectPath = (a: Group, b: Group): boolean => {
     const seen = new Set<Group>([a]);
+    const bound = Math.max(frontier, last(b));
     const stack = [...succGroups(a)].filter((g) => g !== b);
     while (stack.length) {
       const g = stack.pop()!;
       if (seen.has(g)) continue;
       seen.add(g);
+      if (g.nodes.length === 1 && index.get(g.nodes[0]!)! > bound) continue;
       for (const s of succGroups(g)) {
         if (s === b) return true;
         if (!seen.has(s)) stack.push(s);
@@ -135,21 +166,17 @@ export function fuseNodes(nodes: readonly Node[], consumers: Map<Node, Node[]>, 
   };
   const merge = (into: Group, from: Group, reason: string): void => {
     if (into === from) return;
+    const succ = new Set([...succGroups(into), ...succGroups(from)]);
     for (const n of from.nodes) groupOf.set(n, into);
+    mergedInto.set(from, into);
+    succCache.delete(from);
+    succCache.set(into, new Set([...succ].map(canon).filter((x) => x !== into)));
     into.nodes = [...into.nodes, ...from.nodes].sort((x, y) => index.get(x)! - index.get(y)!);
     into.reasons.push(...from.reasons, reason);
     from.nodes = [];
+    frontier = Math.max(frontier, last(into));
   };
   const canMerge = (a: Group, b: Group) => !indirectPath(a, b) && !indirectPath(b, a);
-
-  // Expression size per node, for the inlining cap (sizes add up along tree edges).
-  const exprSize = new Map<Node, number>();
-  const sizeOfNode = (n: Node): number => {
-    const g = groupOf.get(n)!;
-    let s = 1;
-    for (const t of n.inputs) if (groupOf.get(t.node) === g && g.kind === 'elementwise') s += exprSize.get(t.node) ?? 1;
-    return Math.min(s, 1e9);
-  };
 
   // 1. Elementwise clusters along same-shape producer -> consumer edges, in graph order. First
   // only producers with a single consumer (nothing extra to write); producers used elsewhere
@@ -170,11 +197,10 @@ export function fuseNodes(nodes: readonly Node[], consumers: Map<Node, Node[]>, 
         if (gp === gc || gp.kind !== 'elementwise' || gc.kind !== 'elementwise') continue;
         const others = dataConsumers(t).some((x) => groupOf.get(x) !== gc) || fetched.has(t);
         if (singleConsumer && (others || dataConsumers(t).length !== 1)) continue;
-        if ((exprSize.get(p) ?? 1) + (exprSize.get(c) ?? 1) > MAX_EXPR_SIZE) continue;
+        if (gp.nodes.length + gc.nodes.length > MAX_EXPR_SIZE) continue;
         if (!canMerge(gp, gc)) continue;
         merge(gc, gp, `${p.op} '${p.name}' into ${c.op} '${c.name}': elementwise, same shape`);
       }
-      exprSize.set(c, sizeOfNode(c));
     }
   };
   elementwisePass(true);
@@ -244,6 +270,7 @@ export function fuseNodes(nodes: readonly Node[], consumers: Map<Node, Node[]>, 
     for (let j = i + 1; j < small.length; j++) {
       const b = small[j]!;
       if (b.nodes.length === 0 || !shapesEqual(indexSpace(a.nodes[0]!), indexSpace(b.nodes[0]!))) continue;
+      if (a.nodes.length + b.nodes.length > MAX_HORIZONTAL_NODES) continue;
       if (!canMerge(a, b)) continue;
       merge(a, b, `horizontal: ${b.nodes.map((n) => `'${n.name}'`).join(', ')} with ${a.nodes[0]!.op} '${a.nodes[0]!.name}': small independent kernels of one shape`);
     }

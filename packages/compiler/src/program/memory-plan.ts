@@ -9,11 +9,44 @@
  * In-place reuse: an elementwise kernel's output takes the storage of an input that dies at
  * that kernel when both have the same dtype and shape (each element is read before it is
  * written at the same index, and generated code computes all outputs before writing any).
+ * The element width of each dtype and the offset alignment are the target's (a MemoryLayout):
+ * the CPU stores bools in 1 byte and aligns to 16; WGSL storage has no 8-bit type (bools take
+ * 4 bytes) and WebGPU binds buffers at offsets aligned to minStorageBufferOffsetAlignment.
  */
-import { shapesEqual } from '@kiln/graph';
+import { type DType, KilnError, shapesEqual, sizeOf } from '@kiln/graph';
 import { type BufferDecl, type Kernel, kernelIO } from './program.js';
 
-const ALIGN = 16;
+/** How a target stores tensors: bytes per element of each dtype, and the alignment of arena offsets. */
+export interface MemoryLayout {
+  readonly name: string;
+  readonly elementBytes: Readonly<Record<DType, number>>;
+  /** Every temporary's arena offset is a multiple of this (a power of two). */
+  readonly alignment: number;
+}
+
+/** The CPU backend's layout: bools are bytes, offsets 16-byte aligned (SIMD loads). */
+export const CPU_MEMORY_LAYOUT: MemoryLayout = Object.freeze({ name: 'cpu', elementBytes: Object.freeze({ float32: 4, int32: 4, bool: 1 }), alignment: 16 });
+
+/** A WebGPU layout: 4-byte bools (WGSL storage has no 8-bit type), offsets aligned to the adapter's minStorageBufferOffsetAlignment. */
+export function webgpuMemoryLayout(minStorageBufferOffsetAlignment = 256): MemoryLayout {
+  return checkMemoryLayout({ name: 'webgpu', elementBytes: { float32: 4, int32: 4, bool: 4 }, alignment: minStorageBufferOffsetAlignment });
+}
+
+/** Returns the layout, or throws a KilnError naming the field that is not usable. */
+export function checkMemoryLayout(l: MemoryLayout): MemoryLayout {
+  const pow2 = Number.isInteger(l.alignment) && l.alignment > 0 && (l.alignment & (l.alignment - 1)) === 0;
+  if (!pow2) throw new KilnError('INVALID_ARGUMENT', `memory layout '${l.name}': alignment must be a positive power of two, got ${l.alignment}`);
+  for (const dt of ['float32', 'int32', 'bool'] as const) {
+    const w = l.elementBytes[dt];
+    if (!(Number.isInteger(w) && w >= 1 && w <= 8)) throw new KilnError('INVALID_ARGUMENT', `memory layout '${l.name}': ${dt} width must be an integer number of bytes in [1, 8], got ${w}`);
+  }
+  return l;
+}
+
+/** The bytes of a tensor of this dtype and shape in the layout. */
+export function bufferBytes(dtype: DType, shape: readonly number[], layout: MemoryLayout = CPU_MEMORY_LAYOUT): number {
+  return sizeOf(shape) * layout.elementBytes[dtype];
+}
 
 export interface MemoryPlan {
   arenaBytes: number;
@@ -23,7 +56,8 @@ export interface MemoryPlan {
   frees: number[][];
 }
 
-export function planMemory(buffers: BufferDecl[], kernels: Kernel[], fetches: number[]): MemoryPlan {
+export function planMemory(buffers: BufferDecl[], kernels: Kernel[], fetches: number[], layout: MemoryLayout = CPU_MEMORY_LAYOUT): MemoryPlan {
+  const ALIGN = checkMemoryLayout(layout).alignment;
   const base = (id: number): number => buffers[id]!.aliasOf ?? id;
   const isArena = (id: number) => buffers[id]!.kind === 'temp' && buffers[id]!.aliasOf === undefined;
   const start = new Map<number, number>();

@@ -4,8 +4,10 @@
  * hand-made or damaged file is rejected with KilnError('CORRUPT_MODEL') here, not with some
  * other exception inside a backend. Values are not checked (a program may compute anything).
  */
-import { KilnError, type Tensor, bytesPerElement, fmtShape, shapesEqual, sizeOf } from '@kiln/graph';
-import type { ScalarExpr } from '../lower/scalar-expr.js';
+import { KilnError, type Tensor, fmtShape, shapesEqual, sizeOf } from '@kiln/graph';
+import { CPU_MEMORY_LAYOUT, bufferBytes } from './memory-plan.js';
+import { type ScalarExpr, postorder } from '../lower/scalar-expr.js';
+import { checkView } from '../lower/view.js';
 import type { BufferDecl, KernelSpec, Program } from './program.js';
 
 function corrupt(message: string): never {
@@ -15,20 +17,18 @@ function corrupt(message: string): never {
 
 /** Throws unless every input index of `e` is below `arity`. */
 function checkExpr(e: ScalarExpr, arity: number, where: string): void {
-  const stack: ScalarExpr[] = [e];
-  while (stack.length > 0) {
-    const x = stack.pop()!;
+  for (const x of postorder([e])) {
     if (x.kind === 'input' && x.index >= arity) corrupt(`${where}: expression reads %${x.index} but has ${arity} inputs`);
-    if (x.kind === 'call') stack.push(...x.args);
   }
 }
 
 function checkBuffers(p: Omit<Program, 'toString'>): void {
   const { buffers, graph } = p;
+  const layout = p.memoryLayout ?? CPU_MEMORY_LAYOUT;
   buffers.forEach((b, i) => {
     const where = `buffer %b${i} '${b.name}'`;
     if (b.id !== i) corrupt(`${where}: id ${b.id} is not its index ${i}`);
-    if (!Number.isSafeInteger(sizeOf(b.shape)) || b.bytes !== sizeOf(b.shape) * bytesPerElement(b.dtype)) {
+    if (!Number.isSafeInteger(sizeOf(b.shape)) || b.bytes !== bufferBytes(b.dtype, b.shape, layout)) {
       corrupt(`${where}: ${b.bytes} bytes for ${b.dtype}${fmtShape(b.shape)}`);
     }
     if (b.aliasOf !== undefined) {
@@ -40,6 +40,9 @@ function checkBuffers(p: Omit<Program, 'toString'>): void {
     }
     if (b.offset >= 0 && b.offset + b.bytes > p.stats.arenaBytes) {
       corrupt(`${where}: bytes [${b.offset}, ${b.offset + b.bytes}) lie outside the ${p.stats.arenaBytes}-byte arena`);
+    }
+    if (b.kind === 'temp' && b.aliasOf === undefined && b.offset % layout.alignment !== 0) {
+      corrupt(`${where}: arena offset ${b.offset} is not a multiple of the ${layout.alignment}-byte alignment`);
     }
     const value: Tensor | undefined = b.value;
     if ((b.kind === 'const') !== (value !== undefined)) corrupt(`${where}: ${b.kind === 'const' ? 'a const without a value' : `a ${b.kind} buffer with a value`}`);
@@ -71,18 +74,8 @@ function checkSpec(s: KernelSpec, nBuffers: number, p: Omit<Program, 'toString'>
         s.inputViews.forEach((v, i) => {
           if (!v) return;
           const b = p.buffers[s.inputs[i]!]!;
-          const elems = b.shape.reduce((a, d) => a * d, 1);
-          // The range actually read: all of each dim, or its valid range for a folded pad.
-          const ranges = v.shape.map((d, j): [number, number] => v.valid?.[j] ?? [0, d]);
-          const ints = [v.offset, ...v.shape, ...v.strides, ...ranges.flat()].every((x) => Number.isInteger(x));
-          const ok = ints && v.shape.length === v.strides.length && v.strides.every((x) => x >= 0) && ranges.every(([lo, hi], j) => lo >= 0 && hi <= v.shape[j]!);
-          const empty = ranges.some(([lo, hi]) => hi <= lo);
-          const first = v.offset + ranges.reduce((a, [lo], j) => a + lo * v.strides[j]!, 0);
-          const last = v.offset + ranges.reduce((a, [, hi], j) => a + (hi - 1) * v.strides[j]!, 0);
-          if (!ok || (!empty && (first < 0 || last >= elems))) corrupt(`${where}: input view ${i} reaches outside buffer %b${b.id} (${elems} elements)`);
-          if (v.orElse !== undefined && (!v.valid || !(v.orElse > i && v.orElse < s.inputs.length && s.inputViews![v.orElse]))) {
-            corrupt(`${where}: input view ${i} falls back to input ${v.orElse}, which must be a later input with a view`);
-          }
+          const why = checkView(v, sizeOf(b.shape), i, s.inputs.length, (j) => s.inputViews![j]);
+          if (why) corrupt(`${where}: input view ${i} of buffer %b${b.id} ${why}`);
         });
       }
       return;

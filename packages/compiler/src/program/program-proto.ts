@@ -6,7 +6,8 @@
  * format, intact, gives UNSUPPORTED_VERSION); nothing else escapes deserializeProgram.
  */
 import { type AttrSpec, type AttrValue, type Attrs, type BytesLike, KilnError, Tensor, getOp, protoCodec as pc, toBytes } from '@kiln/graph';
-import type { ScalarExpr, ScalarFn } from '../lower/scalar-expr.js';
+import { SCALAR_FN_ARITY, type ScalarExpr, type ScalarFn } from '../lower/scalar-expr.js';
+import { CPU_MEMORY_LAYOUT } from './memory-plan.js';
 import { validateProgram } from './program-check.js';
 import { type ProgramLimits, maxProgramBytes, validateProgramSafety } from './program-validate.js';
 import {
@@ -45,15 +46,6 @@ export interface LoadedProgram {
   seed: number;
   runCounter: number;
 }
-
-/** Scalar functions and their arity (a Record, so a new ScalarFn must be added here to type-check). */
-const SCALAR_FN_ARITY: Record<ScalarFn, number> = {
-  add: 2, sub: 2, mul: 2, div: 2, floordiv: 2, mod: 2, neg: 1, abs: 1, pow: 2, max: 2, min: 2,
-  exp: 1, log: 1, log1p: 1, sqrt: 1, tanh: 1, sin: 1, cos: 1, erf: 1,
-  floor: 1, ceil: 1, roundEven: 1, trunc: 1, sign: 1,
-  lt: 2, le: 2, eq: 2, ne: 2, and: 2, or: 2, not: 1, select: 3,
-  toInt: 1, toFloat: 1, toBool: 1,
-};
 
 function corrupt(message: string): never {
   throw new KilnError('CORRUPT_MODEL', message);
@@ -175,6 +167,10 @@ function bufferToProto(b: BufferDecl): BufferMsg {
 
 /** The program as ProgramProto bytes, with the given (or the initial) variable values. */
 export function serializeProgram(program: Program, opts: SerializeProgramOptions = {}): Uint8Array {
+  const layout = program.memoryLayout;
+  if (layout && layout !== CPU_MEMORY_LAYOUT && (layout.alignment !== CPU_MEMORY_LAYOUT.alignment || (['float32', 'int32', 'bool'] as const).some((d) => layout.elementBytes[d] !== CPU_MEMORY_LAYOUT.elementBytes[d]))) {
+    throw new KilnError('UNSUPPORTED', `serializeProgram: the program follows the '${layout.name}' memory layout; ProgramProto format ${PROGRAM_FORMAT_VERSION} stores CPU-layout programs only (compile without memoryLayout to save it)`);
+  }
   const vars = program.graph.variables();
   const known = new Set(vars.map((v) => v.name));
   for (const [name, value] of opts.variables ?? []) {

@@ -7,6 +7,10 @@
  */
 import { type Attrs, type DType, type Graph, type Tensor, fmtShape } from '@kiln/graph';
 import { type ScalarExpr, exprToString } from '../lower/scalar-expr.js';
+import { type View, viewToString } from '../lower/view.js';
+import type { MemoryLayout } from './memory-plan.js';
+
+export type { IndexView, View } from '../lower/view.js';
 
 export type BufferKind = 'feed' | 'variable' | 'const' | 'temp';
 
@@ -26,25 +30,6 @@ export interface BufferDecl {
   value?: Tensor;
   /** For feeds: the placeholder name; for variables: the variable node name. */
   source?: string;
-}
-
-/**
- * A strided view of a buffer, read by an elementwise kernel instead of a copy: logical shape
- * `shape`; element [i0, i1, ...] is at `offset + sum(i_d * strides[d])` of the buffer (in
- * elements). Transposes and slices fold into their consumers this way.
- */
-export interface IndexView {
-  shape: number[];
-  offset: number;
-  strides: number[];
-  /**
-   * A folded pad: per logical dim, the range [lo, hi) read from the buffer; elements outside
-   * it are `fill` (the offset may then point before the buffer: it is never read there).
-   */
-  valid?: [number, number][];
-  fill?: number;
-  /** Outside `valid`, read this other input of the kernel instead of `fill` (a folded concat's next piece). */
-  orElse?: number;
 }
 
 /** How a reduce kernel combines values ('mean' lowers to 'sum' with a division epilogue). */
@@ -72,7 +57,7 @@ export type KernelSpec =
       inputs: number[];
       outputs: number[];
       /** Per input: a strided view of that buffer (a folded transpose/slice), or null for the buffer as is. */
-      inputViews?: (IndexView | null)[];
+      inputViews?: (View | null)[];
     }
   | {
       kind: 'reduce';
@@ -154,6 +139,8 @@ export interface Program {
   readonly stats: ProgramStats;
   /** Buffers each kernel frees after it runs (last use), for debug poisoning. */
   readonly frees: number[][];
+  /** The target layout the buffer sizes and arena offsets follow (absent: the CPU's, CPU_MEMORY_LAYOUT). */
+  readonly memoryLayout?: MemoryLayout;
   toString(): string;
 }
 
@@ -165,8 +152,7 @@ function kernelLine(k: Kernel, bufs: BufferDecl[]): string {
     case 'elementwise': {
       const ins = s.inputs.map((id, i) => {
         const v = s.inputViews?.[i];
-        const guard = v?.valid ? ` valid ${v.valid.map(([lo, hi]) => `${lo}:${hi}`).join(',')} else ${v.orElse !== undefined ? `%${v.orElse}` : (v.fill ?? 0)}` : '';
-        return v ? `${b(id)}{${fmtShape(v.shape)} at ${v.offset} strides ${fmtShape(v.strides)}${guard}}` : b(id);
+        return v ? `${b(id)}{${viewToString(v)}}` : b(id);
       });
       return `k${k.id} elementwise ${s.outputs.map((o, i) => `${b(o)}${bufs[o]!.kind === 'variable' ? ' (update)' : ''} = ${exprToString(s.exprs[i]!)}`).join('; ')} over (${ins.join(', ')}) ${fmtShape(bufs[s.outputs[0]!]!.shape)}`;
     }
@@ -189,7 +175,7 @@ export function programToString(p: Omit<Program, 'toString'>): string {
   const lines: string[] = [];
   const st = p.stats;
   lines.push(
-    `program: ${st.kernels} kernels from ${st.graphNodes} graph nodes; arena ${st.arenaBytes} B (naive ${st.naiveBytes} B, live lower bound ${st.liveLowerBoundBytes} B)`,
+    `program: ${st.kernels} kernels from ${st.graphNodes} graph nodes; arena ${st.arenaBytes} B (naive ${st.naiveBytes} B, live lower bound ${st.liveLowerBoundBytes} B)${p.memoryLayout && p.memoryLayout.name !== 'cpu' ? `; layout ${p.memoryLayout.name}` : ''}`,
   );
   lines.push('buffers:');
   for (const b of p.buffers) {

@@ -1,13 +1,12 @@
 /**
- * CPU code generation for fused elementwise kernels: renders a ScalarExpr into the body of a
- * JavaScript function, compiled once per kernel with `new Function` and cached by the
- * executor. Broadcast operands are read through per-dimension strides (0 on broadcast dims),
- * so a broadcast never materializes. int32 arithmetic wraps as the reference does
- * (Math.imul, |0); bool results are 0/1.
+ * CPU code generation for fused elementwise and reduce kernels: renders ScalarExprs and the
+ * compiler's index lowering (loops, per-input offsets and strides, guards; see the compiler's
+ * lower/index-expr.ts) into the body of a JavaScript function, compiled once per kernel with
+ * `new Function` and cached. Broadcast operands are read through zero strides, so a broadcast
+ * never materializes. Values follow the compiler's scalar evaluator (lower/scalar-eval.ts):
+ * int32 arithmetic wraps (Math.imul, |0), float32 results are rounded per op, bools are 0/1.
  */
-import { type IndexView, type Reducer, type ScalarExpr, exprToString } from '@kiln/compiler';
-import { sizeOf, stridesOf } from '@kiln/graph';
-import { erfScalar, roundHalfEven } from '../reference/kernels/elementwise.js';
+import { type CallExpr, type View, type Reducer, elementwiseIndexing, reduceIndexing, type ScalarExpr, type TargetCapabilities, capabilitiesWithout, erfScalar, internExprs, postorder, rewriteForTarget, roundHalfEven, useCounts } from '@kiln/compiler';
 
 /** Helpers visible to generated code (H.*). */
 export const helpers = {
@@ -15,6 +14,8 @@ export const helpers = {
   roundEven: roundHalfEven,
   sign: (v: number) => (Number.isNaN(v) ? NaN : v > 0 ? 1 : v < 0 ? -1 : 0),
   floordiv: (a: number, b: number) => (b === 0 ? 0 : Math.floor(a / b)),
+  idiv: (a: number, b: number) => (b === 0 ? 0 : Math.trunc(a / b) | 0),
+  imod: (a: number, b: number) => (b === 0 ? 0 : a % b | 0),
   toInt: (v: number) => (Number.isNaN(v) ? 0 : Math.max(-2147483648, Math.min(2147483647, Math.trunc(v)))),
 };
 
@@ -26,48 +27,34 @@ function literal(v: number): string {
   return `(${String(v)})`;
 }
 
+/** What this generator renders: every scalar function, relu in its branch-free form (see renderCall). */
+export const JS_TARGET: TargetCapabilities = capabilitiesWithout('cpu-js', []);
+
 /** Functions whose float32 result may need rounding (the others return one of their operands or an integer). */
-const INEXACT = new Set(['toFloat', 'add', 'sub', 'mul', 'div', 'mod', 'pow', 'exp', 'log', 'log1p', 'sqrt', 'tanh', 'sin', 'cos', 'erf']);
+const INEXACT = new Set(['toFloat', 'add', 'sub', 'mul', 'div', 'floordiv', 'mod', 'pow', 'exp', 'log', 'log1p', 'sqrt', 'tanh', 'sin', 'cos', 'erf']);
+/** Deeper inline nesting is bound to a local: V8's parser recurses on the nesting of an expression. */
+const MAX_INLINE_DEPTH = 24;
+
 /**
- * float32 semantics: every inexact float32 result is rounded (Math.fround) as the unfused
- * program stores it, so overflow, cancellation and casts see float32's values; measured, this
- * costs nothing visible since the heavy flat kernels run as WebAssembly.
+ * Renders one call from its arguments' rendered text. float32 semantics: every inexact
+ * float32 result is rounded (Math.fround) as the unfused program stores it, so overflow,
+ * cancellation and casts see float32's values; measured, this costs nothing visible since the
+ * heavy flat kernels run as WebAssembly.
  */
-export function renderExpr(e: ScalarExpr, read: (index: number) => string, temps?: Map<string, string>): string {
-  const r = (x: ScalarExpr) => renderExpr(x, read, temps);
-  if (e.kind === 'input') return read(e.index);
-  const key = exprToString(e);
-  const bound = temps?.get(key);
-  if (bound) return bound;
-  // A float32 constant is the float32 value (an attr like clipValueMax = 0.1 arrives as float64).
-  if (e.kind === 'const') return literal(e.dtype === 'float32' ? Math.fround(e.value) : e.value);
-  const a = e.args.map(r);
+function renderNode(e: CallExpr, a: string[]): string {
   const int = e.dtype === 'int32';
   if (e.dtype === 'float32' && INEXACT.has(e.fn)) return `Math.fround(${renderCall(e, a, int)})`;
   return renderCall(e, a, int);
 }
 
-/** x <= 0 ? 0 : x (relu) on float32: the value of x in a[2], when the select has that shape. */
-function reluOperand(e: ScalarExpr & { kind: 'call' }, a: string[]): string | undefined {
-  const [c, zero] = e.args;
-  const isZero = (x: ScalarExpr | undefined) => x?.kind === 'const' && x.value === 0;
-  if (e.dtype !== 'float32' || c?.kind !== 'call' || c.fn !== 'le' || !isZero(c.args[1]) || !isZero(zero)) return undefined;
-  return exprToString(c.args[0]!) === exprToString(e.args[2]!) ? a[2] : undefined;
-}
-
-function renderCall(e: ScalarExpr & { kind: 'call' }, a: string[], int: boolean): string {
-  // relu without an unpredictable branch: on mixed-sign data `x <= 0 ? 0 : x` mispredicts and
-  // runs ~5x slower. (x + |x|) / 2 is exact in float64 for finite float32 x, +0 for x <= 0 and
-  // NaN for NaN; -Infinity (where it would give NaN) takes a branch that is almost never taken.
-  const relu = e.fn === 'select' ? reluOperand(e, a) : undefined;
-  if (relu !== undefined) return `(${relu} === -Infinity ? 0 : (${relu} + Math.abs(${relu})) * 0.5)`;
+function renderCall(e: CallExpr, a: string[], int: boolean): string {
   switch (e.fn) {
     case 'add': return int ? `((${a[0]} + ${a[1]}) | 0)` : `(${a[0]} + ${a[1]})`;
     case 'sub': return int ? `((${a[0]} - ${a[1]}) | 0)` : `(${a[0]} - ${a[1]})`;
     case 'mul': return int ? `Math.imul(${a[0]}, ${a[1]})` : `(${a[0]} * ${a[1]})`;
-    case 'div': return `(${a[0]} / ${a[1]})`;
-    case 'floordiv': return `(H.floordiv(${a[0]}, ${a[1]}) | 0)`;
-    case 'mod': return `(${a[0]} % ${a[1]})`;
+    case 'div': return int ? `H.idiv(${a[0]}, ${a[1]})` : `(${a[0]} / ${a[1]})`;
+    case 'floordiv': return int ? `(H.floordiv(${a[0]}, ${a[1]}) | 0)` : `Math.floor(${a[0]} / ${a[1]})`;
+    case 'mod': return int ? `H.imod(${a[0]}, ${a[1]})` : `(${a[0]} % ${a[1]})`;
     case 'neg': return int ? `((-${a[0]}) | 0)` : `(-${a[0]})`;
     case 'abs': return int ? `(Math.abs(${a[0]}) | 0)` : `Math.abs(${a[0]})`;
     case 'pow': return int ? `(Math.pow(${a[0]}, ${a[1]}) | 0)` : `Math.pow(${a[0]}, ${a[1]})`;
@@ -97,66 +84,57 @@ function renderCall(e: ScalarExpr & { kind: 'call' }, a: string[], int: boolean)
     case 'toInt': return e.args[0]!.dtype === 'float32' ? `H.toInt(${a[0]})` : a[0]!;
     case 'toFloat': return a[0]!;
     case 'toBool': return `(${a[0]} !== 0 ? 1 : 0)`;
+    // Without an unpredictable branch: on mixed-sign data `x <= 0 ? 0 : x` mispredicts and runs
+    // ~5x slower. (x + |x|) / 2 is exact in float64 for finite float32 x, +0 for x <= 0 and NaN
+    // for NaN; -Infinity (where it would give NaN) takes a branch that is almost never taken.
+    case 'relu': return `(${a[0]} === -Infinity ? 0 : (${a[0]} + Math.abs(${a[0]})) * 0.5)`;
   }
 }
 
 /**
- * Renders several expressions as statements binding every repeated call subtree to a local
- * once (a fused chain often uses a value twice, e.g. relu(x) = x <= 0 ? 0 : x, and a
- * multi-output kernel shares subexpressions between outputs), then one value per expression.
+ * Renders several expressions as statements binding every shared subexpression to a local
+ * once (relu(x) = x <= 0 ? 0 : x uses x twice; a multi-output kernel shares subexpressions
+ * between outputs), then one value per expression. The expressions are hash-consed first, so
+ * structurally equal subexpressions are computed once; every distinct node is rendered once,
+ * in postorder, so the source is linear in the DAG's size and nothing recurses on depth.
  */
 function renderWithTemps(exprs: readonly ScalarExpr[], read: (index: number) => string): { stmts: string; values: string[] } {
-  const counts = new Map<string, number>();
-  const keys = new Map<ScalarExpr, string>();
-  const keyOf = (e: ScalarExpr): string => {
-    let k = keys.get(e);
-    if (k === undefined) {
-      k = exprToString(e);
-      keys.set(e, k);
-    }
-    return k;
-  };
-  const walk = (e: ScalarExpr): void => {
-    if (e.kind !== 'call') return;
-    const key = keyOf(e);
-    counts.set(key, (counts.get(key) ?? 0) + 1);
-    if (counts.get(key)! === 1) e.args.forEach(walk);
-  };
-  exprs.forEach(walk);
-  const temps = new Map<string, string>();
+  const roots = internExprs(rewriteForTarget(internExprs(exprs), JS_TARGET));
+  const uses = useCounts(roots);
+  // relu renders its operand three times: an operand that is a computation gets a local.
+  const reused = new Set<ScalarExpr>();
+  for (const e of uses.keys()) if (e.kind === 'call' && e.fn === 'relu') reused.add(e.args[0]!);
+  const text = new Map<ScalarExpr, string>();
+  const depth = new Map<ScalarExpr, number>();
   const stmts: string[] = [];
-  const bind = (e: ScalarExpr): void => {
-    if (e.kind !== 'call') return;
-    const key = keyOf(e);
-    if (temps.has(key)) return;
-    e.args.forEach(bind);
-    if ((counts.get(key) ?? 0) > 1) {
-      const name = `t${temps.size}`;
-      stmts.push(`const ${name} = ${renderExpr(e, read, temps)};`);
-      temps.set(key, name);
+  for (const e of postorder(roots)) {
+    if (e.kind !== 'call') {
+      // A float32 constant is the float32 value (an attr like clipValueMax = 0.1 arrives as float64).
+      text.set(e, e.kind === 'input' ? read(e.index) : literal(e.dtype === 'float32' ? Math.fround(e.value) : e.value));
+      depth.set(e, 1);
+      continue;
     }
-  };
-  exprs.forEach(bind);
-  return { stmts: stmts.join(' '), values: exprs.map((e) => renderExpr(e, read, temps)) };
-}
-
-/** Element strides of a row-major `shape` broadcast against `out` (0 on broadcast dims), right-aligned. */
-export function broadcastStrides(shape: readonly number[], out: readonly number[]): number[] {
-  return viewStrides({ shape: [...shape], offset: 0, strides: stridesOf(shape) }, out);
+    const src = renderNode(e, e.args.map((x) => text.get(x)!));
+    const d = 1 + Math.max(...e.args.map((x) => depth.get(x)!));
+    if (uses.get(e)! > 1 || reused.has(e) || d > MAX_INLINE_DEPTH) {
+      const name = `t${stmts.length}`;
+      stmts.push(`const ${name} = ${src};`);
+      text.set(e, name);
+      depth.set(e, 1);
+    } else {
+      text.set(e, src);
+      depth.set(e, d);
+    }
+  }
+  return { stmts: stmts.join(' '), values: roots.map((r) => text.get(r)!) };
 }
 
 /**
  * Nested loops over `shape` (row-major) keeping one running offset per operand (`strides[i]`
- * per dim, 0 where the operand broadcasts). Returns the loop head, the offset expression of
- * each operand in the innermost body, and the closing braces.
+ * per loop). Returns the loop head, the offset expression of each operand in the innermost
+ * body, and the closing braces. Loop d's index is d{d}.
  */
-function nestedLoops(
-  fullShape: readonly number[],
-  fullStrides: readonly (readonly number[])[],
-  tag: string,
-  collapse = true,
-): { open: string; at: string[]; close: string } {
-  const { shape, strides } = collapse ? collapseDims(fullShape, fullStrides) : { shape: [...fullShape], strides: fullStrides.map((st) => [...st]) };
+function nestedLoops(shape: readonly number[], strides: readonly (readonly number[])[], tag: string): { open: string; at: string[]; close: string } {
   const rank = shape.length;
   const name = (i: number, d: number) => `${tag}${i}_${d}`;
   let open = '';
@@ -170,96 +148,43 @@ function nestedLoops(
 }
 
 /**
- * Merges adjacent dims that every operand walks contiguously (stride[d] = stride[d+1] *
- * shape[d+1], broadcast dims included) and drops size-1 dims, so a bias added over
- * [n, h, w, c] loops as [n*h*w, c]: the same elements in the same order, fewer loop levels.
- */
-function collapseDims(shape: readonly number[], strides: readonly (readonly number[])[]): { shape: number[]; strides: number[][] } {
-  const outShape: number[] = [];
-  const outStrides: number[][] = strides.map(() => []);
-  for (let d = 0; d < shape.length; d++) {
-    if (shape[d] === 1 && shape.length > 1) continue;
-    const last = outShape.length - 1;
-    if (last >= 0 && strides.every((st, i) => outStrides[i]![last] === st[d]! * shape[d]!)) {
-      outShape[last]! *= shape[d]!;
-      strides.forEach((st, i) => (outStrides[i]![last] = st[d]!));
-    } else {
-      outShape.push(shape[d]!);
-      strides.forEach((st, i) => outStrides[i]!.push(st[d]!));
-    }
-  }
-  return { shape: outShape, strides: outStrides };
-}
-
-/**
  * JS source of an elementwise kernel: `function(outs, ins)` writing every element of each
- * output (all of shape outShape) from inputs of shapes inShapes (broadcastable to outShape).
- * All values of one index are computed before any output is written, so an output may share
- * storage with a same-shape input (in-place reuse).
+ * output (all of shape outShape) from inputs of shapes inShapes, read as the compiler's index
+ * lowering says (elementwiseIndexing: flat, broadcast, strided views, guards). All values of
+ * one index are computed before any output is written, so an output may share storage with a
+ * same-shape input (in-place reuse).
  */
 export function elementwiseSource(
   exprs: readonly ScalarExpr[],
   inShapes: readonly (readonly number[])[],
   outShape: readonly number[],
-  views: readonly (IndexView | null | undefined)[] = [],
+  views: readonly (View | null | undefined)[] = [],
 ): string {
-  const n = sizeOf(outShape);
-  const flat = inShapes.map((s, i) => !views[i] && sizeOf(s) === n);
-  const scalar = inShapes.map((s, i) => !views[i] && sizeOf(s) === 1);
+  const ix = elementwiseIndexing(outShape, inShapes, views);
   const lines: string[] = [];
   inShapes.forEach((_, i) => lines.push(`const in${i} = ins[${i}];`));
   exprs.forEach((_, i) => lines.push(`const out${i} = outs[${i}];`));
   const store = (values: string[], at: string) =>
     values.length === 1 ? `out0[${at}] = ${values[0]};` : `${values.map((v, i) => `const v${i} = ${v};`).join(' ')} ${values.map((_, i) => `out${i}[${at}] = v${i};`).join(' ')}`;
-  if (inShapes.every((_, i) => flat[i] || scalar[i])) {
-    inShapes.forEach((_, i) => scalar[i] && !flat[i] && lines.push(`const s${i} = in${i}[0];`));
-    const body = renderWithTemps(exprs, (i) => (flat[i] ? `in${i}[i]` : `s${i}`));
-    lines.push(`for (let i = 0; i < ${n}; i++) { ${body.stmts} ${store(body.values, 'i')} }`);
+  if (ix.kind === 'flat') {
+    ix.inputs.forEach((k, i) => k === 'scalar' && lines.push(`const s${i} = in${i}[0];`));
+    const body = renderWithTemps(exprs, (i) => (ix.inputs[i] === 'flat' ? `in${i}[i]` : `s${i}`));
+    lines.push(`for (let i = 0; i < ${ix.size}; i++) { ${body.stmts} ${store(body.values, 'i')} }`);
   } else {
-    const strides = inShapes.map((s, i) => {
-      const v = views[i];
-      return v ? viewStrides(v, outShape) : broadcastStrides(s, outShape);
-    });
-    // A guarded view (a folded pad) tests each loop index against its valid range, so the
-    // loops keep one level per dim (d0, d1, ... are the iteration indices).
-    const guarded = views.some((v) => v?.valid);
-    const loops = nestedLoops(outShape, strides, 'p', !guarded);
+    const loops = nestedLoops(ix.loops, ix.inputs.map((a) => a.strides), 'p');
     const read = (i: number): string => {
-      const v = views[i];
-      const at = `in${i}[${v?.offset ? `${v.offset} + ` : ''}${loops.at[i]}]`;
-      const cond = v?.valid ? guardCondition(v, outShape.length) : 'true';
-      const outside = v?.orElse !== undefined ? read(v.orElse) : literal(v?.fill ?? 0);
-      return cond === 'true' ? at : cond === 'false' ? outside : `(${cond} ? ${at} : ${outside})`;
+      const a = ix.inputs[i]!;
+      const at = `in${i}[${a.offset ? `${a.offset} + ` : ''}${loops.at[i]}]`;
+      const outside = a.orElse !== undefined ? read(a.orElse) : literal(a.fill);
+      if (a.never) return outside;
+      if (a.guards.length === 0) return at;
+      const cond = a.guards.map((g) => [g.lo > 0 ? `d${g.dim} >= ${g.lo}` : '', g.hi < ix.loops[g.dim]! ? `d${g.dim} < ${g.hi}` : ''].filter(Boolean).join(' && ')).join(' && ');
+      return `(${cond} ? ${at} : ${outside})`;
     };
     const body = renderWithTemps(exprs, read);
     lines.push(`let o = 0;\n${loops.open}${body.stmts} ${store(body.values, 'o')} o++;\n${loops.close}`);
   }
   return `return function kernel(outs, ins) {\n${lines.join('\n')}\n};`;
-}
-
-/** The JS condition under which a guarded view reads its buffer ('true'/'false' when static). */
-function guardCondition(v: IndexView, rank: number): string {
-  const terms: string[] = [];
-  for (const [j, [lo, hi]] of v.valid!.entries()) {
-    if (v.shape[j] === 1) {
-      if (!(lo <= 0 && 0 < hi)) return 'false';
-      continue;
-    }
-    const d = `d${rank - v.shape.length + j}`;
-    if (lo > 0) terms.push(`${d} >= ${lo}`);
-    if (hi < v.shape[j]!) terms.push(`${d} < ${hi}`);
-  }
-  return terms.length ? terms.join(' && ') : 'true';
-}
-
-/** Strides of a strided view broadcast against `out` (right-aligned; 0 on size-1 dims). */
-function viewStrides(v: IndexView, out: readonly number[]): number[] {
-  const rank = out.length;
-  const strides = new Array<number>(rank).fill(0);
-  v.shape.forEach((d, i) => {
-    strides[rank - v.shape.length + i] = d === 1 ? 0 : v.strides[i]!;
-  });
-  return strides;
 }
 
 /**
@@ -288,7 +213,7 @@ export function compileElementwise(
   exprs: readonly ScalarExpr[],
   inShapes: readonly (readonly number[])[],
   outShape: readonly number[],
-  views?: readonly (IndexView | null | undefined)[],
+  views?: readonly (View | null | undefined)[],
 ): KernelFn {
   return cached(elementwiseSource(exprs, inShapes, outShape, views)) as KernelFn;
 }
@@ -304,29 +229,20 @@ const reduceStep = (r: Reducer, acc: string, v: string) =>
  * walk the input once in row-major order, adding into acc at the output index.
  */
 export function reduceSource(reducer: Reducer, prologue: ScalarExpr, inShapes: readonly (readonly number[])[], inShape: readonly number[], axes: readonly number[]): string {
-  const n = sizeOf(inShape);
-  const rank = inShape.length;
+  const ix = reduceIndexing(inShape, inShapes, axes);
   const lines: string[] = [];
   inShapes.forEach((_, i) => lines.push(`const in${i} = ins[${i}];`));
   lines.push(`acc.fill(${REDUCE_INIT[reducer]});`);
-  const sorted = [...axes].sort((a, b) => a - b);
-  const trailing = sorted.every((a, i) => a === rank - sorted.length + i);
-  const flat = inShapes.map((s) => sizeOf(s) === n);
-  const scalar = inShapes.map((s, i) => sizeOf(s) === 1 && !flat[i]);
-  if (trailing && inShapes.every((_, i) => flat[i] || scalar[i])) {
-    const inner = sizeOf(sorted.map((a) => inShape[a]!));
-    const outer = n / Math.max(inner, 1);
-    inShapes.forEach((_, i) => scalar[i] && !flat[i] && lines.push(`const s${i} = in${i}[0];`));
-    const body = renderWithTemps([prologue], (i) => (flat[i] ? `in${i}[i]` : `s${i}`));
-    if (inner > 0) {
+  if (ix.kind === 'rows') {
+    ix.inputs.forEach((k, i) => k === 'scalar' && lines.push(`const s${i} = in${i}[0];`));
+    const body = renderWithTemps([prologue], (i) => (ix.inputs[i] === 'flat' ? `in${i}[i]` : `s${i}`));
+    if (ix.inner > 0) {
       lines.push(
-        `for (let o = 0, i = 0; o < ${outer}; o++) { let a = ${REDUCE_INIT[reducer]}; for (let j = 0; j < ${inner}; j++, i++) { ${body.stmts} ${reduceStep(reducer, 'a', body.values[0]!)} } acc[o] = a; }`,
+        `for (let o = 0, i = 0; o < ${ix.outer}; o++) { let a = ${REDUCE_INIT[reducer]}; for (let j = 0; j < ${ix.inner}; j++, i++) { ${body.stmts} ${reduceStep(reducer, 'a', body.values[0]!)} } acc[o] = a; }`,
       );
     }
   } else {
-    const keep = inShape.map((d, i) => (axes.includes(i) ? 1 : d));
-    const accStrides = broadcastStrides(keep, inShape).map((s, i) => (axes.includes(i) ? 0 : s));
-    const loops = nestedLoops(inShape, [...inShapes.map((s) => broadcastStrides(s, inShape)), accStrides], 'p');
+    const loops = nestedLoops(ix.loops, [...ix.inputStrides, ix.accStrides], 'p');
     const body = renderWithTemps([prologue], (i) => `in${i}[${loops.at[i]}]`);
     const a = `acc[${loops.at[inShapes.length]}]`;
     lines.push(`${loops.open}${body.stmts} ${reduceStep(reducer, a, body.values[0]!)}\n${loops.close}`);

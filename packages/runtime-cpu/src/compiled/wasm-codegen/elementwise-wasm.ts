@@ -16,7 +16,7 @@
  * undefined and the JS path runs. Single-threaded.
  */
 import { KilnError } from '@kiln/graph';
-import type { ScalarExpr, ScalarFn } from '@kiln/compiler';
+import { type ScalarExpr, type ScalarFn, internExprs, postorder, structuralKey, useCounts } from '@kiln/compiler';
 import type { GemmEngine } from '../wasm/gemm-engine.js';
 import { wasm, type WasmModule } from '../wasm/wasm-api.js';
 import { ByteWriter, BLOCK_VOID, F32, I32, Op, Simd, V128, type ValType, singleFunctionModule } from './wasm-binary.js';
@@ -64,45 +64,49 @@ function constKey(v: number): string {
   return `c${new Uint32Array(new Float32Array([v]).buffer)[0]!.toString(16)}`;
 }
 
-/** A structural key: equal keys compute equal values. */
-function exprKey(e: ScalarExpr, memo: Map<ScalarExpr, string>): string {
-  let k = memo.get(e);
-  if (k !== undefined) return k;
-  if (e.kind === 'input') k = `%${e.index}`;
-  else if (e.kind === 'const') k = constKey(e.value);
-  else k = `${e.fn}(${e.args.map((a) => exprKey(a, memo)).join(',')})`;
-  memo.set(e, k);
-  return k;
-}
-
-function isValue(e: ScalarExpr, inputs: readonly ElementwiseInputKind[]): boolean {
-  if (e.dtype !== 'float32') return false;
-  if (e.kind === 'input') return e.index >= 0 && e.index < inputs.length;
-  if (e.kind === 'const') return true;
-  const arity = UNARY[e.fn] ? 1 : BINARY[e.fn] ? 2 : e.fn === 'select' ? 3 : 0;
-  if (arity === 0 || e.args.length !== arity) return false;
-  if (e.fn === 'select') return isCondition(e.args[0]!, inputs) && isValue(e.args[1]!, inputs) && isValue(e.args[2]!, inputs);
-  return e.args.every((a) => isValue(a, inputs));
-}
-
-/** A select condition: a float32 comparison, or a float32 value (true when !== 0). */
-function isCondition(e: ScalarExpr, inputs: readonly ElementwiseInputKind[]): boolean {
-  if (e.kind === 'call' && COMPARE[e.fn]) return e.dtype === 'bool' && e.args.length === 2 && e.args.every((a) => isValue(a, inputs));
-  return isValue(e, inputs);
+/**
+ * Whether every node is something this generator renders exactly: per distinct node (the
+ * expressions are DAGs), bottom-up, whether it is a float32 value and whether it can be a
+ * select condition (a float32 comparison, or a value tested !== 0).
+ */
+function eligible(roots: readonly ScalarExpr[], inputs: readonly ElementwiseInputKind[]): boolean {
+  const value = new Map<ScalarExpr, boolean>();
+  const cond = new Map<ScalarExpr, boolean>();
+  for (const e of postorder(roots)) {
+    let v = false;
+    let c = false;
+    if (e.kind === 'input') v = e.dtype === 'float32' && e.index >= 0 && e.index < inputs.length;
+    else if (e.kind === 'const') v = e.dtype === 'float32';
+    else if (COMPARE[e.fn]) c = e.dtype === 'bool' && e.args.length === 2 && e.args.every((a) => value.get(a));
+    else if (e.dtype === 'float32') {
+      const arity = UNARY[e.fn] ? 1 : BINARY[e.fn] ? 2 : e.fn === 'select' ? 3 : 0;
+      if (arity > 0 && e.args.length === arity) {
+        v = e.fn === 'select' ? cond.get(e.args[0]!)! && value.get(e.args[1]!)! && value.get(e.args[2]!)! : e.args.every((a) => value.get(a));
+      }
+    }
+    value.set(e, v);
+    cond.set(e, c || v);
+  }
+  return roots.every((r) => value.get(r));
 }
 
 /** Whether compileWasmElementwise accepts this kernel. */
 export function isWasmElementwiseEligible(exprs: readonly ScalarExpr[], inputs: readonly ElementwiseInputKind[]): boolean {
-  return exprs.length > 0 && inputs.every((k) => k === 'flat' || k === 'scalar') && exprs.every((e) => isValue(e, inputs));
+  return exprs.length > 0 && inputs.every((k) => k === 'flat' || k === 'scalar') && eligible(exprs, inputs);
 }
+
+/** One step of the iterative emitter: push a node's value, apply its instruction, or test a condition. */
+type Task = { visit: ScalarExpr } | { apply: Call } | { condTail: ScalarExpr };
 
 /** Generates the code of one kernel into a function body. */
 class KernelWriter {
   readonly code = new ByteWriter();
   readonly locals: ValType[] = [];
-  private readonly keys = new Map<ScalarExpr, string>();
-  /** Uses of each call / flat input key (children of a repeated subtree counted once). */
-  private readonly uses = new Map<string, number>();
+  /** The expressions, hash-consed: structurally equal subexpressions are one node. */
+  private readonly exprs: readonly ScalarExpr[];
+  /** Uses of each distinct node (references from distinct parents, and roots). */
+  private readonly uses: Map<ScalarExpr, number>;
+  private readonly usedInputs = new Set<number>();
   private readonly params: number;
   private readonly pIndex: number;
   private readonly pEnd4: number;
@@ -110,30 +114,21 @@ class KernelWriter {
   /** Per mode: the local holding each scalar input, each vector constant. */
   private readonly scalarLocal = { v: new Map<number, number>(), s: new Map<number, number>() };
   private readonly constLocal = new Map<string, number>();
-  /** key -> local, for the loop body being emitted. */
-  private bound = new Map<string, number>();
+  /** node -> local, for the loop body being emitted. */
+  private bound = new Map<ScalarExpr, number>();
   private mode: 'v' | 's' = 'v';
 
   constructor(
-    private readonly exprs: readonly ScalarExpr[],
+    exprs: readonly ScalarExpr[],
     private readonly inputs: readonly ElementwiseInputKind[],
   ) {
+    this.exprs = internExprs(exprs);
+    this.uses = useCounts(this.exprs);
+    for (const e of this.uses.keys()) if (e.kind === 'input') this.usedInputs.add(e.index);
     this.params = exprs.length + inputs.length + 1;
     this.pIndex = this.local(I32);
     this.pEnd4 = this.local(I32);
     this.pEnd = this.local(I32);
-    const walk = (e: ScalarExpr): void => {
-      if (e.kind === 'const' || (e.kind === 'input' && inputs[e.index] === 'scalar')) return;
-      const k = this.key(e);
-      const n = (this.uses.get(k) ?? 0) + 1;
-      this.uses.set(k, n);
-      if (n === 1 && e.kind === 'call') e.args.forEach(walk);
-    };
-    exprs.forEach(walk);
-  }
-
-  private key(e: ScalarExpr): string {
-    return exprKey(e, this.keys);
   }
 
   private local(t: ValType): number {
@@ -172,8 +167,7 @@ class KernelWriter {
   }
 
   private used(input: number): boolean {
-    const seen = (e: ScalarExpr): boolean => (e.kind === 'input' ? e.index === input : e.kind === 'call' && e.args.some(seen));
-    return this.exprs.some(seen);
+    return this.usedInputs.has(input);
   }
 
   /** while (i < end) { body; i += step } as block { br_if i >= end; loop { body; i += step; br_if i < end } }. */
@@ -218,78 +212,87 @@ class KernelWriter {
     this.code.get(param).get(this.pIndex).op(Op.i32Add);
   }
 
-  /** Pushes the value of e (v128 or f32); binds repeated subexpressions to locals. */
-  private value(e: ScalarExpr): void {
+  /**
+   * Pushes the value of e (v128 or f32). Iterative: a shared node (used more than once) is
+   * computed at its first use and kept in a local (tee), later uses read the local; a node used
+   * once is computed where it is used, so every node is computed once per iteration.
+   */
+  private value(root: ScalarExpr): void {
     const c = this.code;
     const vec = this.mode === 'v';
-    if (e.kind === 'const') {
-      if (!vec) {
-        c.f32Const(e.value);
-        return;
+    const stack: Task[] = [{ visit: root }];
+    while (stack.length > 0) {
+      const t = stack.pop()!;
+      if ('apply' in t) {
+        const type = this.apply(t.apply);
+        if ((this.uses.get(t.apply) ?? 0) > 1) this.bind(t.apply, type);
+        continue;
       }
-      c.get(this.vectorConst(e.value));
-      return;
-    }
-    if (e.kind === 'input' && this.inputs[e.index] === 'scalar') {
-      c.get((vec ? this.scalarLocal.v : this.scalarLocal.s).get(e.index)!);
-      return;
-    }
-    const k = this.key(e);
-    const have = this.bound.get(k);
-    if (have !== undefined) {
-      c.get(have);
-      return;
-    }
-    let type: ValType = vec ? V128 : F32;
-    if (e.kind === 'input') {
-      this.address(this.inParam(e.index));
-      if (vec) c.simd(Simd.v128Load).memarg(2);
-      else c.op(Op.f32Load).memarg(2);
-    } else {
-      type = this.call(e);
-    }
-    if ((this.uses.get(k) ?? 0) > 1) {
-      const l = this.local(type);
-      c.tee(l);
-      this.bound.set(k, l);
+      if ('condTail' in t) {
+        // A value used as a condition: value !== 0 (a comparison is its own mask).
+        if (vec) c.get(this.vectorConst(0)).simd(Simd.f32x4Ne);
+        else c.f32Const(0).op(Op.f32Ne);
+        continue;
+      }
+      const e = t.visit;
+      if (e.kind === 'const') {
+        if (vec) c.get(this.vectorConst(e.value));
+        else c.f32Const(e.value);
+        continue;
+      }
+      if (e.kind === 'input' && this.inputs[e.index] === 'scalar') {
+        c.get((vec ? this.scalarLocal.v : this.scalarLocal.s).get(e.index)!);
+        continue;
+      }
+      const have = this.bound.get(e);
+      if (have !== undefined) {
+        c.get(have);
+        continue;
+      }
+      if (e.kind === 'input') {
+        this.address(this.inParam(e.index));
+        if (vec) c.simd(Simd.v128Load).memarg(2);
+        else c.op(Op.f32Load).memarg(2);
+        if ((this.uses.get(e) ?? 0) > 1) this.bind(e, vec ? V128 : F32);
+        continue;
+      }
+      // Arguments are pushed in reverse so they are visited (and their values pushed) in order.
+      stack.push({ apply: e });
+      if (e.fn === 'select') {
+        const cnd = e.args[0]!;
+        if (!(cnd.kind === 'call' && COMPARE[cnd.fn])) stack.push({ condTail: cnd });
+        stack.push({ visit: cnd }, { visit: e.args[2]! }, { visit: e.args[1]! });
+      } else {
+        for (let i = e.args.length - 1; i >= 0; i--) stack.push({ visit: e.args[i]! });
+      }
     }
   }
 
-  /** Pushes a call's value; returns its type (comparisons: v128 mask or i32). */
-  private call(e: Call): ValType {
+  /** Keeps the value on top of the stack in a new local (tee) for later uses of `e`. */
+  private bind(e: ScalarExpr, type: ValType): void {
+    const l = this.local(type);
+    this.code.tee(l);
+    this.bound.set(e, l);
+  }
+
+  /** Applies a call's instruction to its argument values on the stack; returns its type (comparisons: v128 mask or i32). */
+  private apply(e: Call): ValType {
     const c = this.code;
     const vec = this.mode === 'v';
     const emit = (ops: [number, number]) => (vec ? c.simd(ops[0]) : c.op(ops[1]));
     const un = UNARY[e.fn];
     const bin = BINARY[e.fn] ?? COMPARE[e.fn];
-    if (un) {
-      this.value(e.args[0]!);
-      emit(un);
-    } else if (bin) {
-      this.value(e.args[0]!);
-      this.value(e.args[1]!);
+    if (un) emit(un);
+    else if (bin) {
       emit(bin);
       if (COMPARE[e.fn]) return vec ? V128 : I32;
     } else if (e.fn === 'select') {
-      this.value(e.args[1]!);
-      this.value(e.args[2]!);
-      this.condition(e.args[0]!);
       if (vec) c.simd(Simd.v128Bitselect);
       else c.op(Op.select);
     } else {
       throw new KilnError('INTERNAL', `elementwise wasm: ${e.fn} is not supported (the eligibility check missed it)`);
     }
     return vec ? V128 : F32;
-  }
-
-  /** Pushes a select condition: a comparison's mask, or value !== 0. */
-  private condition(e: ScalarExpr): void {
-    const c = this.code;
-    const vec = this.mode === 'v';
-    this.value(e);
-    if (e.kind === 'call' && COMPARE[e.fn]) return;
-    if (vec) c.get(this.vectorConst(0)).simd(Simd.f32x4Ne);
-    else c.f32Const(0).op(Op.f32Ne);
   }
 
   /** A v128 local holding `v` in four lanes, set before the loops. */
@@ -325,8 +328,7 @@ const MODULE_CACHE_LIMIT = 1024;
 const instances = new WeakMap<GemmEngine, Map<string, WasmElementwise>>();
 
 function kernelKey(exprs: readonly ScalarExpr[], inputs: readonly ElementwiseInputKind[]): string {
-  const memo = new Map<ScalarExpr, string>();
-  return `${exprs.map((e) => exprKey(e, memo)).join(';')}|${inputs.map((k) => (k === 'flat' ? 'f' : 's')).join('')}`;
+  return `${structuralKey(exprs)}|${inputs.map((k) => (k === 'flat' ? 'f' : 's')).join('')}`;
 }
 
 function moduleFor(key: string, exprs: readonly ScalarExpr[], inputs: readonly ElementwiseInputKind[]): WasmModule {
