@@ -7,11 +7,7 @@ import { type Node, type SymbolicTensor, getOp, shapesEqual } from '@kiln/graph'
 import { getElementwiseLowering } from '../lower/elementwise.js';
 import { ALIAS_OPS, ASSIGN_OPS, type Group, REDUCE_OPS, type Role, VIEW_OPS } from './fusion-types.js';
 
-/** The shape an ew/sink node iterates over (a sink: its variable's shape). */
-function indexSpace(n: Node): readonly (number | null)[] {
-  return ASSIGN_OPS.has(n.op) ? n.inputs[0]!.shape : n.output.shape;
-}
-
+/** The role of every node (see fusion.ts): what kind of kernel it can be part of. */
 export function classify(nodes: readonly Node[], consumers: Map<Node, Node[]>, fetched: Set<SymbolicTensor>, fuse: boolean): Map<Node, Role> {
   const assignsPerVariable = new Map<Node, number>();
   for (const n of nodes) if (ASSIGN_OPS.has(n.op)) assignsPerVariable.set(n.inputs[0]!.node, (assignsPerVariable.get(n.inputs[0]!.node) ?? 0) + 1);
