@@ -1,5 +1,5 @@
 /**
- * kiln.session() end to end on the reference backend ('cpu'): fetches by tensor and by name,
+ * kiln.session() end to end on the default backend ('cpu', compiled): fetches by tensor and by name,
  * targets, variable updates across runs, every user error with its code and message, atomic
  * runs (a failed run changes nothing), checkNumerics, dispose.
  */

@@ -5,7 +5,7 @@
  * compile (well within the Jest timeout) and give the reference executor's result.
  */
 import { describe, expect, it } from '@jest/globals';
-import { compile, exprToString, call, input, internExprs, lit, substitute } from '@kiln/compiler';
+import { compile, deserializeProgram, exprToString, call, input, internExprs, lit, serializeProgram, substitute } from '@kiln/compiler';
 import { Graph, type SymbolicTensor, Tensor, add, neg, relu, square } from '@kiln/graph';
 import { CpuProgram, evaluate, referenceConstantEvaluator } from '@kiln/runtime-cpu';
 import { expectClose } from '../../../tests/helpers/reference-compare.js';
@@ -67,5 +67,21 @@ describe('expression DAG utilities', () => {
     let depth = 0;
     for (let e = s; e.kind === 'call'; e = e.args[0]!) depth++;
     expect(depth).toBe(100_000);
+  });
+});
+
+describe('saving programs with shared subexpressions', () => {
+  const chain = (k: number) => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [5], 'x');
+    const y = repeat(k, (t) => relu(t))(x);
+    return compile(g, { fetches: [y], feeds: [x] }, { constantEvaluator: referenceConstantEvaluator });
+  };
+  it('a relu x10 chain saves and loads with the same kernels', () => {
+    const p = chain(10);
+    expect(deserializeProgram(serializeProgram(p)).program.toString()).toBe(p.toString());
+  });
+  it('a relu x40 chain (2^40 nodes as a tree) is refused with a KilnError naming the kernel, not a hang', () => {
+    expect(() => serializeProgram(chain(40))).toThrow(/kernel k0 expr 0 shares subexpressions so deeply/);
   });
 });

@@ -1,15 +1,16 @@
 /**
  * kiln.session(): the everyday entry point. Picks the Backend for `opts.backend` and returns
  * a Session (from @kiln/compiler) on it: 'cpu' compiles each run signature (passes, fusion,
- * memory planning, generated JS kernels) and runs the Program; 'reference' runs the graph node
- * by node on the reference executor (the oracle, for debugging); 'webgpu' is not wired up yet.
+ * memory planning, generated JS and WebAssembly kernels) and runs the Program; 'reference'
+ * runs the graph node by node on the reference executor (the oracle, for debugging); 'webgpu'
+ * is not wired up yet.
  */
 import { type Backend, Session, type SessionOptions } from '@kiln/compiler';
 import { type Graph, KilnError } from '@kiln/graph';
 import { cpuBackend, referenceBackend } from '@kiln/runtime-cpu';
 
 export interface KilnSessionOptions extends SessionOptions {
-  /** Where to run: 'cpu' (default) or 'webgpu'. */
+  /** Where to run: 'cpu' (default, compiled), 'reference' (the oracle) or 'webgpu'. */
   backend?: 'cpu' | 'webgpu' | 'reference';
   /** Debug: fill freed arena regions with NaN after their last use (compiled CPU backend). */
   poisonFreed?: boolean;

@@ -3,6 +3,7 @@
  * ops/<family>.ts files. An entry says which inputs must be known at import time (shapes, axes,
  * pads: Kiln ops take those as static attributes) and how to map the node onto Kiln ops.
  */
+import { KilnError } from '@kiln/graph';
 import type { ConvertContext, Produced } from './context.js';
 
 export type Converter = (ctx: ConvertContext) => Produced[];
@@ -19,7 +20,7 @@ export interface ConverterDef {
 const converters = new Map<string, ConverterDef>();
 
 export function registerConverter(def: ConverterDef): void {
-  if (converters.has(def.opType)) throw new Error(`ONNX converter for '${def.opType}' registered twice`);
+  if (converters.has(def.opType)) throw new KilnError('INTERNAL', `ONNX converter for '${def.opType}' registered twice: each ONNX opType has exactly one converter`);
   converters.set(def.opType, def);
 }
 

@@ -1,7 +1,7 @@
 /**
  * A Backend that runs plans on the reference executor: host Tensors, one obviously-correct
- * kernel per op, no compilation (prepare only checks that every op has a kernel). It is the
- * `backend: 'cpu'` of kiln.session() until generated CPU code lands, and the oracle after.
+ * kernel per op, no compilation (prepare only checks that every op has a kernel). It is
+ * kiln.session()'s `backend: 'reference'`: the oracle the compiled 'cpu' backend is tested against.
  */
 import { KilnError, type Tensor } from '@kiln/graph';
 import type { Backend, ExecInputs, ExecOutputs, Executable, ExecutionPlan, PrepareOptions } from '@kiln/compiler';

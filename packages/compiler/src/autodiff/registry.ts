@@ -6,7 +6,7 @@
  * Ops that are not differentiable (comparisons, argMax, ...) are declared so explicitly, so
  * that an op with neither fails the registry table test.
  */
-import { type Attrs, KilnError, type Node, type SymbolicTensor } from '@kiln/graph';
+import { type Attrs, KilnError, type Node, type OpName, type SymbolicTensor } from '@kiln/graph';
 
 export interface GradContext {
   node: Node;
@@ -24,13 +24,13 @@ export type GradRule = (dys: readonly (SymbolicTensor | null)[], ctx: GradContex
 const rules = new Map<string, GradRule>();
 const nonDifferentiable = new Map<string, string>();
 
-export function registerGradient(op: string, rule: GradRule): void {
+export function registerGradient(op: OpName, rule: GradRule): void {
   if (rules.has(op) || nonDifferentiable.has(op)) throw new KilnError('INTERNAL', `gradient for '${op}' registered twice`);
   rules.set(op, rule);
 }
 
 /** Declares that no gradient flows through `op` (its inputs get null), with the reason. */
-export function registerNonDifferentiable(op: string, reason: string): void {
+export function registerNonDifferentiable(op: OpName, reason: string): void {
   if (rules.has(op) || nonDifferentiable.has(op)) throw new KilnError('INTERNAL', `gradient for '${op}' registered twice`);
   nonDifferentiable.set(op, reason);
 }

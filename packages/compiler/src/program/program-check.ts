@@ -8,7 +8,7 @@ import { KilnError, type Tensor, fmtShape, shapesEqual, sizeOf } from '@kiln/gra
 import { CPU_MEMORY_LAYOUT, bufferBytes } from './memory-plan.js';
 import { type ScalarExpr, postorder } from '../lower/scalar-expr.js';
 import { checkView } from '../lower/view.js';
-import type { BufferDecl, KernelSpec, Program } from './program.js';
+import type { KernelSpec, Program } from './program.js';
 
 function corrupt(message: string): never {
   throw new KilnError('CORRUPT_MODEL', message);

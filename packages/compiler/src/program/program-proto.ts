@@ -6,7 +6,7 @@
  * format, intact, gives UNSUPPORTED_VERSION); nothing else escapes deserializeProgram.
  */
 import { type AttrSpec, type AttrValue, type Attrs, type BytesLike, KilnError, Tensor, getOp, protoCodec as pc, toBytes } from '@kiln/graph';
-import { SCALAR_FN_ARITY, type ScalarExpr, type ScalarFn } from '../lower/scalar-expr.js';
+import { SCALAR_FN_ARITY, type ScalarExpr, type ScalarFn, postorder } from '../lower/scalar-expr.js';
 import { CPU_MEMORY_LAYOUT } from './memory-plan.js';
 import { validateProgram } from './program-check.js';
 import { type ProgramLimits, maxProgramBytes, validateProgramSafety } from './program-validate.js';
@@ -53,16 +53,33 @@ function corrupt(message: string): never {
 
 // ------------------------------------------------------------------------------- encoding
 
-function exprToProto(e: ScalarExpr): ExprMsg {
-  const dtype = pc.dtypeToProto(e.dtype);
-  switch (e.kind) {
-    case 'input':
-      return { dtype, input: e.index };
-    case 'const':
-      return { dtype, constant: e.value };
-    case 'call':
-      return { dtype, call: { fn: e.fn, args: e.args.map(exprToProto) } };
+/** ProgramProto writes expressions as trees: above this many written nodes per expression, saving refuses. */
+const MAX_WRITTEN_EXPR_NODES = 1_000_000;
+
+/**
+ * The proto form of an expression. The format writes a tree, so a subexpression the DAG shares
+ * is written at each use; built bottom-up over the distinct nodes (no recursion on depth), and
+ * refused with a KilnError before the written size explodes (a fused chain of k relus would be
+ * 2^k nodes).
+ */
+function exprToProto(e: ScalarExpr, where = 'expression'): ExprMsg {
+  const msgs = new Map<ScalarExpr, ExprMsg>();
+  const size = new Map<ScalarExpr, number>();
+  for (const x of postorder([e])) {
+    const dtype = pc.dtypeToProto(x.dtype);
+    if (x.kind !== 'call') {
+      msgs.set(x, x.kind === 'input' ? { dtype, input: x.index } : { dtype, constant: x.value });
+      size.set(x, 1);
+      continue;
+    }
+    const n = x.args.reduce((t, a) => t + size.get(a)!, 1);
+    if (n > MAX_WRITTEN_EXPR_NODES) {
+      throw new KilnError('UNSUPPORTED', `${where} shares subexpressions so deeply that ProgramProto format ${PROGRAM_FORMAT_VERSION} (which writes trees) would hold more than ${MAX_WRITTEN_EXPR_NODES} nodes; compile with fuse: false to save this program`);
+    }
+    size.set(x, n);
+    msgs.set(x, { dtype, call: { fn: x.fn, args: x.args.map((a) => msgs.get(a)!) } });
   }
+  return msgs.get(e)!;
 }
 
 /** The AttrSpec of an attr the op does not declare, from its JS value (round-trips exactly). */
@@ -90,7 +107,7 @@ function specToProto(s: KernelSpec, where: string): Omit<KernelMsg, 'id' | 'node
     case 'elementwise':
       return {
         elementwise: {
-          exprs: s.exprs.map(exprToProto),
+          exprs: s.exprs.map((e, i) => exprToProto(e, `${where} expr ${i}`)),
           inputs: s.inputs,
           outputs: s.outputs,
           input_views: (s.inputViews ?? []).map((v) =>
@@ -111,11 +128,11 @@ function specToProto(s: KernelSpec, where: string): Omit<KernelMsg, 'id' | 'node
       return {
         reduce: {
           reducer: reducerToProto(s.reducer),
-          prologue: exprToProto(s.prologue),
+          prologue: exprToProto(s.prologue, `${where} prologue`),
           inputs: s.inputs,
           in_shape: s.inShape,
           axes: s.axes,
-          epilogue: exprToProto(s.epilogue),
+          epilogue: exprToProto(s.epilogue, `${where} epilogue`),
           epilogue_inputs: s.epilogueInputs,
           output: s.output,
         },
@@ -127,7 +144,7 @@ function specToProto(s: KernelSpec, where: string): Omit<KernelMsg, 'id' | 'node
           b: s.b,
           transpose_a: s.transposeA,
           transpose_b: s.transposeB,
-          epilogue: exprToProto(s.epilogue),
+          epilogue: exprToProto(s.epilogue, `${where} epilogue`),
           epilogue_inputs: s.epilogueInputs,
           output: s.output,
         },
@@ -143,7 +160,7 @@ function specToProto(s: KernelSpec, where: string): Omit<KernelMsg, 'id' | 'node
           attr: attrsToProto(s.op, s.attrs, where),
           inputs: s.inputs,
           outputs: s.outputs,
-          ...(s.epilogue ? { epilogue: exprToProto(s.epilogue), epilogue_inputs: s.epilogueInputs ?? [] } : {}),
+          ...(s.epilogue ? { epilogue: exprToProto(s.epilogue, `${where} epilogue`), epilogue_inputs: s.epilogueInputs ?? [] } : {}),
         },
       };
   }

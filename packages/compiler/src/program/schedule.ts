@@ -7,6 +7,8 @@
  * so each update runs right after its gradient instead of after the whole backward pass.
  * Stateful op kernels (assign through the op path) keep their relative order.
  */
+import { KilnError } from '@kiln/graph';
+
 export interface ScheduleItem {
   /** Items that must run before this one. */
   deps: Set<number>;
@@ -53,7 +55,10 @@ export function scheduleForMemory(items: readonly ScheduleItem[]): number[] {
         bestScore = s;
       }
     }
-    if (best < 0) throw new Error('scheduleForMemory: dependency cycle');
+    if (best < 0) {
+      const stuck = items.map((_, i) => i).filter((i) => !order.includes(i));
+      throw new KilnError('INTERNAL', `scheduleForMemory: dependency cycle among kernels ${stuck.slice(0, 8).join(', ')}${stuck.length > 8 ? ', ...' : ''} (${order.length} of ${n} scheduled)`);
+    }
     ready.delete(best);
     order.push(best);
     if (items[best]!.ordered) nextOrdered++;

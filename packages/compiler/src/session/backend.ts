@@ -1,8 +1,8 @@
 /**
  * The Backend interface: what a runtime implements so that a Session can run graphs on it.
  * The compiler never imports a runtime; the Session receives a Backend (the `kiln` umbrella
- * picks one: the reference executor from @kiln/runtime-cpu today, generated CPU code and
- * WebGPU later).
+ * picks one from @kiln/runtime-cpu: 'cpu', which compiles each signature to a Program and runs
+ * generated JS and WebAssembly kernels, or 'reference', the node-by-node oracle; WebGPU to come).
  *
  * Two steps, so a compiling backend can do its expensive work once per signature:
  *   prepare(plan)  -> Executable     once per (fetches, feed names); the Session caches it.

@@ -1,10 +1,10 @@
 /**
  * The execution plan of one run signature (fetches + fed placeholder names): the graph pruned
  * to what the fetches need (through data and control edges), in topological order, with the
- * placeholders that must be fed and the variables read or written. It is backend-neutral;
- * Session.compiled() returns it and backends prepare() from it. When the compiler pipeline
- * (passes, fusion, memory planning) lands, the compiled Program for the signature will hang
- * off this plan, and this is where Session.compiled() will find it.
+ * placeholders that must be fed and the variables read or written. It is backend-neutral:
+ * backends prepare() from it (the reference backend walks its nodes; the compiled CPU backend
+ * compiles it with compile() into a Program), and Session.compiled() returns the Program the
+ * compiler makes of the signature.
  */
 import { reachableFrom } from '../passes/rewrite.js';
 import { type Graph, KilnError, type Node, type SymbolicTensor, fmtShape, getOp } from '@kiln/graph';

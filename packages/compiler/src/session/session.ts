@@ -129,9 +129,9 @@ export class Session {
   }
 
   /**
-   * The plan for a signature (fetches + names of the fed placeholders), as run() uses it.
-   * Until the compiler pipeline lands this is the pruned, ordered node list (an
-   * ExecutionPlan, printable with toString()); the compiled Program will be reached from here.
+   * The plan for a signature (fetches + names of the fed placeholders), as run() uses it: the
+   * pruned, ordered node list (an ExecutionPlan, printable with toString()). The compiled
+   * Program of the signature is compiled() below.
    */
   plan(fetches: readonly Fetch[], feedNames: readonly string[] = []): ExecutionPlan {
     this.checkLive('plan');

@@ -10,6 +10,36 @@ import { KilnError } from '../errors.js';
 import type { Shape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 
+/**
+ * The name of every op Kiln defines (a test checks that the registry holds exactly these), so
+ * tables kept per op elsewhere can be typed as complete records, `Record<OpName, ...>`, and a
+ * missing entry is a type error. Adding an op means adding its name here. (Ops registered at
+ * run time by a test or an extension are outside the union and use the tables' register
+ * functions.)
+ */
+export const OP_NAMES = [
+  'abs', 'add', 'argMax', 'argMin', 'assign', 'assignAdd', 'assignSub', 'avgPool', 'avgPoolGrad',
+  'batchNorm', 'broadcastLike', 'broadcastTo', 'cast', 'ceil', 'clipByValue', 'concat', 'const', 'conv2d',
+  'conv2dBackpropFilter', 'conv2dBackpropInput', 'conv2dTranspose', 'cos', 'cumsum', 'depthwiseConv2d',
+  'depthwiseConv2dBackpropFilter', 'depthwiseConv2dBackpropInput', 'div', 'dropout', 'elu', 'equal', 'erf',
+  'exp', 'expandDims', 'floor', 'gather', 'gelu', 'greater', 'greaterEqual', 'identity', 'layerNorm',
+  'leakyRelu', 'less', 'lessEqual', 'log', 'logSoftmax', 'logicalAnd', 'logicalNot', 'logicalOr', 'matMul',
+  'max', 'maxPool', 'maxPoolGrad', 'maxPoolGradGrad', 'maximum', 'mean', 'min', 'minimum', 'mul', 'neg',
+  'noOp', 'notEqual', 'oneHot', 'pad', 'placeholder', 'pow', 'prod', 'reciprocal', 'relu', 'relu6',
+  'reshape', 'round', 'rsqrt', 'selu', 'sigmoid', 'sign', 'sin', 'slice', 'softmax', 'softplus', 'split',
+  'sqrt', 'square', 'squaredDifference', 'squeeze', 'stack', 'stopGradient', 'sub', 'sum', 'tanh', 'tile',
+  'transpose', 'unsortedSegmentSum', 'variable', 'where',
+] as const;
+
+export type OpName = (typeof OP_NAMES)[number];
+
+const OP_NAME_SET: ReadonlySet<string> = new Set(OP_NAMES);
+
+/** Whether `name` is one of the ops Kiln defines. */
+export function isOpName(name: string): name is OpName {
+  return OP_NAME_SET.has(name);
+}
+
 export type AttrType = 'int' | 'float' | 'bool' | 'string' | 'ints' | 'floats' | 'dtype' | 'shape' | 'tensor';
 /** 'shape' attrs may hold null for unknown dims. */
 export type AttrValue = number | boolean | string | number[] | (number | null)[] | DType | Tensor;
@@ -40,7 +70,7 @@ export interface InferContext {
 }
 
 export interface OpDef {
-  /** Op type, spelled as the TF.js-style free function (e.g. 'matMul', 'conv2d'). */
+  /** Op type, spelled as the TF.js-style free function (e.g. 'matMul', 'conv2d'): one of OP_NAMES for Kiln's own ops. */
   name: string;
   /** The family file that defines it: elementwise, compare, reduce, movement, nn, state, ... */
   family: string;

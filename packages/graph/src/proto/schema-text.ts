@@ -153,8 +153,9 @@ message ModelProto {
 // Buffer, kernel and input references are indices: BufferProto.id is its index in
 // ProgramProto.buffers, KernelProto.id its index in ProgramProto.kernels.
 
-// A scalar expression tree: the body of an elementwise kernel and the prologue / epilogue of
-// reduce and contraction kernels. dtype is the type of the value the node produces.
+// A scalar expression: the body of an elementwise kernel and the prologue / epilogue of
+// reduce and contraction kernels, written as a tree (a subexpression the compiler shares is
+// written at each use). dtype is the type of the value the node produces.
 message ScalarExprProto {
   message Call {
     // The scalar function (add, mul, exp, select, toFloat, ...; see lower/scalar-expr.ts).

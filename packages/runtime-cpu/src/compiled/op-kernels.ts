@@ -4,11 +4,10 @@
  * declines, run through the reference kernel on arena views. Contractions and convolutions do
  * not come here: the executor runs them on the WebAssembly engine.
  */
-import type { Attrs, Tensor } from '@kiln/graph';
+import type { CpuKernel } from './fast/cpu-kernel.js';
 import { FAST_KERNELS } from './fast/index.js';
 
-/** Returns false when it does not handle this case (the reference kernel runs instead). */
-export type CpuKernel = (inputs: Tensor[], outputs: Tensor[], attrs: Readonly<Attrs>) => boolean;
+export type { CpuKernel } from './fast/cpu-kernel.js';
 
 const table = new Map<string, CpuKernel>(FAST_KERNELS);
 

@@ -7,10 +7,10 @@ import { type SymbolicTensor, where } from '@kiln/graph';
 import { registerGradient, registerNonDifferentiable } from '../registry.js';
 import { unbroadcast } from '../unbroadcast.js';
 
-for (const op of ['equal', 'notEqual', 'less', 'lessEqual', 'greater', 'greaterEqual']) {
+for (const op of ['equal', 'notEqual', 'less', 'lessEqual', 'greater', 'greaterEqual'] as const) {
   registerNonDifferentiable(op, 'a comparison: its bool output is piecewise constant in the operands');
 }
-for (const op of ['logicalAnd', 'logicalOr', 'logicalNot']) {
+for (const op of ['logicalAnd', 'logicalOr', 'logicalNot'] as const) {
   registerNonDifferentiable(op, 'a logical op on bool tensors: no real-valued gradient');
 }
 

@@ -19,9 +19,9 @@ function node(ctx: GradContext, op: string, inputs: SymbolicTensor[]): SymbolicT
   return ctx.node.graph.addNode(op, inputs, windowOnly(ctx.attrs)).output;
 }
 
-for (const base of ['conv2d', 'depthwiseConv2d']) {
-  const input = `${base}BackpropInput`;
-  const filter = `${base}BackpropFilter`;
+for (const base of ['conv2d', 'depthwiseConv2d'] as const) {
+  const input = `${base}BackpropInput` as const;
+  const filter = `${base}BackpropFilter` as const;
   registerGradient(base, ([dy], ctx) => {
     if (!dy) return [null, null];
     const [x, f] = ctx.inputs as [SymbolicTensor, SymbolicTensor];

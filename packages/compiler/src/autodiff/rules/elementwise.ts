@@ -4,6 +4,7 @@
  * unbroadcast. Only float32 inputs receive gradients; integer inputs get null.
  */
 import {
+  type OpName,
   type SymbolicTensor,
   add,
   cos,
@@ -33,7 +34,7 @@ import { unbroadcast } from '../unbroadcast.js';
 type T = SymbolicTensor;
 
 /** Registers a binary rule: f gets dy and returns the (broadcast-shaped) gradients of a and b. */
-function binaryGrad(op: string, f: (dy: T, a: T, b: T, y: T) => [T | null, T | null]): void {
+function binaryGrad(op: OpName, f: (dy: T, a: T, b: T, y: T) => [T | null, T | null]): void {
   registerGradient(op, (dys, ctx: GradContext) => {
     const dy = dys[0];
     const [a, b] = ctx.inputs as [T, T];
@@ -44,7 +45,7 @@ function binaryGrad(op: string, f: (dy: T, a: T, b: T, y: T) => [T | null, T | n
 }
 
 /** Registers a unary rule: f gets dy, x, y and the attrs and returns dx. */
-function unaryGrad(op: string, f: (dy: T, x: T, y: T, attrs: GradContext['attrs']) => T): void {
+function unaryGrad(op: OpName, f: (dy: T, x: T, y: T, attrs: GradContext['attrs']) => T): void {
   registerGradient(op, (dys, ctx) => {
     const dy = dys[0];
     const x = ctx.inputs[0]!;

@@ -6,7 +6,7 @@
  * axis are walked contiguously, keeping `inner` running bests.
  */
 import type { Attrs, Tensor } from '@kiln/graph';
-import type { CpuKernel } from '../op-kernels.js';
+import type { CpuKernel } from './cpu-kernel.js';
 import { axisOf, sizeBetween } from './axes.js';
 import { scratch64 } from './scratch.js';
 

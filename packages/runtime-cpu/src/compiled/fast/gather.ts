@@ -6,7 +6,7 @@
  * off value and writes the on value at each in-range index (out-of-range: a row of off).
  */
 import { type Attrs, type DType, type Tensor, castScalar } from '@kiln/graph';
-import type { CpuKernel } from '../op-kernels.js';
+import type { CpuKernel } from './cpu-kernel.js';
 import { axisOf, sizeBetween } from './axes.js';
 
 function gather(inputs: Tensor[], outputs: Tensor[], attrs: Readonly<Attrs>): boolean {

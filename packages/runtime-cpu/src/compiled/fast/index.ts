@@ -1,14 +1,14 @@
 /**
  * Every fast CPU op kernel, as [op, kernel] pairs for op-kernels.ts to register. Kernel files
- * import only the CpuKernel type from op-kernels.ts, so loading them has no import cycle
- * (op-kernels.ts's own table exists only once its body runs, after its imports).
+ * take the CpuKernel type from cpu-kernel.ts, so nothing here imports op-kernels.ts (no
+ * import cycle, not even a type-only one).
  * Contract shared by all of them: outputs are preallocated with the inferred shape and dtype,
  * are written in place (every element, never `data` replaced) and do not overlap the inputs
  * (the memory plan shares storage in place only between elementwise kernels). A kernel
  * returns false for any case it does not handle, deciding so before it writes anything; the
  * reference kernel then runs and reports errors in its own words.
  */
-import type { CpuKernel } from '../op-kernels.js';
+import type { CpuKernel } from './cpu-kernel.js';
 import { argReduceKernels } from './arg-reduce.js';
 import { gatherKernels } from './gather.js';
 import { joinKernels } from './join.js';

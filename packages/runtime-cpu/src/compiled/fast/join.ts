@@ -4,7 +4,7 @@
  * elements (stack is concat of parts with a_i = 1 along a new axis).
  */
 import type { Attrs, Tensor, TypedArray } from '@kiln/graph';
-import type { CpuKernel } from '../op-kernels.js';
+import type { CpuKernel } from './cpu-kernel.js';
 import { axisOf, sizeBetween } from './axes.js';
 
 const SET_MIN = 32;

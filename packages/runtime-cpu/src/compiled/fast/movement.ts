@@ -6,7 +6,7 @@
  * false so the reference kernel reports the error.
  */
 import { type Attrs, type Tensor, castScalar, shapesEqual, stridesOf } from '@kiln/graph';
-import type { CpuKernel } from '../op-kernels.js';
+import type { CpuKernel } from './cpu-kernel.js';
 import { axisOf } from './axes.js';
 import { copyStrided } from './strided-copy.js';
 

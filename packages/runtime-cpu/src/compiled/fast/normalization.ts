@@ -8,7 +8,7 @@
  * larger than x) return false and run through the reference kernel.
  */
 import { type Attrs, type Tensor, shapesEqual } from '@kiln/graph';
-import type { CpuKernel } from '../op-kernels.js';
+import type { CpuKernel } from './cpu-kernel.js';
 import { sizeBetween } from './axes.js';
 import { scratch64 } from './scratch.js';
 

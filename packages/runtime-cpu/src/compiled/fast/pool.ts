@@ -12,7 +12,7 @@
  * float64 accumulator otherwise, rounded once as the reference does.
  */
 import { type Attrs, type Geometry2D, type Tensor, geometry2D } from '@kiln/graph';
-import type { CpuKernel } from '../op-kernels.js';
+import type { CpuKernel } from './cpu-kernel.js';
 import { scratch64, scratchI32 } from './scratch.js';
 
 /** For one spatial dim: per output index, the range [start, end) of taps inside the input and the taps inside the padded input. */

@@ -7,7 +7,7 @@
  * contiguous.
  */
 import type { Attrs, Tensor } from '@kiln/graph';
-import type { CpuKernel } from '../op-kernels.js';
+import type { CpuKernel } from './cpu-kernel.js';
 import { axisOf } from './axes.js';
 import { scratch64 } from './scratch.js';
 
