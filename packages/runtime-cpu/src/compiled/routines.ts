@@ -1,9 +1,10 @@
 /**
- * The CPU's routine table: how the CPU device runs each kernel of kind 'op' (a routine: an op
- * that is not lowered to the elementwise / reduce / contraction kinds). A routine runs either
- * as a fast kernel (fast/), or, for the routines listed in REFERENCE_ROUTINES, as its
- * reference kernel on arena views: that is the CPU's declared implementation of the routine,
- * chosen when the program is loaded, not a fallback taken at run time.
+ * The CPU's routine table: how the CPU device runs each kernel of kind 'op' (a routine, see
+ * @kiln/compiler routines/routines.ts). Convolutions run on the SIMD engine (conv-kernels.ts);
+ * the others as a fast kernel (fast/) where one is registered, for the cases it covers, and
+ * otherwise as the routine's reference kernel on arena views: that is the CPU's declared
+ * implementation of those routines (random, state, scatter, integer cases), chosen when the
+ * program is loaded. Other ops never reach a CPU kernel: they are decomposed or lowered.
  */
 import { type Graph, KilnError, type Tensor, allOps } from '@kiln/graph';
 import type { KernelSpec, RunContext } from '@kiln/compiler';
@@ -50,7 +51,10 @@ function fastRoutine(op: string): CpuRoutine {
   };
 }
 
-/** The routines the CPU device implements. */
+/**
+ * The routines the CPU device implements: every op with a fast or a reference kernel, which
+ * covers the listed routines (ROUTINES) and ops registered by users with a reference kernel.
+ */
 export function cpuRoutineNames(): Set<string> {
   return new Set(allOps().map((d) => d.name).filter((op) => getCpuKernel(op) !== undefined || hasRefKernel(op)));
 }
