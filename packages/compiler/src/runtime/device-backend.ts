@@ -107,6 +107,9 @@ export function deviceBackend(device: Device, opts: DeviceBackendOptions = {}): 
   return {
     name: device.name,
     constantEvaluator: device.constantEvaluator,
+    get routines() {
+      return device.routines;
+    },
     prepare: (plan, popts) => new DeviceExecutable(device, plan, { ...popts, ...opts }),
     dispose: () => device.dispose?.(),
   };

@@ -125,7 +125,7 @@ export class Session {
     p.program ??= compile(
       this.graph,
       { fetches: [...outs], feeds: nodes.map((n) => n.output) },
-      { fuse: this.fuse, constantEvaluator: this.backend.constantEvaluator },
+      { fuse: this.fuse, constantEvaluator: this.backend.constantEvaluator, routines: this.backend.routines },
     );
     return p.program;
   }
