@@ -1,13 +1,14 @@
 /**
- * Fast CPU kernels for op kernels (softmax, pooling, movement, gather, argMax, norms: see
- * fast/), writing straight into their arena outputs. Ops without an entry, or cases a kernel
- * declines, run through the reference kernel on arena views. Contractions and convolutions do
- * not come here: the executor runs them on the WebAssembly engine.
+ * Fast CPU kernels for routines (softmax, pooling, movement, gather, argMax, norms: see
+ * fast/), writing straight into their arena outputs. routines.ts binds one per op kernel when
+ * a program is loaded, where it handles the kernel's shapes, dtypes and attrs; other routines
+ * run their reference kernel on arena views. Contractions and convolutions do not come here:
+ * the device runs them on the WebAssembly engine.
  */
 import type { Attrs, Tensor } from '@kiln/graph';
 import { FAST_KERNELS } from './fast/index.js';
 
-/** Returns false when it does not handle this case (the reference kernel runs instead). */
+/** Returns false, before writing anything, when it does not handle this case. */
 export type CpuKernel = (inputs: Tensor[], outputs: Tensor[], attrs: Readonly<Attrs>) => boolean;
 
 const table = new Map<string, CpuKernel>(FAST_KERNELS);
