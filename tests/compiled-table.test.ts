@@ -3,11 +3,12 @@
  * fused and unfused, ...): every op (forward) and its gradient graph are compiled (passes,
  * lowering, fusion, memory planning, the backend's code generation) and run with freed buffers
  * poisoned with NaN; results must equal the reference executor's (rtol 1e-4, atol 1e-5; fused
- * chains skip float32 rounding of intermediates). The cases are the gradient table's (every differentiable op)
+ * chains skip float32 rounding of intermediates). Every op kernel left in a program must be a
+ * listed routine (ROUTINES): the list of what is not lowered to the three kernel kinds is closed. The cases are the gradient table's (every differentiable op)
  * plus forward cases for the non-differentiable ops; an op with no case fails the test.
  */
 import { describe, expect, it } from '@jest/globals';
-import { type GraphWithFetches, gradients } from '@kiln/compiler';
+import { type GraphWithFetches, ROUTINES, gradients } from '@kiln/compiler';
 import * as k from '@kiln/graph';
 import { Graph, type SymbolicTensor, Tensor, allOps, tensor } from '@kiln/graph';
 import { evaluate, makeRandom } from '@kiln/runtime-cpu';
@@ -104,6 +105,9 @@ describe('compiled backends == reference, every op', () => {
       const want = evaluate(fetches, feeds, { seed: 5 });
       for (const backend of COMPILED_BACKENDS) {
         const program = compileFor(backend, g, { fetches, feeds: g.placeholders().map((p) => p.output) });
+        // What is not decomposed or lowered is a listed routine (the closed list of op kernels).
+        const unlisted = program.kernels.flatMap((kk) => (kk.spec.kind === 'op' && !ROUTINES[kk.spec.op] ? [kk.spec.op] : []));
+        expect({ op, ci, backend: backend.name, unlisted }).toEqual({ op, ci, backend: backend.name, unlisted: [] });
         const got = await runOn(backend, program, { feeds: new Map(Object.entries(feeds)), variables: new Map(), seed: 5 });
         want.forEach((w, i) => expectClose(got.values[i]!, w, `${op} case ${ci} on ${backend.name}: fetch '${fetches[i]!.name}'`));
       }

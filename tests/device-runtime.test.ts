@@ -118,6 +118,19 @@ describe('routines', () => {
   });
 });
 
+describe('CPU routines', () => {
+  it('a routine whose fast kernel rejects its data fails with the reference wording, never a silent result', async () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [2, 3], 'x');
+    const i = g.placeholder('int32', [2], 'i');
+    const y = gather(x, i);
+    const s = new Session(g, deviceBackend(cpuDevice()));
+    const ok = await s.run([y], { x: batch(2, 0), i: new Tensor('int32', [2], Int32Array.of(1, 0)) });
+    expectClose(ok[0], (await new Session(g, referenceBackend()).run([y], { x: batch(2, 0), i: new Tensor('int32', [2], Int32Array.of(1, 0)) }))[0]!, 'gather');
+    await expect(s.run([y], { x: batch(2, 0), i: new Tensor('int32', [2], Int32Array.of(1, 2)) })).rejects.toThrow(/^gather 'gather': index 2 .*out of range \[0, 2\)/);
+  });
+});
+
 describe('asynchronous devices', () => {
   it('a device whose downloads are Promises runs the same program asynchronously', async () => {
     const { g, x, loss, step } = trainGraph();

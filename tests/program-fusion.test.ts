@@ -156,15 +156,18 @@ describe('fused training equals the reference', () => {
 });
 
 describe('reductions with fused prologues and epilogues', () => {
-  it('runs cross-entropy as logSoftmax plus one reduction (the per-example sum and the batch mean combine)', () => {
+  it('runs cross-entropy as logSoftmax (a max and a sum reduction) plus one reduction (the per-example sum and the batch mean combine)', () => {
     const g = new Graph();
     const x = g.placeholder('float32', [4, 10], 'x');
     const y = g.placeholder('float32', [4, 10], 'y');
     const l = mean(neg(sum(mul(y, logSoftmax(x)), 1)));
     const p = compile(g, { fetches: [l], feeds: [x, y] }, { constantEvaluator: referenceConstantEvaluator });
-    expect(p.stats.kernels).toBe(2);
-    expect(p.kernels.filter((k) => k.spec.kind === 'reduce')).toHaveLength(1);
-    expect(p.toString()).toMatch(/reduce %b\d+ = neg\(div\(%0, 4\)\) where %0 = sum\[axes 0,1\]\(mul\(%0, %1\)/);
+    expect(p.stats.kernels).toBe(3);
+    expect(p.kernels.filter((k) => k.spec.kind === 'reduce')).toHaveLength(3);
+    const text = p.toString();
+    expect(text).toMatch(/reduce %b\d+ = %0 where %0 = max\[axes 1\]/);
+    expect(text).toMatch(/reduce %b\d+ = log\(%0\) where %0 = sum\[axes 1\]\(exp\(sub\(%0, %1\)\)/);
+    expect(text).toMatch(/reduce %b\d+ = neg\(div\(%0, 4\)\) where %0 = sum\[axes 0,1\]\(mul\(%0, /);
   });
 
   it('reduces over leading, middle and trailing axes like the reference', async () => {

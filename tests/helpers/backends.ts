@@ -40,7 +40,7 @@ export const COMPILED_BACKENDS: readonly CompiledBackendEntry[] = [
 /** Compiles `spec` for the entry (its fusion setting, its device's constant folding and routines). */
 export function compileFor(entry: CompiledBackendEntry, g: Graph, spec: CompileSpec): Program {
   const device = entry.device();
-  const program = compile(g, spec, { fuse: entry.fuse, constantEvaluator: device.constantEvaluator });
+  const program = compile(g, spec, { fuse: entry.fuse, constantEvaluator: device.constantEvaluator, routines: device.routines });
   checkRoutines(program, device);
   return program;
 }

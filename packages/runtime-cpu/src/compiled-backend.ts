@@ -31,7 +31,10 @@ export interface CpuBackendOptions {
 export function cpuDevice(opts: { threads?: number } = {}): Device {
   return {
     name: 'cpu',
-    routines: cpuRoutineNames(),
+    // Read at each compile: ops registered later (with a reference kernel) are routines too.
+    get routines() {
+      return cpuRoutineNames();
+    },
     constantEvaluator: referenceConstantEvaluator,
     load: (program) => new CpuDeviceProgram(program, { threads: opts.threads }),
   };

@@ -1,7 +1,8 @@
 /**
  * compile(): the pipeline from a Graph to a backend-neutral Program.
  *   prune to fetches -> specialize shapes -> constant folding -> CSE -> algebraic
- *   simplification -> constant folding -> DCE -> lowering + fusion -> memory planning
+ *   simplification -> constant folding -> DCE -> routine decomposition -> lowering + fusion
+ *   -> memory planning
  * Each stage is a pure function (see passes/ and program/), testable alone.
  */
 import { type Graph, KilnError, type SymbolicTensor, getOp } from '@kiln/graph';
@@ -12,6 +13,7 @@ import { deadCodeElimination } from '../passes/dce.js';
 import { pruneToFetches } from '../passes/prune.js';
 import { type GraphWithFetches, reachableFrom } from '../passes/rewrite.js';
 import { specializeShapes } from '../passes/specialize.js';
+import { decomposeRoutines } from '../decompose/index.js';
 import { buildKernels } from './build-kernels.js';
 import { CPU_MEMORY_LAYOUT, type MemoryLayout, planMemory } from './memory-plan.js';
 import { type Program, programToString } from './program.js';
@@ -32,6 +34,15 @@ export interface CompileOptions {
    * false turns folding off.
    */
   constantEvaluator?: ConstantEvaluator | false;
+  /**
+   * Decompose composite ops (softmax, normalization, argMax, cumsum, tile, batched matMul, ...)
+   * into the elementwise / reduce / contraction kinds. Default: when fusing. An unfused program
+   * keeps one kernel per graph node (checkNumerics names nodes by kernel), so there they stay
+   * routines; golden tests of fusion and memory planning also turn it off.
+   */
+  decompose?: boolean;
+  /** The routines the target device implements (Device.routines); absent: all of them. */
+  routines?: ReadonlySet<string>;
   /** Size cap for folded constants (elements). */
   maxConstantElements?: number;
   /** The target's element widths and offset alignment (default: the CPU's, CPU_MEMORY_LAYOUT). */
@@ -77,7 +88,11 @@ export function compile(g: Graph, spec: CompileSpec, opts: CompileOptions = {}):
       throw new KilnError('MISSING_FEED', `compile: the fetches need placeholder '${p.name}' but it is not among the feeds`);
     }
   }
-  const optimized = optimizeGraph({ graph: g, fetches: [...spec.fetches] }, opts);
+  // Composite ops become reductions, contractions and elementwise maps; routines remain. No CSE
+  // afterwards: a decomposition may repeat a cheap subexpression on purpose (x - max in
+  // logSoftmax), so that each copy fuses into its consumer instead of becoming a kernel.
+  const graphLevel = optimizeGraph({ graph: g, fetches: [...spec.fetches] }, opts);
+  const optimized = (opts.decompose ?? opts.fuse ?? true) ? deadCodeElimination(decomposeRoutines(graphLevel, opts.routines)) : graphLevel;
   const memoryLayout = opts.memoryLayout ?? CPU_MEMORY_LAYOUT;
   const built = buildKernels(optimized, opts.fuse ?? true, memoryLayout);
   const plan = planMemory(built.buffers, built.kernels, built.fetches, memoryLayout);

@@ -45,7 +45,7 @@ export class DeviceExecutable implements Executable {
       const program = compile(
         this.plan.graph,
         { fetches: [...this.plan.fetches], feeds: this.plan.feeds.map((n) => n.output) },
-        { fuse: this.opts.fuse && !this.opts.checkNumerics, feedShapes, constantEvaluator: this.device.constantEvaluator },
+        { fuse: this.opts.fuse && !this.opts.checkNumerics, feedShapes, constantEvaluator: this.device.constantEvaluator, routines: this.device.routines },
       );
       checkRoutines(program, this.device);
       return new ProgramRunner(this.device.load(program), { poisonFreed: this.opts.poisonFreed });
@@ -107,6 +107,9 @@ export function deviceBackend(device: Device, opts: DeviceBackendOptions = {}): 
   return {
     name: device.name,
     constantEvaluator: device.constantEvaluator,
+    get routines() {
+      return device.routines;
+    },
     prepare: (plan, popts) => new DeviceExecutable(device, plan, { ...popts, ...opts }),
     dispose: () => device.dispose?.(),
   };

@@ -5,3 +5,4 @@ export { DEFAULT_PROGRAM_CACHE_SIZE, ProgramCache } from './program-cache.js';
 export { DeviceExecutable, type DeviceBackendOptions, deviceBackend } from './device-backend.js';
 export { firstNonFinite } from './numerics.js';
 export { type RoutineProvider, checkRoutines, routinesOf } from '../routines/check-routines.js';
+export { ROUTINES, ROUTINE_NAMES, type RoutineCategory, type RoutineInfo } from '../routines/routines.js';

@@ -52,6 +52,8 @@ export interface Backend {
   prepare(plan: ExecutionPlan, opts: PrepareOptions): Executable | Promise<Executable>;
   /** Evaluates stateless ops on constants, enabling constant folding in compile(). */
   readonly constantEvaluator?: ConstantEvaluator;
+  /** A compiling backend's routines (its device's): what compile() may leave as op kernels. */
+  readonly routines?: ReadonlySet<string>;
   /** Frees the backend's own resources (a device). Called by Session.dispose(). */
   dispose?(): void;
 }

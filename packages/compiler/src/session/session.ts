@@ -164,7 +164,7 @@ export class Session {
       program = compile(
         p.plan.graph,
         { fetches: [...p.plan.fetches], feeds: p.plan.feeds.map((n) => n.output) },
-        { fuse: this.fuse, feedShapes, ...(this.backend.constantEvaluator ? { constantEvaluator: this.backend.constantEvaluator } : {}) },
+        { fuse: this.fuse, feedShapes, routines: this.backend.routines, ...(this.backend.constantEvaluator ? { constantEvaluator: this.backend.constantEvaluator } : {}) },
       );
       p.programs.set(key, program);
     }

@@ -24,11 +24,12 @@ export const OP_NAMES = [
   'depthwiseConv2dBackpropFilter', 'depthwiseConv2dBackpropInput', 'div', 'dropout', 'elu', 'equal', 'erf',
   'exp', 'expandDims', 'floor', 'gather', 'gelu', 'greater', 'greaterEqual', 'identity', 'layerNorm',
   'leakyRelu', 'less', 'lessEqual', 'log', 'logSoftmax', 'logicalAnd', 'logicalNot', 'logicalOr', 'matMul',
-  'max', 'maxPool', 'maxPoolGrad', 'maxPoolGradGrad', 'maximum', 'mean', 'min', 'minimum', 'mul', 'neg',
-  'noOp', 'notEqual', 'oneHot', 'pad', 'placeholder', 'pow', 'prod', 'reciprocal', 'relu', 'relu6',
+  'max', 'maxPool', 'maxPoolGrad', 'maxPoolGradGrad', 'maximum', 'mean', 'min', 'minimum', 'mul', 'multinomial', 'neg',
+  'noOp', 'notEqual', 'oneHot', 'pad', 'placeholder', 'pow', 'prod', 'randomNormal', 'randomUniform',
+  'reciprocal', 'relu', 'relu6',
   'reshape', 'round', 'rsqrt', 'selu', 'sigmoid', 'sign', 'sin', 'slice', 'softmax', 'softplus', 'split',
   'sqrt', 'square', 'squaredDifference', 'squeeze', 'stack', 'stopGradient', 'sub', 'sum', 'tanh', 'tile',
-  'transpose', 'unsortedSegmentSum', 'variable', 'where',
+  'transpose', 'truncatedNormal', 'unsortedSegmentSum', 'variable', 'where',
 ] as const;
 
 export type OpName = (typeof OP_NAMES)[number];

@@ -18,6 +18,7 @@ import { type ConvKernel, planConv } from './conv-kernels.js';
 import { type ElementwiseInputKind, type WasmElementwise, compileWasmElementwise } from './wasm-codegen/elementwise-wasm.js';
 import { type Heap, gemmOn, heapFor } from './heap.js';
 import { type CpuRoutine, type VariableAccess, cpuRoutine } from './routines.js';
+import type { CpuKernel } from './op-kernels.js';
 
 export interface CpuDeviceOptions {
   /** Threads for large contractions (default: all the engine has, min(2, cores)). */
@@ -170,7 +171,12 @@ export class CpuDeviceProgram implements DeviceProgram {
       case 'op': {
         const epilogue = s.epilogue ? epilogueFn(s.epilogue, s.epilogueInputs ?? [], shapeOf(s.outputs[0]!)) : undefined;
         if (conv) return { kind: 'conv', conv, epilogue };
-        return { kind: 'op', routine: cpuRoutine(s.op), epilogue };
+        // The fast kernel is tried once on the kernel's own (not yet live) buffers: whether it
+        // handles this kernel depends on shapes, dtypes and attrs only.
+        const bufs = this.program.buffers;
+        const tensorOf = (id: number) => new Tensor(bufs[id]!.dtype, bufs[id]!.shape, this.view(id));
+        const accepts = (fast: CpuKernel) => s.family !== 'state' && fast(s.inputs.map(tensorOf), s.outputs.map(tensorOf), s.attrs);
+        return { kind: 'op', routine: cpuRoutine(s.op, accepts), epilogue };
       }
       default:
         return { kind: 'none' };

@@ -1,8 +1,9 @@
 /**
- * Fast CPU kernels for op kernels (softmax, pooling, movement, gather, argMax, norms: see
- * fast/), writing straight into their arena outputs. Ops without an entry, or cases a kernel
- * declines, run through the reference kernel on arena views. Contractions and convolutions do
- * not come here: the executor runs them on the WebAssembly engine.
+ * Fast CPU kernels for routines (softmax, pooling, movement, gather, argMax, norms: see
+ * fast/), writing straight into their arena outputs. routines.ts binds one per op kernel when
+ * a program is loaded, where it handles the kernel's shapes, dtypes and attrs; other routines
+ * run their reference kernel on arena views. Contractions and convolutions do not come here:
+ * the device runs them on the WebAssembly engine.
  */
 import type { CpuKernel } from './fast/cpu-kernel.js';
 import { FAST_KERNELS } from './fast/index.js';

@@ -1,15 +1,17 @@
 /**
- * The CPU's routine table: how the CPU device runs each kernel of kind 'op' (a routine: an op
- * that is not lowered to the elementwise / reduce / contraction kinds). A routine runs either
- * as a fast kernel (fast/), or, for the routines listed in REFERENCE_ROUTINES, as its
- * reference kernel on arena views: that is the CPU's declared implementation of the routine,
- * chosen when the program is loaded, not a fallback taken at run time.
+ * The CPU's routine table: how the CPU device runs each kernel of kind 'op' (a routine, see
+ * @kiln/compiler routines/routines.ts). Convolutions run on the SIMD engine (conv-kernels.ts);
+ * the others as a fast kernel (fast/) where one is registered and handles the kernel's shapes,
+ * dtypes and attrs, otherwise as the routine's reference kernel on arena views: that is the
+ * CPU's declared implementation of those routines (random, state, scatter, integer cases).
+ * The choice is made once per kernel when the program is loaded; nothing falls back at run
+ * time. Other ops never reach a CPU kernel: they are decomposed or lowered.
  */
-import { type Graph, KilnError, type Tensor, allOps } from '@kiln/graph';
+import { type Graph, KilnError, Tensor, allOps } from '@kiln/graph';
 import type { KernelSpec, RunContext } from '@kiln/compiler';
 import { nodeRandom } from '../reference/executor.js';
 import { type RefContext, getRefKernel, hasRefKernel } from '../reference/registry.js';
-import { getCpuKernel } from './op-kernels.js';
+import { type CpuKernel, getCpuKernel } from './op-kernels.js';
 
 type OpSpec = Extract<KernelSpec, { kind: 'op' }>;
 
@@ -41,23 +43,37 @@ function referenceRoutine(op: string): CpuRoutine {
   };
 }
 
-/** A fast kernel where it handles the case, else the reference kernel. */
-function fastRoutine(op: string): CpuRoutine {
-  const fast = getCpuKernel(op)!;
+/**
+ * The fast kernel, bound at load because it accepted the kernel's shapes, dtypes and attrs.
+ * Should it reject at run time (only data can make it: gather's out-of-range indices), the
+ * routine fails; the reference kernel only words the error, it never computes the result.
+ */
+function fastRoutine(op: string, fast: CpuKernel): CpuRoutine {
   const ref = referenceRoutine(op);
   return (inputs, outputs, spec, run, graph, variable) => {
-    if (!fast(inputs, outputs, spec.attrs)) ref(inputs, outputs, spec, run, graph, variable);
+    if (fast(inputs, outputs, spec.attrs)) return;
+    const scratch = outputs.map((o) => new Tensor(o.dtype, o.shape));
+    ref(inputs, scratch, spec, run, graph, variable);
+    throw new KilnError('INTERNAL', `${op} '${spec.node}': the CPU kernel rejected inputs that the reference kernel accepts`);
   };
 }
 
-/** The routines the CPU device implements. */
+/**
+ * The routines the CPU device implements: every op with a fast or a reference kernel, which
+ * covers the listed routines (ROUTINES) and ops registered by users with a reference kernel.
+ */
 export function cpuRoutineNames(): Set<string> {
   return new Set(allOps().map((d) => d.name).filter((op) => getCpuKernel(op) !== undefined || hasRefKernel(op)));
 }
 
-/** The CPU implementation of routine `op`. */
-export function cpuRoutine(op: string): CpuRoutine {
-  if (getCpuKernel(op)) return fastRoutine(op);
+/**
+ * The CPU implementation of routine `op` for one kernel, chosen when the program is loaded:
+ * the fast kernel when `accepts(fast)` (a trial run on the kernel's own buffers at load) says
+ * it handles this kernel's shapes, dtypes and attrs, else the routine's reference kernel.
+ */
+export function cpuRoutine(op: string, accepts: (fast: CpuKernel) => boolean): CpuRoutine {
+  const fast = getCpuKernel(op);
+  if (fast && accepts(fast)) return fastRoutine(op, fast);
   if (hasRefKernel(op)) return referenceRoutine(op);
   throw new KilnError('UNSUPPORTED', `CPU device: no implementation of routine '${op}'`);
 }

@@ -10,5 +10,5 @@ import { registerGradient, registerNonDifferentiable } from '../registry.js';
 
 registerGradient('dropout', ([dy], ctx) => [dy ? mul(dy, ctx.outputs[1] as SymbolicTensor) : null]);
 
-for (const op of ['randomNormal', 'randomUniform', 'truncatedNormal']) registerNonDifferentiable(op, 'a random draw with no tensor input');
+for (const op of ['randomNormal', 'randomUniform', 'truncatedNormal'] as const) registerNonDifferentiable(op, 'a random draw with no tensor input');
 registerNonDifferentiable('multinomial', 'int32 samples: piecewise constant in the logits');

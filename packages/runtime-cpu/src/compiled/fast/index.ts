@@ -5,8 +5,10 @@
  * Contract shared by all of them: outputs are preallocated with the inferred shape and dtype,
  * are written in place (every element, never `data` replaced) and do not overlap the inputs
  * (the memory plan shares storage in place only between elementwise kernels). A kernel
- * returns false for any case it does not handle, deciding so before it writes anything; the
- * reference kernel then runs and reports errors in its own words.
+ * returns false for any case it does not handle, deciding so before it writes anything: from
+ * shapes, dtypes and attrs (the device tries it once at load and binds the reference kernel
+ * instead when it declines), or from data it cannot accept (gather's out-of-range indices: the
+ * routine then fails with the reference kernel's wording).
  */
 import type { CpuKernel } from './cpu-kernel.js';
 import { argReduceKernels } from './arg-reduce.js';
