@@ -5,3 +5,4 @@ export * from './compiled/js-codegen.js';
 export * from './compiled/op-kernels.js';
 export * from './compiled/executor.js';
 export * from './compiled-backend.js';
+export { heapStats, type HeapStats } from './compiled/heap.js';
