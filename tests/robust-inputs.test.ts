@@ -13,6 +13,7 @@ import {
   Reduction,
   Tensor,
   add,
+  deserializeGraph,
   evaluate,
   matMul,
   serializeGraph,
@@ -145,6 +146,18 @@ describe('sparseSoftmaxCrossEntropy with labels out of range', () => {
     const [ok] = await s.run([perExample], { x: feeds.x, y: tensor([0, 9, 3, 1], [4], 'int32') });
     const want = [0, 9, 3, 1].map((c, b) => lse(logits[b]!.map((v) => v + 1)) - (logits[b]![c]! + 1));
     ok!.toFlat().forEach((v, i) => expect(Math.abs(v - want[i]!)).toBeLessThan(1e-5));
+  });
+});
+
+describe('serializeGraph takes a session\'s variable values as they come (keyed by name)', () => {
+  it('saves Session.variableValues() and names the variables when a key is wrong', async () => {
+    const g = new Graph();
+    const w = g.variable(tensor([1, 2]), 'w');
+    const s = await session(g, { backend: 'reference' });
+    await s.run([g.addNode('assign', [w, g.constant(tensor([5, -6]))], {}).output]);
+    const saved = deserializeGraph(serializeGraph(g, { variables: s.variableValues() }));
+    expect(evaluate([saved.tensorByName('w')], {})[0]!.toFlat()).toEqual([5, -6]);
+    expectKilnError(() => serializeGraph(g, { variables: new Map([['v', tensor([0, 0])]]) }), 'INVALID_ARGUMENT', /a value for 'v', which is not a variable node of this graph \(its variables: 'w'\)/);
   });
 });
 

@@ -35,9 +35,10 @@ export interface SignatureSpec {
 export interface SerializeOptions {
   /**
    * Current values of variable nodes (e.g. a Session's state after training); they replace
-   * the nodes' initial values (attrs.value) in the file. Each must match its node's dtype and shape.
+   * the nodes' initial values (attrs.value) in the file. Keyed by variable node or by name (as
+   * Session.variableValues() gives them). Each must match its node's dtype and shape.
    */
-  variables?: ReadonlyMap<Node, Tensor>;
+  variables?: ReadonlyMap<Node | string, Tensor>;
   signatures?: Record<string, SignatureSpec>;
   /** Defaults to 'kiln'. */
   producer?: string;
@@ -94,14 +95,21 @@ function signatureToProto(g: Graph, name: string, sig: SignatureSpec): Signature
   return { inputs: side(sig.inputs, 'input'), outputs: side(sig.outputs, 'output'), method_name: sig.methodName ?? '' };
 }
 
-function variablesToProto(g: Graph, overrides: ReadonlyMap<Node, Tensor> | undefined): VariableMsg[] {
+function variablesToProto(g: Graph, given: ReadonlyMap<Node | string, Tensor> | undefined): VariableMsg[] {
   const vars = g.variables();
-  if (overrides) {
+  let overrides: Map<Node, Tensor> | undefined;
+  if (given) {
     const known = new Set(vars);
-    for (const [node, value] of overrides) {
-      if (!known.has(node)) {
-        throw new KilnError('INVALID_ARGUMENT', `serializeGraph: options.variables has a value for ${String(node)}, which is not a variable node of this graph`);
+    overrides = new Map();
+    for (const [key, value] of given) {
+      // Keys are variable nodes or their names (Session.variableValues() gives names).
+      const node = typeof key === 'string' ? g.nodeByName(key.replace(/:0$/, '')) : key;
+      if (!node || !known.has(node)) {
+        const names = vars.map((v) => `'${v.name}'`).join(', ');
+        const what = typeof key === 'string' ? `'${key}'` : String(key);
+        throw new KilnError('INVALID_ARGUMENT', `serializeGraph: options.variables has a value for ${what}, which is not a variable node of this graph (its variables: ${names || 'none'})`);
       }
+      overrides.set(node, value);
       const out = node.output;
       const what = `serializeGraph: variable '${node.name}'`;
       if (!(value instanceof Tensor)) throw new KilnError('INVALID_ARGUMENT', `${what}: value must be a Tensor`);
