@@ -272,12 +272,21 @@ export class Graph {
       throw new KilnError('INVALID_ARGUMENT', `${op}: a node named '${opts.name}' already exists`);
     }
     const name = opts.name ?? this.uniqueName(opts.baseName ?? op);
+    // Names must survive serializeGraph / deserializeGraph: non-empty, and '^' marks control inputs there.
+    if (typeof name !== 'string' || name === '' || name.startsWith('^')) {
+      const got = typeof name === 'string' ? `'${name}'` : String(name);
+      throw new KilnError('INVALID_ARGUMENT', `${op}: a node name must be a non-empty string not starting with '^', got ${got}`);
+    }
     const what = `${op} '${name}'`;
+    if (!Array.isArray(inputs)) throw new KilnError('INVALID_ARGUMENT', `${what}: inputs must be an array of SymbolicTensors`);
     for (const [i, x] of inputs.entries()) {
       if (!isSymbolic(x)) throw new KilnError('INVALID_ARGUMENT', `${what}: input ${i} is not a SymbolicTensor`);
       if (x.graph !== this) throw new KilnError('INVALID_ARGUMENT', `${what}: input '${x.name}' belongs to another graph`);
     }
-    for (const c of opts.controlInputs ?? []) {
+    // Copied and frozen: mutating the caller's array later cannot add an edge (and so a cycle).
+    const controls = Object.freeze([...(opts.controlInputs ?? [])]);
+    for (const c of controls) {
+      if (!(c instanceof Node)) throw new KilnError('INVALID_ARGUMENT', `${what}: a control input must be a Node (tensor.node), got ${String(c)}`);
       if (c.graph !== this) throw new KilnError('INVALID_ARGUMENT', `${what}: control input '${c.name}' belongs to another graph`);
     }
     const variadic = def.inputs.some((s) => s.variadic);
@@ -297,7 +306,7 @@ export class Graph {
       resolved,
       { what },
     );
-    const node = new Node(this, this._nodes.length, name, op, [...inputs], resolved, types, opts.controlInputs ?? []);
+    const node = new Node(this, this._nodes.length, name, op, Object.freeze([...inputs]), resolved, types, controls);
     this._nodes.push(node);
     this.byName.set(name, node);
     return node;

@@ -1,9 +1,23 @@
 /** Host tensors: concrete values with a fully known shape, stored row-major in a typed array. */
-import { type DType, type TypedArray, allocData, castScalar, isDType } from './dtype.js';
+import { type DType, type TypedArray, allocData, bytesPerElement, castScalar, isDType } from './dtype.js';
 import { KilnError, fmtShape } from './errors.js';
 import { sizeOf } from './shape.js';
+import { checkedShape, describeValue } from './value-check.js';
 
 export type NestedArray = number | boolean | NestedArray[];
+
+const READ_ONLY: PropertyDescriptor = { writable: false, configurable: false };
+
+/** Zeroed storage for `shape`; a size the engine cannot allocate is RESOURCE_EXHAUSTED, not a RangeError. */
+function allocChecked(dtype: DType, shape: readonly number[], who: string): TypedArray {
+  const n = sizeOf(shape);
+  try {
+    return allocData(dtype, n);
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    throw new KilnError('RESOURCE_EXHAUSTED', `${who}: cannot allocate ${n} ${dtype} values (${n * bytesPerElement(dtype)} bytes) for shape ${fmtShape(shape)}: ${e.message}`);
+  }
+}
 
 export class Tensor {
   readonly shape: number[];
@@ -11,24 +25,30 @@ export class Tensor {
   readonly data: TypedArray;
 
   constructor(dtype: DType, shape: readonly number[], data?: TypedArray) {
-    for (const d of shape) {
-      if (!Number.isInteger(d) || d < 0) throw new KilnError('INVALID_ARGUMENT', `tensor: invalid shape ${fmtShape(shape)}`);
+    if (!isDType(dtype)) {
+      throw new KilnError('INVALID_ARGUMENT', `tensor: unknown dtype ${typeof dtype === 'string' ? `'${dtype}'` : describeValue(dtype)} (expected 'float32', 'int32' or 'bool')`);
     }
-    this.dtype = dtype;
-    this.shape = [...shape];
-    const n = sizeOf(shape);
+    const dims = checkedShape(shape, 'tensor');
+    const n = sizeOf(dims);
     if (data === undefined) {
-      this.data = allocData(dtype, n);
+      data = allocChecked(dtype, dims, 'tensor');
     } else {
-      if (data.length !== n) {
-        throw new KilnError('SHAPE_MISMATCH', `tensor: shape ${fmtShape(shape)} needs ${n} values, got ${data.length}`);
+      const expected = allocData(dtype, 0).constructor as { name: string };
+      if (!ArrayBuffer.isView(data) || data instanceof DataView) {
+        throw new KilnError('INVALID_ARGUMENT', `tensor: data must be a ${expected.name} for dtype ${dtype}, got ${describeValue(data)}`);
       }
-      const expected = allocData(dtype, 0).constructor;
+      if (data.length !== n) {
+        throw new KilnError('SHAPE_MISMATCH', `tensor: shape ${fmtShape(dims)} needs ${n} values, got ${data.length}`);
+      }
       if (data.constructor !== expected) {
         throw new KilnError('DTYPE_MISMATCH', `tensor: dtype ${dtype} needs a ${expected.name}, got ${data.constructor.name}`);
       }
-      this.data = data;
     }
+    this.dtype = dtype;
+    // The shape is frozen and the fields read-only, so a tensor's data always matches its shape.
+    this.shape = Object.freeze(dims) as number[];
+    this.data = data;
+    Object.defineProperties(this, { dtype: READ_ONLY, shape: READ_ONLY, data: READ_ONLY });
   }
 
   get size(): number {
@@ -104,35 +124,76 @@ function formatNested(v: NestedArray): string {
   return String(v);
 }
 
-function inferShapeOfNested(v: NestedArray, where: string): number[] {
-  if (!Array.isArray(v)) return [];
-  if (v.length === 0) return [0];
-  const inner = inferShapeOfNested(v[0]!, where);
-  for (let i = 1; i < v.length; i++) {
-    const s = inferShapeOfNested(v[i]!, where);
-    if (s.length !== inner.length || s.some((d, j) => d !== inner[j])) {
-      throw new KilnError(
-        'SHAPE_MISMATCH',
-        `${where}: ragged nested array: element 0 has shape ${fmtShape(inner)} but element ${i} has shape ${fmtShape(s)}`,
-      );
+/**
+ * The shape of nested arrays and their leaves in row-major order, walked with a loop (any
+ * depth). Ragged arrays are SHAPE_MISMATCH; a leaf that is not a number or a boolean is
+ * INVALID_ARGUMENT naming its position.
+ */
+function readNested(v: unknown, where: string): { shape: number[]; flat: (number | boolean)[] } {
+  const shape: number[] = [];
+  for (let x = v; Array.isArray(x); x = x[0]) {
+    shape.push(x.length);
+    if (x.length === 0) break;
+  }
+  const flat: (number | boolean)[] = [];
+  const leaf = (x: unknown, at: string | null): void => {
+    if (typeof x !== 'number' && typeof x !== 'boolean') {
+      const what = at === null ? `got ${describeValue(x)}` : `element ${at} is ${describeValue(x)}`;
+      throw new KilnError('INVALID_ARGUMENT', `${where}: values must be numbers or booleans (or nested arrays of them); ${what}`);
+    }
+    flat.push(x);
+  };
+  if (shape.length === 0) {
+    leaf(v, null);
+    return { shape, flat };
+  }
+  const arrays: unknown[][] = [v as unknown[]];
+  const cursor: number[] = [0];
+  const at = (i: number) => `[${[...cursor.slice(0, -1), i].join('][')}]`;
+  while (arrays.length > 0) {
+    const d = arrays.length - 1;
+    const arr = arrays[d]!;
+    const i = cursor[d]!;
+    if (i === arr.length) {
+      arrays.pop();
+      cursor.pop();
+      if (cursor.length > 0) cursor[cursor.length - 1]!++;
+      continue;
+    }
+    const x = arr[i];
+    if (d + 1 < shape.length) {
+      if (!Array.isArray(x) || x.length !== shape[d + 1]) {
+        const got = Array.isArray(x) ? `shape [${x.length},...]` : 'a single value';
+        throw new KilnError('SHAPE_MISMATCH', `${where}: ragged nested array: element ${at(i)} has ${got} but element ${at(0)} has shape ${fmtShape(shape.slice(d + 1))}`);
+      }
+      arrays.push(x);
+      cursor.push(0);
+    } else {
+      if (Array.isArray(x)) throw new KilnError('SHAPE_MISMATCH', `${where}: ragged nested array: element ${at(i)} is an array but element ${at(0)} is a single value`);
+      leaf(x, at(i));
+      cursor[d]!++;
     }
   }
-  return [v.length, ...inner];
+  return { shape, flat };
 }
 
-function flattenNested(v: NestedArray, out: (number | boolean)[]): void {
-  if (Array.isArray(v)) for (const x of v) flattenNested(x, out);
-  else out.push(v);
-}
-
-function isTypedArray(v: unknown): v is TypedArray | Float64Array | Int8Array | Int16Array | Uint16Array | Uint32Array {
+function isTypedArray(v: unknown): v is TypedArray | Int8Array | Int16Array | Uint16Array | Uint8ClampedArray {
   return ArrayBuffer.isView(v) && !(v instanceof DataView);
 }
 
+/** The dtype a typed array's values take exactly; arrays whose values Kiln cannot hold exactly are refused. */
 function dtypeOfTyped(v: ArrayBufferView): DType {
   if (v instanceof Int32Array || v instanceof Int16Array || v instanceof Int8Array || v instanceof Uint16Array) return 'int32';
   if (v instanceof Uint8Array) return 'bool';
-  return 'float32';
+  if (v instanceof Float32Array || v instanceof Uint8ClampedArray) return 'float32';
+  const name = v.constructor.name;
+  if (v instanceof BigInt64Array || v instanceof BigUint64Array) {
+    throw new KilnError('INVALID_ARGUMENT', `tensor: a ${name} holds 64-bit integers, which Kiln does not store; convert it to an Int32Array (each value must fit in int32)`);
+  }
+  throw new KilnError(
+    'DTYPE_MISMATCH',
+    `tensor: a ${name} cannot be stored exactly as float32, int32 or bool; convert it explicitly (Float32Array.from(values) or Int32Array.from(values))`,
+  );
 }
 
 /**
@@ -151,17 +212,18 @@ export function tensor(values: TypedArray | ArrayBufferView | NestedArray | Tens
   let inferred: number[];
   let dt: DType;
   if (isTypedArray(values)) {
+    const own = dtypeOfTyped(values);
     flat = values as unknown as ArrayLike<number>;
     inferred = [values.length];
-    dt = dtype ?? dtypeOfTyped(values);
+    dt = dtype ?? own;
   } else {
-    inferred = inferShapeOfNested(values as NestedArray, "tensor");
-    const out: (number | boolean)[] = [];
-    flattenNested(values as NestedArray, out);
-    flat = out;
-    dt = dtype ?? (out.length > 0 && typeof out[0] === 'boolean' ? 'bool' : 'float32');
+    if (values instanceof DataView) throw new KilnError('INVALID_ARGUMENT', 'tensor: a DataView has no element type; pass a typed array (Float32Array, Int32Array, Uint8Array)');
+    const nested = readNested(values, 'tensor');
+    inferred = nested.shape;
+    flat = nested.flat;
+    dt = dtype ?? (nested.flat.length > 0 && typeof nested.flat[0] === 'boolean' ? 'bool' : 'float32');
   }
-  const finalShape = shape ?? inferred;
+  const finalShape = shape === undefined ? inferred : checkedShape(shape, 'tensor');
   const n = sizeOf(finalShape);
   if (n !== flat.length) {
     throw new KilnError('SHAPE_MISMATCH', `tensor: shape ${fmtShape(finalShape)} needs ${n} values, got ${flat.length}`);

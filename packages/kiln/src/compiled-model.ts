@@ -64,6 +64,14 @@ export interface CompiledModel<F extends readonly Fetch[] = readonly Fetch[]> {
   /** How many runs have succeeded (with the seed, it seeds the random streams). */
   readonly runCounter: number;
   readonly seed: number;
+  /**
+   * Returns the program's memory to the backend's pool now (the garbage collector also does,
+   * eventually). Afterwards run() is refused; serialize() and variable() still work. Also
+   * `using m = await compileModel(...)` disposes at the end of the scope (Symbol.dispose).
+   */
+  dispose(): void;
+  [Symbol.dispose](): void;
+  readonly disposed: boolean;
 }
 
 function checkBackend(backend: unknown, what: string): void {
@@ -84,6 +92,9 @@ class CpuCompiledModel implements CompiledModel<readonly Fetch[]> {
   private readonly state: Map<string, Tensor>;
   private queue: Promise<unknown> = Promise.resolve();
   private counter: number;
+  private isDisposed = false;
+  /** Runs queued and not finished. */
+  private pending = 0;
 
   constructor(
     readonly program: Program,
@@ -113,14 +124,32 @@ class CpuCompiledModel implements CompiledModel<readonly Fetch[]> {
     return v.clone();
   }
 
+  get disposed(): boolean {
+    return this.isDisposed;
+  }
+
+  dispose(): void {
+    if (this.isDisposed) return;
+    this.isDisposed = true;
+    // Now, or after the runs already queued: their memory must stay until they finish.
+    if (this.pending === 0) this.exec.dispose();
+    else this.queue = this.queue.then(() => this.exec.dispose());
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
   run(feeds: Record<string, Tensor>): Promise<(Tensor | null)[]> {
     let fed: Map<string, Tensor>;
     try {
+      if (this.isDisposed) throw new KilnError('INVALID_ARGUMENT', 'CompiledModel.run: the model was disposed; compile or load it again');
       fed = this.checkFeeds(feeds);
     } catch (e) {
       return Promise.reject(e);
     }
-    const result = this.queue.then(() => this.execute(fed));
+    this.pending++;
+    const result = this.queue.then(() => this.execute(fed)).finally(() => this.pending--);
     this.queue = result.catch(() => undefined);
     return result;
   }

@@ -291,6 +291,34 @@ function toInt32(v: bigint, what: string, index: number, saturate: boolean): num
   return Number(v);
 }
 
+/** The default of ImportOptions.maxBytes: the most bytes of tensor data one import may decode. */
+export const DEFAULT_ONNX_MAX_BYTES = 2 ** 31;
+
+/** The byte budget of the import in progress (imports are synchronous, so one at a time). */
+let budget: { left: number; limit: number } | undefined;
+
+/** Runs `fn` with a budget of `maxBytes` for every tensor it decodes (initializers, Constant values). */
+export function withTensorBudget<T>(maxBytes: number, fn: () => T): T {
+  const outer = budget;
+  budget = { left: maxBytes, limit: maxBytes };
+  try {
+    return fn();
+  } finally {
+    budget = outer;
+  }
+}
+
+function chargeBudget(bytes: number, what: string): void {
+  if (!budget) return;
+  if (bytes > budget.left) {
+    throw new KilnError(
+      'RESOURCE_EXHAUSTED',
+      `${what}: ${bytes} more bytes of tensor data would pass the import's limit of ${budget.limit} bytes (${budget.limit - budget.left} already decoded); pass a larger maxBytes to importOnnx if you trust the model`,
+    );
+  }
+  budget.left -= bytes;
+}
+
 /** Converts a TensorProto to a Kiln host tensor (int64 -> int32, checked). `what` names it for errors. */
 export function tensorFromProto(t: OnnxTensor, what: string, opts: { saturate?: boolean } = {}): Tensor {
   const sat = opts.saturate ?? false;
@@ -300,15 +328,19 @@ export function tensorFromProto(t: OnnxTensor, what: string, opts: { saturate?: 
   }
   if (t.external) throw new KilnError('UNSUPPORTED', `${what}: tensor data stored in an external file is not supported`);
   const n = sizeOf(t.dims);
-  const data = allocData(dtype, n);
   const raw = t.raw;
   const code = t.dataType;
   const bad = (got: number): KilnError =>
     new KilnError('CORRUPT_MODEL', `${what}: shape ${fmtShape(t.dims)} needs ${n} ${onnxDTypeName(code)} values, got ${got}`);
+  // The declared size is checked against the values present (and the import's budget) before
+  // anything is allocated: dims [100000, 100000] with no data must not allocate 40 GB.
+  const width: Record<number, number> = { 1: 4, 2: 1, 3: 1, 4: 2, 5: 2, 6: 4, 7: 8, 9: 1, 10: 2, 12: 4, 13: 8 };
+  const w = width[code]!;
+  const present = raw && raw.length > 0 ? raw.length / w : code === 1 ? t.floatData.length : code === 7 ? t.int64Data.length : code === 12 || code === 13 ? t.uint64Data.length : t.int32Data.length;
+  if (!Number.isSafeInteger(n) || n !== present) throw bad(present);
+  chargeBudget(n * (dtype === 'bool' ? 1 : 4), what);
+  const data = allocData(dtype, n);
   if (raw && raw.length > 0) {
-    const width: Record<number, number> = { 1: 4, 2: 1, 3: 1, 4: 2, 5: 2, 6: 4, 7: 8, 9: 1, 10: 2, 12: 4, 13: 8 };
-    const w = width[code]!;
-    if (raw.length !== n * w) throw bad(raw.length / w);
     // A view of exactly the raw bytes: `raw` may sit at any byteOffset (and alignment) of a
     // larger buffer (a Node Buffer of the whole file, a subarray), so never assume offset 0.
     const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
@@ -334,7 +366,6 @@ export function tensorFromProto(t: OnnxTensor, what: string, opts: { saturate?: 
     else if (code === 7) src = t.int64Data;
     else if (code === 12 || code === 13) src = t.uint64Data;
     else src = t.int32Data;
-    if (src.length !== n) throw bad(src.length);
     for (let i = 0; i < n; i++) {
       const v = src[i]!;
       if (code === 1) data[i] = v as number;

@@ -7,7 +7,7 @@
  */
 import { type BytesLike, type DType, Graph, KilnError, type SymbolicTensor, Tensor, fmtShape } from '@kiln/graph';
 import { ConvertContext, type ImportValue, type InputSource, type Produced, Saturated, Unsupported } from './context.js';
-import { type OnnxModel, type OnnxValueInfo, decodeModel, kilnDType, onnxDTypeName, tensorFromProto } from './decode.js';
+import { DEFAULT_ONNX_MAX_BYTES, type OnnxModel, type OnnxValueInfo, decodeModel, kilnDType, onnxDTypeName, tensorFromProto, withTensorBudget } from './decode.js';
 import { foldNode } from './fold.js';
 import { type ConverterDef, getConverter, staticInputsOf } from './registry.js';
 import './ops/index.js';
@@ -22,6 +22,11 @@ export interface ImportOptions {
   inputValues?: Record<string, Tensor>;
   /** Initializers become (trainable) variables instead of constants. */
   initializersAsVariables?: boolean;
+  /**
+   * The most bytes of tensor data (initializers, Constant values) the import may decode
+   * (default 2 GiB); a model declaring more is refused with RESOURCE_EXHAUSTED before it is allocated.
+   */
+  maxBytes?: number;
 }
 
 export interface ImportedModel {
@@ -61,7 +66,40 @@ export function importOnnxModel(bytes: BytesLike, opts: ImportOptions = {}): Imp
   return convertModel(decodeModel(bytes), opts);
 }
 
+/** Every value name is written once (SSA): two nodes writing one output, or a node overwriting an initializer or graph input, is corrupt. */
+function checkSingleAssignment(model: OnnxModel): void {
+  const producer = new Map<string, string>();
+  for (const t of model.graph.initializers) {
+    if (producer.has(t.name)) throw new KilnError('CORRUPT_MODEL', `ONNX initializer '${t.name}' is given twice`);
+    producer.set(t.name, `initializer '${t.name}'`);
+  }
+  const inputs = new Set<string>();
+  for (const i of model.graph.inputs) {
+    if (inputs.has(i.name)) throw new KilnError('CORRUPT_MODEL', `ONNX graph input '${i.name}' is listed twice`);
+    inputs.add(i.name);
+    if (!producer.has(i.name)) producer.set(i.name, `graph input '${i.name}'`); // an initializer may be listed as an input (IR < 4)
+  }
+  model.graph.nodes.forEach((n, k) => {
+    const label = `node '${n.name || n.outputs[0] || `#${k}`}' (${n.opType})`;
+    for (const o of n.outputs) {
+      if (o === '') continue;
+      const first = producer.get(o);
+      if (first !== undefined) throw new KilnError('CORRUPT_MODEL', `ONNX ${label} writes '${o}', which ${first} already defines (ONNX values are assigned once)`);
+      producer.set(o, label);
+    }
+  });
+}
+
 export function convertModel(model: OnnxModel, opts: ImportOptions = {}): ImportedModel {
+  const maxBytes = opts.maxBytes ?? DEFAULT_ONNX_MAX_BYTES;
+  if (typeof maxBytes !== 'number' || !Number.isSafeInteger(maxBytes) || maxBytes <= 0) {
+    throw new KilnError('INVALID_ARGUMENT', `importOnnx: maxBytes must be a positive integer number of bytes, got ${String(maxBytes)}`);
+  }
+  checkSingleAssignment(model);
+  return withTensorBudget(maxBytes, () => convertChecked(model, opts));
+}
+
+function convertChecked(model: OnnxModel, opts: ImportOptions): ImportedModel {
   const g = new Graph();
   const opset = model.opsets.get('') ?? 1;
   const values = new Map<string, Value>();

@@ -9,6 +9,7 @@ export * from './compiled/js-codegen.js';
 export * from './compiled/op-kernels.js';
 export * from './compiled/executor.js';
 export * from './compiled-backend.js';
+export { heapStats, type HeapStats } from './compiled/heap.js';
 
 // compile() folds constants with the reference kernels once this runtime is loaded.
 setDefaultConstantEvaluator(referenceConstantEvaluator);

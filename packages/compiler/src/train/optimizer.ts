@@ -189,11 +189,25 @@ export abstract class Optimizer {
   }
 }
 
-/** Checks a numeric hyperparameter (positive, in range) with a KilnError naming the optimizer. */
+/** How a hyperparameter that is not a number reads in an error. */
+function describeHyper(v: unknown): string {
+  if (typeof v === 'string') return `the string ${JSON.stringify(v)}`;
+  if (typeof v === 'bigint') return `the bigint ${v}n`;
+  if (v === null || v === undefined || typeof v !== 'object') return String(v);
+  return Array.isArray(v) ? 'an array' : 'an object';
+}
+
+/**
+ * Checks a hyperparameter with a KilnError naming the optimizer: a finite number (finite as
+ * float32 too, where it is computed) in range, or a SymbolicTensor (checked when used).
+ */
 export function checkHyper(opt: string, hyperName: string, v: Hyper, lo: number, hi = Infinity, loInclusive = false): void {
-  if (typeof v !== 'number') return;
+  if (isSymbolic(v)) return;
+  if (typeof v !== 'number') {
+    throw new KilnError('INVALID_ARGUMENT', `train.${opt}: ${hyperName} must be a finite number (or a float32 scalar SymbolicTensor), got ${describeHyper(v)}`);
+  }
   const okLo = loInclusive ? v >= lo : v > lo;
-  if (!Number.isFinite(v) || !okLo || v > hi) {
+  if (!Number.isFinite(Math.fround(v)) || !okLo || v > hi) {
     const range = `${loInclusive ? '>=' : '>'} ${lo}${hi !== Infinity ? ` and <= ${hi}` : ''}`;
     throw new KilnError('INVALID_ARGUMENT', `train.${opt}: ${hyperName} must be ${range}, got ${v}`);
   }

@@ -6,6 +6,7 @@ import type { DType } from '../dtype.js';
 import { KilnError } from '../errors.js';
 import { type Graph, type SymbolicTensor, isSymbolic } from '../graph.js';
 import { type NestedArray, Tensor } from '../tensor.js';
+import { describeValue } from '../value-check.js';
 import type { AttrValue } from './registry.js';
 
 /** What an op argument may be: a symbolic tensor, or a value that becomes a constant. */
@@ -20,9 +21,34 @@ function firstLeaf(v: NestedArray): number | boolean | undefined {
   return x;
 }
 
+/** Every leaf of nested arrays, walked with a loop (any depth); stops early when `visit` returns false. */
+function everyLeaf(v: unknown, visit: (leaf: unknown) => boolean): boolean {
+  const stack: unknown[] = [v];
+  while (stack.length > 0) {
+    const x = stack.pop();
+    if (Array.isArray(x)) for (let i = x.length - 1; i >= 0; i--) stack.push(x[i]);
+    else if (!visit(x)) return false;
+  }
+  return true;
+}
+
+/** Refuses an op argument that is not a tensor, a typed array, a number, a boolean or nested arrays of them. */
+function checkLiteral(op: string, i: number, a: unknown): void {
+  if (ArrayBuffer.isView(a) && !(a instanceof DataView)) return; // tensor() decides which typed arrays it takes
+  let bad: unknown;
+  const ok = everyLeaf(a, (x) => {
+    if (typeof x === 'number' || typeof x === 'boolean') return true;
+    bad = x;
+    return false;
+  });
+  if (!ok) {
+    const what = Array.isArray(a) ? `an array holding ${describeValue(bad)}` : describeValue(a);
+    throw new KilnError('INVALID_ARGUMENT', `${op}: argument ${i} must be a tensor, a number, a boolean or (nested) arrays of them; got ${what}`);
+  }
+}
+
 function allIntegers(v: NestedArray): boolean {
-  if (Array.isArray(v)) return v.every(allIntegers);
-  return typeof v === 'boolean' || Number.isInteger(v);
+  return everyLeaf(v, (x) => typeof x === 'boolean' || Number.isInteger(x));
 }
 
 /**
@@ -44,6 +70,7 @@ export function toSymbolic(op: string, args: readonly TensorLike[], graphHint?: 
     if (isSymbolic(a)) return a;
     if (a instanceof Tensor) return graph.constant(a);
     if (a === undefined || a === null) throw new KilnError('INVALID_ARGUMENT', `${op}: argument ${i} is ${String(a)}`);
+    checkLiteral(op, i, a);
     const leaf = firstLeaf(a);
     if (typeof leaf === 'boolean') return graph.constant(a, 'bool');
     if (like === 'int32' && !allIntegers(a)) {

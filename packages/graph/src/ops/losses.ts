@@ -8,9 +8,9 @@
 import { KilnError, fmtShape } from '../errors.js';
 import type { SymbolicTensor } from '../graph.js';
 import { type TensorLike, toSymbolic } from './apply.js';
-import { notEqual } from './compare.js';
+import { greaterEqual, less, logicalAnd, notEqual } from './compare.js';
 import { abs, add, cast, div, exp, log, maximum, minimum, mul, neg, relu, square, sub } from './elementwise.js';
-import { broadcastLike, oneHot } from './movement.js';
+import { broadcastLike, expandDims, oneHot } from './movement.js';
 import { logSoftmax } from './normalization.js';
 import { mean, sum } from './reduce.js';
 
@@ -161,8 +161,12 @@ export function sparseSoftmaxCrossEntropy(labels: TensorLike, logits: TensorLike
   if (!ok) {
     throw new KilnError('SHAPE_MISMATCH', `${what}: labels must have shape ${fmtShape(batch)} (logits without the class axis), got ${fmtShape(lab!.shape)}`);
   }
+  // A label outside [0, numClasses) makes its row's loss and gradient NaN, as TensorFlow on CPU
+  // does: 0 / 0 added to that row's logits (a computed NaN, so checkNumerics names this node).
+  const inRange = cast(logicalAnd(greaterEqual(lab!, 0), less(lab!, numClasses)), 'float32');
+  const poison = x!.graph.nameScope(`${what}_label_out_of_range`, () => expandDims(div(0, inRange), -1));
   const hot = oneHot(lab!, numClasses, 1, 0, 'float32');
-  return computeWeightedLoss(neg(sum(mul(hot, logSoftmax(x!)), -1)), weights, reduction);
+  return computeWeightedLoss(neg(sum(mul(hot, logSoftmax(add(x!, poison))), -1)), weights, reduction);
 }
 
 /** L1 penalty scale * sum(|x|) (as the l1 regularizer in TF.js; default scale 0.01). */

@@ -16,6 +16,7 @@ import {
   int64ToNumber,
   shapeFromProto,
   shapeToProto,
+  type FillBudget,
   tensorFromProto,
   tensorToProto,
 } from './tensor-codec.js';
@@ -93,7 +94,7 @@ function checkListFields(list: ListValueMsg, allowed: readonly string[], spec: A
 }
 
 /** Decodes an AttrValue as the AttrSpec's type; a mismatching case is CORRUPT_MODEL. */
-export function attrFromProto(spec: AttrSpec, msg: AttrValueMsg, where: string): AttrValue {
+export function attrFromProto(spec: AttrSpec, msg: AttrValueMsg, where: string, budget?: FillBudget): AttrValue {
   const expected = EXPECTED_CASE[spec.type];
   if (msg.value !== expected) {
     corrupt(`${where}: attr type '${spec.type}' needs AttrValue.${expected}, got ${msg.value ? `AttrValue.${msg.value}` : 'no value'}`);
@@ -121,7 +122,7 @@ export function attrFromProto(spec: AttrSpec, msg: AttrValueMsg, where: string):
     case 'shape':
       return shapeFromProto(msg.shape, where, true);
     case 'tensor':
-      return tensorFromProto(msg.tensor, where);
+      return tensorFromProto(msg.tensor, where, budget);
     case 'ints': {
       const list = msg.list ?? {};
       checkListFields(list, ['i'], spec, where);

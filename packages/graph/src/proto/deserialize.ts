@@ -24,7 +24,7 @@ import {
   protoType,
 } from './schema.js';
 import { MODEL_FORMAT_VERSION, type SignatureSpec } from './serialize.js';
-import { corrupt, dtypeFromProto, shapeFromProto, tensorFromProto } from './tensor-codec.js';
+import { type FillBudget, MAX_FILL_BYTES_TOTAL, corrupt, dtypeFromProto, fillBytesOf, shapeFromProto, tensorFromProto } from './tensor-codec.js';
 
 export interface Signature extends SignatureSpec {
   methodName: string;
@@ -63,6 +63,8 @@ class GraphBuilder {
   /** Every node name of the GraphDef, to tell "defined later" from "unknown". */
   private readonly allNames: Set<string>;
   private readonly values = new Map<string, VariableMsg>();
+  /** One budget for every one-value fill of the file (a tiny file must not expand to gigabytes). */
+  private readonly fills: FillBudget = { left: MAX_FILL_BYTES_TOTAL };
 
   constructor(
     private readonly nodes: readonly NodeDefMsg[],
@@ -74,6 +76,10 @@ class GraphBuilder {
       if (name === '') corrupt(`variables[${i}] has no name`);
       if (this.values.has(name)) corrupt(`variable '${name}' has two values in ModelProto.variables`);
       this.values.set(name, v);
+    }
+    const filled = variables.reduce((sum, v) => sum + fillBytesOf(v.value), 0);
+    if (filled > this.fills.left) {
+      corrupt(`ModelProto.variables: values filled from single numbers would expand to ${filled} bytes, over the limit of ${MAX_FILL_BYTES_TOTAL} bytes per file`);
     }
   }
 
@@ -132,12 +138,12 @@ class GraphBuilder {
       const spec = Object.hasOwn(def.attrs, key) ? def.attrs[key] : undefined;
       if (!spec) corrupt(`${what}: unknown attr '${key}'`);
       if (op === 'variable' && key === 'value') corrupt(`${what}: the value of a variable belongs in ModelProto.variables, not in its attrs`);
-      attrs[key] = attrFromProto(spec, msg, `${what}: attr '${key}'`);
+      attrs[key] = attrFromProto(spec, msg, `${what}: attr '${key}'`, this.fills);
     }
     if (op === 'variable') {
       const v = this.values.get(name);
       if (!v) corrupt(`${what}: no value in ModelProto.variables`);
-      attrs['value'] = tensorFromProto(v.value, `variable '${name}' value`);
+      attrs['value'] = tensorFromProto(v.value, `variable '${name}' value`, this.fills);
     }
 
     let node: Node;

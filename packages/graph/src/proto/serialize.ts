@@ -95,33 +95,21 @@ function signatureToProto(g: Graph, name: string, sig: SignatureSpec): Signature
   return { inputs: side(sig.inputs, 'input'), outputs: side(sig.outputs, 'output'), method_name: sig.methodName ?? '' };
 }
 
-/** Variable values keyed by node; names are looked up in `g` (an unknown name is an error). */
-function byNode(g: Graph, values: ReadonlyMap<Node, Tensor> | ReadonlyMap<string, Tensor> | undefined): ReadonlyMap<Node, Tensor> | undefined {
-  if (!values) return undefined;
-  const out = new Map<Node, Tensor>();
-  for (const [key, value] of values as ReadonlyMap<Node | string, Tensor>) {
-    if (typeof key !== 'string') {
-      out.set(key, value);
-      continue;
-    }
-    const node = g.nodeByName(key);
-    if (!node || node.op !== 'variable') {
-      throw new KilnError('INVALID_ARGUMENT', `serializeGraph: options.variables has a value for '${key}', which names no variable of this graph`);
-    }
-    out.set(node, value);
-  }
-  return out;
-}
-
 function variablesToProto(g: Graph, given: ReadonlyMap<Node, Tensor> | ReadonlyMap<string, Tensor> | undefined): VariableMsg[] {
   const vars = g.variables();
-  const overrides = byNode(g, given);
-  if (overrides) {
+  let overrides: Map<Node, Tensor> | undefined;
+  if (given) {
     const known = new Set(vars);
-    for (const [node, value] of overrides) {
-      if (!known.has(node)) {
-        throw new KilnError('INVALID_ARGUMENT', `serializeGraph: options.variables has a value for ${String(node)}, which is not a variable node of this graph`);
+    overrides = new Map();
+    for (const [key, value] of given as ReadonlyMap<Node | string, Tensor>) {
+      // Keys are variable nodes or their names (Session.variableValues() gives names).
+      const node = typeof key === 'string' ? g.nodeByName(key.replace(/:0$/, '')) : key;
+      if (!node || !known.has(node)) {
+        const names = vars.map((v) => `'${v.name}'`).join(', ');
+        const what = typeof key === 'string' ? `'${key}'` : String(key);
+        throw new KilnError('INVALID_ARGUMENT', `serializeGraph: options.variables has a value for ${what}, which is not a variable node of this graph (its variables: ${names || 'none'})`);
       }
+      overrides.set(node, value);
       const out = node.output;
       const what = `serializeGraph: variable '${node.name}'`;
       if (!(value instanceof Tensor)) throw new KilnError('INVALID_ARGUMENT', `${what}: value must be a Tensor`);

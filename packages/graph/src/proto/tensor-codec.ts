@@ -11,6 +11,13 @@ import { DT_BOOL, DT_FLOAT, DT_INT32, type Int64, type TensorMsg, type TensorSha
 
 /** Refuse to expand a one-value float_val/int_val/bool_val beyond this many elements (a corrupt shape must not exhaust memory). */
 const MAX_FILL_ELEMENTS = 1 << 26;
+/** Default total of bytes that one-value fills may expand to over one model (many small fills must not add up to gigabytes). */
+export const MAX_FILL_BYTES_TOTAL = 1 << 28;
+
+/** What is left of a model's fill budget (bytes), shared by every tensor of one file. */
+export interface FillBudget {
+  left: number;
+}
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
@@ -77,7 +84,7 @@ function fromContent(dtype: DType, size: number, content: Uint8Array, where: str
   return copy;
 }
 
-function fromValues(dtype: DType, size: number, msg: TensorMsg, where: string): TypedArray {
+function fromValues(dtype: DType, size: number, msg: TensorMsg, where: string, budget?: FillBudget): TypedArray {
   const fields: [string, readonly (number | boolean)[] | undefined, DType][] = [
     ['float_val', msg.float_val, 'float32'],
     ['int_val', msg.int_val, 'int32'],
@@ -92,6 +99,13 @@ function fromValues(dtype: DType, size: number, msg: TensorMsg, where: string): 
   if (values.length !== size && !(values.length === 1 && size <= MAX_FILL_ELEMENTS)) {
     corrupt(`${where}: ${values.length} values for a tensor of ${size} elements`);
   }
+  if (values.length === 1 && size > 1 && budget) {
+    const bytes = size * bytesPerElement(dtype);
+    if (bytes > budget.left) {
+      corrupt(`${where}: filling ${size} elements from one value would pass the file's total of ${MAX_FILL_BYTES_TOTAL} bytes of filled tensors (${budget.left} left)`);
+    }
+    budget.left -= bytes;
+  }
   const data = allocData(dtype, size);
   for (let i = 0; i < size; i++) {
     const v = values.length === 1 ? values[0]! : values[i]!;
@@ -100,7 +114,26 @@ function fromValues(dtype: DType, size: number, msg: TensorMsg, where: string): 
   return data;
 }
 
-export function tensorFromProto(msg: TensorMsg | null | undefined, where: string): Tensor {
+/**
+ * The bytes a one-value fill of `msg` would expand to (0 when it is not a fill, or its shape is
+ * unreadable: decoding reports that), so a file's fills can be summed before any is allocated.
+ */
+export function fillBytesOf(msg: TensorMsg | null | undefined): number {
+  if (!msg || (msg.tensor_content?.length ?? 0) > 0) return 0;
+  const count = (msg.float_val?.length ?? 0) + (msg.int_val?.length ?? 0) + (msg.bool_val?.length ?? 0);
+  if (count !== 1) return 0;
+  let size = 1;
+  for (const d of msg.tensor_shape?.dim ?? []) {
+    const n = d.size === undefined ? 0 : typeof d.size === 'number' ? d.size : d.size.toNumber();
+    if (!(n >= 0)) return 0;
+    size *= n;
+  }
+  const dtype = msg.dtype === DT_BOOL ? 1 : 4;
+  return size > 1 ? size * dtype : 0;
+}
+
+/** Decodes a TensorProto; one-value fills are charged to `budget` when given (one budget per file). */
+export function tensorFromProto(msg: TensorMsg | null | undefined, where: string, budget?: FillBudget): Tensor {
   if (!msg) return corrupt(`${where}: missing tensor`);
   const dtype = dtypeFromProto(msg.dtype, where);
   const shape = shapeFromProto(msg.tensor_shape, `${where}: tensor_shape`, false) as number[];
@@ -114,7 +147,7 @@ export function tensorFromProto(msg: TensorMsg | null | undefined, where: string
     if (hasValues) corrupt(`${where}: tensor has both tensor_content and typed values`);
     data = fromContent(dtype, size, content, where);
   } else if (hasValues) {
-    data = fromValues(dtype, size, msg, where);
+    data = fromValues(dtype, size, msg, where, budget);
   } else {
     if (size !== 0) corrupt(`${where}: tensor of ${size} elements has no values`);
     data = allocData(dtype, 0);

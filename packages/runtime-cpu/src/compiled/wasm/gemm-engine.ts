@@ -184,7 +184,10 @@ export class GemmEngine {
       try {
         this.memory.grow(Math.ceil((end - have) / PAGE));
       } catch {
-        throw new KilnError('INVALID_ARGUMENT', `GemmEngine.alloc: cannot grow memory to ${end} bytes (have ${have}) for ${bytes} bytes`);
+        throw new KilnError(
+          'RESOURCE_EXHAUSTED',
+          `the CPU backend's WebAssembly memory cannot grow to ${end} bytes (it has ${have}) for ${bytes} more bytes; dispose compiled models and sessions you no longer use, or run smaller batches`,
+        );
       }
     }
     this.top = end;
