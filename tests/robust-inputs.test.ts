@@ -145,7 +145,7 @@ describe('serializeGraph takes a session\'s variable values as they come (keyed 
     await s.run([g.addNode('assign', [w, g.constant(tensor([5, -6]))], {}).output]);
     const saved = deserializeGraph(serializeGraph(g, { variables: s.variableValues() }));
     expect(evaluate([saved.tensorByName('w')], {})[0]!.toFlat()).toEqual([5, -6]);
-    expectKilnError(() => serializeGraph(g, { variables: new Map([['v', tensor([0, 0])]]) }), 'INVALID_ARGUMENT', /a value for 'v', which is not a variable node of this graph \(its variables: 'w'\)/);
+    expectKilnError(() => serializeGraph(g, { variables: new Map([['v', tensor([0, 0])]]) }), 'INVALID_ARGUMENT', /a value for 'v', which names no variable of this graph \(its variables: 'w'\)/);
   });
 });
 

@@ -5,21 +5,34 @@
  */
 import { KilnError } from '@kiln/graph';
 
-async function fs(what: string): Promise<typeof import('node:fs/promises')> {
+async function fs(what: string): Promise<typeof import('node:fs/promises') & { dirname: (p: string) => string }> {
   try {
-    return await import('node:fs/promises');
+    // Inside try: a bundler for browsers leaves a failing dynamic import unresolved here.
+    const promises = await import('node:fs/promises');
+    const path = await import('node:path');
+    return { ...promises, dirname: path.dirname };
   } catch {
     throw new KilnError('UNSUPPORTED', `${what}: files need Node's fs; in a browser, serialize with serializeGraph() and store the bytes yourself`);
   }
 }
 
-/** Writes `bytes` to `path` atomically (temporary file + rename). */
+/**
+ * Writes `bytes` to `path` atomically: the parent folder is created, the data written to a
+ * temporary file beside the target and flushed to disk, then renamed over the target.
+ */
 export async function writeFileAtomic(path: string, bytes: Uint8Array, what = 'save'): Promise<void> {
   if (typeof path !== 'string' || path === '') throw new KilnError('INVALID_ARGUMENT', `${what}: path must be a non-empty string, got ${JSON.stringify(path)}`);
-  const { writeFile, rename, rm } = await fs(what);
+  const { mkdir, open, rename, rm, dirname } = await fs(what);
   const tmp = `${path}.tmp-${process.pid}-${Math.floor(Math.random() * 1e9)}`;
   try {
-    await writeFile(tmp, bytes);
+    await mkdir(dirname(path), { recursive: true });
+    const fh = await open(tmp, 'w');
+    try {
+      await fh.writeFile(bytes);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
     await rename(tmp, path);
   } catch (e) {
     await rm(tmp, { force: true }).catch(() => undefined);

@@ -107,7 +107,8 @@ function variablesToProto(g: Graph, given: ReadonlyMap<Node, Tensor> | ReadonlyM
       if (!node || !known.has(node)) {
         const names = vars.map((v) => `'${v.name}'`).join(', ');
         const what = typeof key === 'string' ? `'${key}'` : String(key);
-        throw new KilnError('INVALID_ARGUMENT', `serializeGraph: options.variables has a value for ${what}, which is not a variable node of this graph (its variables: ${names || 'none'})`);
+        const why = typeof key === 'string' ? 'which names no variable of this graph' : 'which is not a variable node of this graph';
+        throw new KilnError('INVALID_ARGUMENT', `serializeGraph: options.variables has a value for ${what}, ${why} (its variables: ${names || 'none'})`);
       }
       overrides.set(node, value);
       const out = node.output;

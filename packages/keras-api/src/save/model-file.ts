@@ -11,9 +11,8 @@
  * variables (names, dtypes, shapes), and only then sets them: a damaged file is
  * KilnError('CORRUPT_MODEL'), never a half-loaded model.
  */
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
 import { KilnError, type Node, type Tensor, deserializeModel, fmtShape, serializeGraph } from '@kiln/graph';
+import { readModelFile, writeFileAtomic } from '@kiln/compiler';
 import type { CompileConfig } from '../engine/model-graph.js';
 import type { LayersModel } from '../engine/model.js';
 import type { BackendName } from '../engine/backend.js';
@@ -48,23 +47,7 @@ export function modelToBytes(m: LayersModel): Uint8Array {
 
 export async function saveModel(m: LayersModel, path: string): Promise<void> {
   if (typeof path !== 'string' || path === '') throw new KilnError('INVALID_ARGUMENT', `save: path must be a non-empty string, got ${JSON.stringify(path)}`);
-  const bytes = modelToBytes(m);
-  const target = resolve(path);
-  await mkdir(dirname(target), { recursive: true });
-  const tmp = `${target}.tmp-${process.pid}-${Date.now()}`;
-  try {
-    const fh = await open(tmp, 'w');
-    try {
-      await fh.writeFile(bytes);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, target);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw new KilnError('INVALID_ARGUMENT', `save: cannot write '${target}': ${e instanceof Error ? e.message : String(e)}`);
-  }
+  await writeFileAtomic(path, modelToBytes(m), 'save');
 }
 
 function corrupt(why: string): never {
@@ -118,11 +101,6 @@ export async function modelFromBytes(bytes: Uint8Array): Promise<LayersModel> {
 
 /** Loads a model written by model.save. */
 export async function loadModel(path: string): Promise<LayersModel> {
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(await readFile(path));
-  } catch (e) {
-    throw new KilnError('INVALID_ARGUMENT', `loadModel: cannot read '${path}': ${e instanceof Error ? e.message : String(e)}`);
-  }
+  const bytes = await readModelFile(path, 'loadModel');
   return modelFromBytes(bytes);
 }
