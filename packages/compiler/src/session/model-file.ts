@@ -17,15 +17,16 @@ async function fs(what: string): Promise<typeof import('node:fs/promises') & { d
 }
 
 /**
- * Writes `bytes` to `path` atomically: the parent folder is created, the data written to a
- * temporary file beside the target and flushed to disk, then renamed over the target.
+ * Writes `bytes` to `path` atomically: the data go to a temporary file beside the target,
+ * flushed to disk, then renamed over the target. `opts.makeParents` creates missing parent
+ * folders (model.save does, as Keras; Session.save reports a missing folder).
  */
-export async function writeFileAtomic(path: string, bytes: Uint8Array, what = 'save'): Promise<void> {
+export async function writeFileAtomic(path: string, bytes: Uint8Array, what = 'save', opts: { makeParents?: boolean } = {}): Promise<void> {
   if (typeof path !== 'string' || path === '') throw new KilnError('INVALID_ARGUMENT', `${what}: path must be a non-empty string, got ${JSON.stringify(path)}`);
   const { mkdir, open, rename, rm, dirname } = await fs(what);
   const tmp = `${path}.tmp-${process.pid}-${Math.floor(Math.random() * 1e9)}`;
   try {
-    await mkdir(dirname(path), { recursive: true });
+    if (opts.makeParents) await mkdir(dirname(path), { recursive: true });
     const fh = await open(tmp, 'w');
     try {
       await fh.writeFile(bytes);

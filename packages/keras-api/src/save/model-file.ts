@@ -47,7 +47,7 @@ export function modelToBytes(m: LayersModel): Uint8Array {
 
 export async function saveModel(m: LayersModel, path: string): Promise<void> {
   if (typeof path !== 'string' || path === '') throw new KilnError('INVALID_ARGUMENT', `save: path must be a non-empty string, got ${JSON.stringify(path)}`);
-  await writeFileAtomic(path, modelToBytes(m), 'save');
+  await writeFileAtomic(path, modelToBytes(m), 'save', { makeParents: true });
 }
 
 function corrupt(why: string): never {
