@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { writeCurves } from './curves.js';
 import { CliError } from './errors.js';
 import { runCommand } from './run-command.js';
+import { cliIo } from './io.js';
 
 interface PlotOptions {
   output?: string;
@@ -16,7 +17,7 @@ async function plot(logdir: string, opts: PlotOptions): Promise<void> {
   const out = opts.output;
   if (!out) throw new CliError('missing -o FILE (curves.svg or curves.png)');
   const { series, runs } = await writeCurves(logdir, out, opts.title);
-  process.stdout.write(`wrote ${out}: ${series} series from ${runs.length} run${runs.length === 1 ? '' : 's'} (${runs.join(', ')})\n`);
+  cliIo().out(`wrote ${out}: ${series} series from ${runs.length} run${runs.length === 1 ? '' : 's'} (${runs.join(', ')})\n`);
 }
 
 export function registerPlot(program: Command): void {
