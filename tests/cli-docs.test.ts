@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { serializeGraph } from '@kiln/graph';
 import { writeNpy } from '../packages/kiln/src/cli/npy.js';
 import { writeScalarLogs } from './helpers/event-writer.js';
-import { buildKiln, kilnCli } from './helpers/kiln-cli.js';
+import { kilnInProcess } from './helpers/kiln-cli.js';
 import { buildMnistCnn, mnistBatch } from './helpers/mnist-cnn.js';
 
 const DOC = readFileSync(fileURLToPath(new URL('../docs/CLI.md', import.meta.url)), 'utf8');
@@ -42,26 +42,8 @@ function sections(): { title: string; commands: string[][] }[] {
   return out.filter((s) => s.commands.length > 0);
 }
 
-/** Groups commands to run in parallel; a command reading an earlier one's -o output starts a new group. */
-function batches(commands: string[][]): string[][][] {
-  const out: string[][][] = [];
-  let written = new Set<string>();
-  for (const args of commands) {
-    if (out.length === 0 || args.some((a) => written.has(a))) {
-      out.push([]);
-      written = new Set();
-    }
-    out[out.length - 1]!.push(args);
-    args.forEach((a, i) => {
-      if (a === '-o' && args[i + 1]) written.add(args[i + 1]!);
-    });
-  }
-  return out;
-}
-
 let dir: string;
 beforeAll(() => {
-  buildKiln();
   dir = mkdtempSync(join(tmpdir(), 'kiln-docs-'));
   const m = buildMnistCnn(2);
   writeFileSync(join(dir, 'mnist-cnn.kiln'), serializeGraph(m.g, { signatures: { serving_default: { inputs: { x: m.x }, outputs: { probs: m.probs } } } }));
@@ -80,15 +62,13 @@ describe('docs/CLI.md examples', () => {
 
   it('runs every example', async () => {
     for (const s of all) {
-      for (const batch of batches(s.commands)) {
-        const results = await Promise.all(batch.map((args) => kilnCli(args, { cwd: dir })));
-        results.forEach((r, i) => {
-          const what = `kiln ${batch[i]!.join(' ')}`;
-          expect({ what, code: r.code, stderr: r.stderr.replace(/^kiln: unknown dims set to 1 .*\n/, '') }).toEqual({ what, code: 0, stderr: '' });
-          if (batch[i]![0] === 'bench') {
-            expect(r.stdout).toMatch(/on cpu: \d+\.\d+ ms\/run median, \d+\.\d+ ms min \(\d+ runs after \d+ warm-up\)\nkernels: \d+ \(from \d+ graph nodes\)\narena: \d+ bytes/);
-          }
-        });
+      for (const args of s.commands) {
+        const r = await kilnInProcess(args, { cwd: dir });
+        const what = `kiln ${args.join(' ')}`;
+        expect({ what, code: r.code, stderr: r.stderr.replace(/^kiln: unknown dims set to 1 .*\n/, '') }).toEqual({ what, code: 0, stderr: '' });
+        if (args[0] === 'bench') {
+          expect(r.stdout).toMatch(/on cpu: \d+\.\d+ ms\/run median, \d+\.\d+ ms min \(\d+ runs after \d+ warm-up\)\nkernels: \d+ \(from \d+ graph nodes\)\narena: \d+ bytes/);
+        }
       }
     }
     for (const f of ['docs/mnist-cnn-graph.svg', 'docs/mnist-cnn-program.svg', 'mnist-cnn.program', 'mnist-cnn.onnx', 'from-onnx.kiln', 'out/probs.npy', 'out/softmax.npy', 'curves.svg', 'curves.png']) {

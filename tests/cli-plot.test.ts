@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readScalars, readTfRecords } from '../packages/kiln/src/cli/event-file.js';
 import { fixed, scalarEvent, stringField, tfRecords } from './helpers/event-writer.js';
-import { buildKiln, kilnCli } from './helpers/kiln-cli.js';
+import { kilnInProcess } from './helpers/kiln-cli.js';
 
 // ---- the log dir: train and validation runs, 3 epochs --------------------------------------
 const LOSS = { train: [1.25, 0.75, 0.5], validation: [1.5, 1.0, 0.875] };
@@ -18,7 +18,6 @@ const ACC = { train: [0.5, 0.75, 0.875], validation: [0.25, 0.5, 0.625] };
 let dir: string;
 
 beforeAll(() => {
-  buildKiln();
   dir = mkdtempSync(join(tmpdir(), 'kiln-plot-'));
   for (const run of ['train', 'validation'] as const) {
     mkdirSync(join(dir, 'logs', run), { recursive: true });
@@ -56,9 +55,9 @@ describe('TensorBoard event files', () => {
 describe('kiln plot', () => {
   it('draws one panel per metric and one line per run, as SVG and PNG', async () => {
     const [svg, png, empty] = await Promise.all([
-      kilnCli(['plot', join(dir, 'logs'), '-o', join(dir, 'curves.svg')]),
-      kilnCli(['plot', join(dir, 'logs'), '-o', join(dir, 'curves.png')]),
-      kilnCli(['plot', join(dir, 'empty'), '-o', join(dir, 'x.svg')]),
+      kilnInProcess(['plot', join(dir, 'logs'), '-o', join(dir, 'curves.svg')]),
+      kilnInProcess(['plot', join(dir, 'logs'), '-o', join(dir, 'curves.png')]),
+      kilnInProcess(['plot', join(dir, 'empty'), '-o', join(dir, 'x.svg')]),
     ]);
     expect(svg.stderr).toBe('');
     expect(svg.stdout).toContain('4 series from 2 runs (train, validation)');

@@ -15,7 +15,7 @@ import { run as mlp } from '../examples/mlp.js';
 import { run as kerasRegression } from '../examples/keras-regression.js';
 import { run as iris } from '../examples/iris.js';
 import { run as mainJob } from '../examples/main.js';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readEventFile } from '@kiln/keras-api';
@@ -65,5 +65,13 @@ describe('training examples', () => {
     const files = readdirSync(join(r.logDir, 'train'));
     const events = readEventFile(join(r.logDir, 'train', files[0]!));
     expect(events.flatMap((e) => e.scalars.map((s) => s.tag))).toContain('epoch_loss');
+    // The training-curve chart next to the logs: an SVG with a loss panel whose train curve
+    // ends at the logged epoch loss (one epoch: a single point).
+    expect(lines).toContain(`training curves: ${r.curvesPath}`);
+    const svg = readFileSync(r.curvesPath, 'utf8');
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg).toMatch(/<text[^>]*>epoch_loss<\/text>/);
+    expect(svg).toMatch(/<path d="M[\d.]+,[\d.]+" [^>]*><title>train\/epoch_loss<\/title>/);
+    expect(svg).toContain('<title>validation/epoch_loss</title>');
   });
 });

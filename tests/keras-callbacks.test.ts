@@ -2,7 +2,9 @@
  * Callbacks: the order fit calls the hooks in, early stopping (patience, restoreBestWeights),
  * the progress bar (plain lines when not a terminal, a redrawn bar with ETA on one), and the
  * TensorBoard callback: its event files parse back with every record's masked CRC-32C checked,
- * hold the 'brain.Event:2' header, the graph and one scalar per epoch equal to the history.
+ * hold the 'brain.Event:2' header, the graph and one scalar per epoch equal to the history;
+ * read back by the `kiln plot` reader, the GraphDef (decoded with TensorFlow's field numbers)
+ * names the graph's nodes, ops, inputs and shapes, and the weight histograms match the weights.
  */
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +12,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { Callback, KilnError, type LayersModel, type Logs, ProgbarLogger, Tensor, callbacks, layers, makeRandom, sequential } from 'kiln';
 import { EventFileWriter, crc32c, maskedCrc32c, readEventFile, tfRecord } from '@kiln/keras-api';
+import protobuf from 'protobufjs';
+import { type SummaryValueMsg, readEvents } from '../packages/kiln/src/cli/event-file.js';
 
 function randomTensor(shape: number[], seed: number): Tensor {
   const r = makeRandom(seed);
@@ -154,5 +158,88 @@ describe('TensorBoard event files', () => {
       [1, [{ tag: 'a', value: 0.25 }]],
       [7, [{ tag: 'b', value: -3 }]],
     ]);
+  });
+});
+
+// ---- graph and histograms, read back by the `kiln plot` reader (independent of the writer) ----
+// TensorFlow's GraphDef field numbers (graph.proto, node_def.proto, attr_value.proto,
+// tensor_shape.proto), declared here so the graph is checked against TensorFlow's schema,
+// not Kiln's own.
+const TF_GRAPH = protobuf.parse(
+  `syntax = "proto3";
+  message Dim { int64 size = 1; string name = 2; }
+  message TensorShapeProto { repeated Dim dim = 2; bool unknown_rank = 3; }
+  message ListValue { repeated bytes s = 2; repeated int64 i = 3; repeated TensorShapeProto shape = 7; }
+  message AttrValue { oneof value { ListValue list = 1; bytes s = 2; int64 i = 3; float f = 4; bool b = 5; int32 type = 6; TensorShapeProto shape = 7; } }
+  message NodeDef { string name = 1; string op = 2; repeated string input = 3; string device = 4; map<string, AttrValue> attr = 5; }
+  message GraphDef { repeated NodeDef node = 1; }`,
+  { keepCase: true },
+).root.lookupType('GraphDef');
+
+interface TfNode {
+  name: string;
+  op: string;
+  input?: string[];
+  attr?: Record<string, { list?: { shape?: { dim?: { size: number }[] }[] } }>;
+}
+
+describe('TensorBoard graph and weight histograms', () => {
+  it('writes the GraphDef (names, ops, inputs, _output_shapes) and per-epoch histograms equal to the weights', async () => {
+    const logdir = mkdtempSync(join(tmpdir(), 'kiln-tbh-'));
+    const m = small();
+    await m.fit(x, y, { epochs: 3, batchSize: 8, verbose: 0, callbacks: [callbacks.tensorBoard(logdir, { histogramFreq: 2 })] });
+    const [file] = readdirSync(join(logdir, 'train')).map((f) => join(logdir, 'train', f));
+    const events = readEvents(new Uint8Array(readFileSync(file!)), file!);
+
+    const graphEvents = events.filter((e) => e.graph_def);
+    expect(graphEvents).toHaveLength(1);
+    const gd = TF_GRAPH.toObject(TF_GRAPH.decode(graphEvents[0]!.graph_def!), { longs: Number, defaults: false }) as { node: TfNode[] };
+    const g = m.graph;
+    expect(gd.node.map((n) => [n.name, n.op])).toEqual(g.nodes.map((n) => [n.name, n.op]));
+    const byName = new Map(gd.node.map((n) => [n.name, n]));
+    for (const n of g.nodes) {
+      const tf = byName.get(n.name)!;
+      expect({ node: n.name, input: tf.input ?? [] }).toEqual({ node: n.name, input: n.inputs.map((i) => (i.index === 0 ? i.node.name : `${i.node.name}:${i.index}`)).concat(n.controlInputs.map((c) => `^${c.name}`)) });
+      const shapes = (tf.attr?._output_shapes?.list?.shape ?? []).map((s) => (s.dim ?? []).map((d) => d.size));
+      expect({ node: n.name, shapes }).toEqual({ node: n.name, shapes: n.outputs.map((o) => o.shape.map((d) => (d === null || d < 0 ? -1 : d))) });
+    }
+    expect(gd.node.length).toBeGreaterThan(10);
+
+    // histogramFreq 2 over 3 epochs: epochs 0 and 2; epoch 2's equal the final weights.
+    const histos = events.flatMap((e) => (e.summary?.value ?? []).filter((v) => v.histo).map((v) => ({ step: Number(e.step ?? 0), tag: v.tag!, h: v.histo! })));
+    const names = m.weights.map((w) => w.name);
+    expect(names).toEqual([expect.stringMatching(/^dense\w*\/kernel$/), expect.stringMatching(/^dense\w*\/bias$/)]);
+    expect(histos.map((h) => [h.step, h.tag])).toEqual([0, 2].flatMap((s) => names.map((n) => [s, n])));
+    const finals = m.getWeights();
+    for (const [i, name] of names.entries()) {
+      const h = histos.find((e) => e.step === 2 && e.tag === name)!.h as Required<NonNullable<SummaryValueMsg['histo']>> & { sum: number; sum_squares: number };
+      const v = Array.from(finals[i]!.data as Float32Array);
+      expect(h.num).toBe(v.length);
+      expect(h.min).toBe(Math.min(...v));
+      expect(h.max).toBe(Math.max(...v));
+      expect(h.sum).toBeCloseTo(v.reduce((a, b) => a + b, 0), 10);
+      expect(h.sum_squares).toBeCloseTo(v.reduce((a, b) => a + b * b, 0), 10);
+      expect(h.bucket).toHaveLength(h.bucket_limit.length);
+      expect(h.bucket.reduce((a, b) => a + b, 0)).toBe(v.length);
+      // Each bucket counts the values in [previous limit, limit); the limits ascend.
+      h.bucket_limit.forEach((limit, k) => {
+        const lo = k === 0 ? -Infinity : h.bucket_limit[k - 1]!;
+        expect(limit).toBeGreaterThan(lo);
+        expect({ name, k, count: h.bucket[k] }).toEqual({ name, k, count: v.filter((a) => a >= lo && a < limit).length });
+      });
+      // TensorFlow's default edges: 1e-12 * 1.1^k (or their negatives), 0 or +-DBL_MAX.
+      for (const limit of h.bucket_limit) {
+        const a = Math.abs(limit);
+        const k = Math.round(Math.log(a / 1e-12) / Math.log(1.1));
+        expect(a === 0 || a === Number.MAX_VALUE || Math.abs(a / (1e-12 * 1.1 ** k) - 1) < 1e-9).toBe(true);
+      }
+    }
+    // The bias starts at zero: the epoch-0 histogram of a one-element bias has one value.
+    expect(histos.find((e) => e.step === 0 && e.tag === names[1])!.h.num).toBe(1);
+  });
+
+  it('histogramFreq must be an integer >= 0', () => {
+    expect(() => callbacks.tensorBoard('/tmp/x', { histogramFreq: -1 })).toThrow(/histogramFreq must be an integer >= 0, got -1/);
+    expect(() => callbacks.tensorBoard('/tmp/x', { histogramFreq: 1.5 })).toThrow(KilnError);
   });
 });

@@ -1,10 +1,14 @@
 /**
- * Runs the real `kiln` binary in a child process: the built bin with plain node (as the
- * published package runs; buildKiln() brings packages/kiln/dist up to date first, a no-op
- * when it is), or with `source`, from the TypeScript sources through tsx (as `npm run kiln`).
+ * Runs `kiln`: kilnCli runs the real binary in a child process: the built bin with plain node
+ * (as the published package runs; buildKiln() brings packages/kiln/dist up to date first, a
+ * no-op when it is), or with `source`, from the TypeScript sources through tsx (as `npm run
+ * kiln`). kilnInProcess runs the same command line (program.ts's main) in this process,
+ * capturing its output and exit code: no second of start-up per invocation, for the tests
+ * that check what a command prints and writes rather than the bin itself.
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { runKiln } from '../../packages/kiln/src/cli/program.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SOURCE_MAIN = `${ROOT}packages/kiln/src/cli/main.ts`;
@@ -29,4 +33,18 @@ export function kilnCli(args: readonly string[], opts: { source?: boolean; cwd?:
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+/**
+ * One invocation in this process. Relative paths resolve against `cwd` (the process's working
+ * directory is switched for the call: run such calls one at a time).
+ */
+export async function kilnInProcess(args: readonly string[], opts: { cwd?: string } = {}): Promise<CliResult> {
+  const before = process.cwd();
+  if (opts.cwd) process.chdir(opts.cwd);
+  try {
+    return await runKiln(args);
+  } finally {
+    if (opts.cwd) process.chdir(before);
+  }
 }

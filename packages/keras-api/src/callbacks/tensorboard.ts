@@ -2,7 +2,10 @@
  * tensorBoard(logdir): writes TensorBoard event files while fit runs, as Keras' TensorBoard
  * callback lays them out: <logdir>/train and <logdir>/validation, scalars 'epoch_loss',
  * 'epoch_<metric>' per epoch (validation values under the same tags in validation/), with
- * updateFreq 'batch' also 'batch_loss', 'batch_<metric>' per step, and the model's graph.
+ * updateFreq 'batch' also 'batch_loss', 'batch_<metric>' per step; with writeGraph (default)
+ * the model's graph as a TensorFlow GraphDef (op names, inputs, `_output_shapes`) for the
+ * graph tab; with histogramFreq N > 0, every N epochs a histogram of every weight, tagged
+ * with the weight's name ('<layer>/<weight>', e.g. 'dense_1/kernel') in train/.
  */
 import { join } from 'node:path';
 import { KilnError, serializeGraphDef } from '@kiln/graph';
@@ -14,6 +17,8 @@ export interface TensorBoardArgs {
   updateFreq?: 'epoch' | 'batch';
   /** Also write the model graph (default true). */
   writeGraph?: boolean;
+  /** Write weight histograms every this many epochs; 0 (default) writes none. */
+  histogramFreq?: number;
 }
 
 export class TensorBoard extends Callback {
@@ -22,6 +27,7 @@ export class TensorBoard extends Callback {
   private step = 0;
   readonly updateFreq: 'epoch' | 'batch';
   readonly writeGraph: boolean;
+  readonly histogramFreq: number;
 
   constructor(
     readonly logdir: string,
@@ -32,6 +38,10 @@ export class TensorBoard extends Callback {
     this.updateFreq = args.updateFreq ?? 'epoch';
     if (this.updateFreq !== 'epoch' && this.updateFreq !== 'batch') throw new KilnError('INVALID_ARGUMENT', `tensorBoard: updateFreq must be 'epoch' or 'batch', got '${String(this.updateFreq)}'`);
     this.writeGraph = args.writeGraph ?? true;
+    this.histogramFreq = args.histogramFreq ?? 0;
+    if (!Number.isInteger(this.histogramFreq) || this.histogramFreq < 0) {
+      throw new KilnError('INVALID_ARGUMENT', `tensorBoard: histogramFreq must be an integer >= 0, got ${String(args.histogramFreq)}`);
+    }
   }
 
   /** The event files written so far. */
@@ -58,6 +68,10 @@ export class TensorBoard extends Callback {
       } else {
         this.train!.scalar(`epoch_${k}`, v, epoch);
       }
+    }
+    if (this.histogramFreq > 0 && epoch % this.histogramFreq === 0 && this.model) {
+      const values = this.model.getWeights();
+      this.model.weights.forEach((w, i) => this.train!.histogram(w.name, values[i]!.data, epoch));
     }
   }
 }

@@ -2,9 +2,10 @@
  * The protobuf messages of TensorBoard event files, with TensorFlow's field numbers
  * (tensorflow/core/util/event.proto, tensorflow/core/framework/summary.proto): an Event holds
  * a wall time, a step and one of a file version, a serialized GraphDef or a Summary of
- * scalar values. Only the fields Kiln writes are declared; readers ignore the rest.
+ * scalar values and weight histograms. Only the fields Kiln writes are declared; readers ignore the rest.
  */
 import protobuf from 'protobufjs';
+import type { HistogramMsg } from './histogram.js';
 
 const SCHEMA = `
 syntax = "proto3";
@@ -18,6 +19,15 @@ message SummaryMetadata {
   string display_name = 2;
   string summary_description = 3;
 }
+message HistogramProto {
+  double min = 1;
+  double max = 2;
+  double num = 3;
+  double sum = 4;
+  double sum_squares = 5;
+  repeated double bucket_limit = 6 [packed = true];
+  repeated double bucket = 7 [packed = true];
+}
 message Summary {
   message Value {
     string node_name = 7;
@@ -25,6 +35,7 @@ message Summary {
     SummaryMetadata metadata = 9;
     oneof value {
       float simple_value = 2;
+      HistogramProto histo = 5;
     }
   }
   repeated Value value = 1;
@@ -53,5 +64,5 @@ export interface EventMsg {
   step?: number;
   file_version?: string;
   graph_def?: Uint8Array;
-  summary?: { value: { tag: string; simple_value: number }[] };
+  summary?: { value: ({ tag: string; simple_value: number } | { tag: string; histo: HistogramMsg })[] };
 }

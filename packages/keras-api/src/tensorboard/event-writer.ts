@@ -3,7 +3,7 @@
  * log directory: TFRecord framing (uint64 length, masked CRC-32C of the length, the Event
  * bytes, masked CRC-32C of the bytes), starting with the 'brain.Event:2' version event.
  * scalar(tag, value, step) appends one scalar; graph(bytes) stores a GraphDef for the graph
- * tab. readEventFile parses a file back, checking every CRC (the test oracle and `kiln`'s
+ * tab; histogram(tag, values, step) a weight histogram (histogram.ts). readEventFile parses a file back, checking every CRC (the test oracle and `kiln`'s
  * tools). Writes are synchronous appends, so a crashed run keeps every event written.
  */
 import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { KilnError } from '@kiln/graph';
 import { maskedCrc32c } from './crc32c.js';
 import { type EventMsg, eventType } from './event-schema.js';
+import { histogramOf } from './histogram.js';
 
 /** One TFRecord: length, masked CRC of the length, data, masked CRC of the data. */
 export function tfRecord(data: Uint8Array): Uint8Array {
@@ -45,6 +46,11 @@ export class EventFileWriter {
   /** Appends one scalar summary. */
   scalar(tag: string, value: number, step: number): void {
     this.write({ wall_time: Date.now() / 1000, step, summary: { value: [{ tag, simple_value: value }] } });
+  }
+
+  /** Appends the histogram of `values` (TensorBoard's histograms and distributions tabs). */
+  histogram(tag: string, values: ArrayLike<number>, step: number): void {
+    this.write({ wall_time: Date.now() / 1000, step, summary: { value: [{ tag, histo: histogramOf(values, `'${tag}'`) }] } });
   }
 
   /** Appends a serialized GraphDef (TensorBoard's graph tab). */
@@ -87,7 +93,7 @@ export function readEventFile(path: string): ParsedEvent[] {
       step: Number(msg.step ?? 0),
       fileVersion: msg.file_version,
       graphDef: msg.graph_def,
-      scalars: (msg.summary?.value ?? []).map((v) => ({ tag: v.tag, value: v.simple_value })),
+      scalars: (msg.summary?.value ?? []).flatMap((v) => ('simple_value' in v && v.simple_value !== undefined ? [{ tag: v.tag, value: v.simple_value }] : [])),
     });
     off += 12 + len + 4;
   }

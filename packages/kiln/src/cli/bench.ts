@@ -12,6 +12,7 @@ import { CliError } from './errors.js';
 import { loadFile, selectOutputs } from './model-file.js';
 import { collect, commaList, feedShapes, parseBackend, positiveInt } from './options.js';
 import { runCommand } from './run-command.js';
+import { cliIo } from './io.js';
 
 interface BenchOptions {
   backend?: string;
@@ -52,7 +53,7 @@ async function bench(path: string, opts: BenchOptions): Promise<void> {
   times.sort((a, b) => a - b);
   const median = runs % 2 ? times[(runs - 1) / 2]! : (times[runs / 2 - 1]! + times[runs / 2]!) / 2;
   const s = m.stats;
-  process.stdout.write(
+  cliIo().out(
     [
       `${path} on ${backend}: ${median.toFixed(3)} ms/run median, ${times[0]!.toFixed(3)} ms min (${runs} runs after ${warmup} warm-up)`,
       `kernels: ${s.kernels} (from ${s.graphNodes} graph nodes)`,

@@ -10,6 +10,7 @@ import { CliError } from './errors.js';
 import { loadGraphFile, selectOutputs } from './model-file.js';
 import { collect, commaList, feedShapes, parseBackend } from './options.js';
 import { runCommand } from './run-command.js';
+import { cliIo } from './io.js';
 
 interface CompileOptions {
   backend?: string;
@@ -31,7 +32,7 @@ async function compileCommand(path: string, opts: CompileOptions): Promise<void>
   );
   writeFileSync(opts.output, m.serialize());
   const s = m.stats;
-  process.stdout.write(`wrote ${opts.output}: ${s.kernels} kernels for ${outputs.map((o) => o.key).join(', ')}; arena ${s.arenaBytes} bytes (naive ${s.naiveBytes})\n`);
+  cliIo().out(`wrote ${opts.output}: ${s.kernels} kernels for ${outputs.map((o) => o.key).join(', ')}; arena ${s.arenaBytes} bytes (naive ${s.naiveBytes})\n`);
 }
 
 export function registerCompile(program: Command): void {

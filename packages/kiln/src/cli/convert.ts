@@ -12,6 +12,7 @@ import { CliError } from './errors.js';
 import { loadGraphFile, selectOutputs } from './model-file.js';
 import { commaList } from './options.js';
 import { runCommand } from './run-command.js';
+import { cliIo } from './io.js';
 
 interface ConvertOptions {
   output?: string;
@@ -36,7 +37,7 @@ function convert(path: string, opts: ConvertOptions): void {
     };
     writeFileSync(opts.output, serializeGraph(f.graph, { signatures: { serving_default: signature }, producer: 'kiln convert' }));
   }
-  process.stdout.write(`wrote ${opts.output} (${toOnnx ? 'ONNX, opset 17' : 'Kiln model'}): inputs ${f.inputs.map((i) => i.key).join(', ')}; outputs ${outputs.map((o) => o.key).join(', ')}\n`);
+  cliIo().out(`wrote ${opts.output} (${toOnnx ? 'ONNX, opset 17' : 'Kiln model'}): inputs ${f.inputs.map((i) => i.key).join(', ')}; outputs ${outputs.map((o) => o.key).join(', ')}\n`);
 }
 
 export function registerConvert(program: Command): void {

@@ -4,6 +4,7 @@
  * A stack trace is printed only with --verbose.
  */
 import { KilnError } from '@kiln/graph';
+import { cliIo } from './io.js';
 
 /** A problem with the command line or an input file, reported without a stack trace. */
 export class CliError extends Error {
@@ -26,7 +27,8 @@ export function oneLine(e: unknown): string {
 
 /** Prints the error for `command` and sets a failing exit code. */
 export function reportError(command: string, e: unknown, verbose: boolean): void {
-  process.stderr.write(`kiln ${command}: ${oneLine(e)}\n`);
-  if (verbose && e instanceof Error && e.stack) process.stderr.write(`${e.stack}\n`);
-  process.exitCode = e instanceof CliError ? 2 : 1;
+  const io = cliIo();
+  io.err(`kiln ${command}: ${oneLine(e)}\n`);
+  if (verbose && e instanceof Error && e.stack) io.err(`${e.stack}\n`);
+  io.exitCode = e instanceof CliError ? 2 : 1;
 }

@@ -93,7 +93,7 @@ export interface TensorMsg {
 export interface SummaryValueMsg {
   tag?: string;
   simple_value?: number;
-  histo?: { min?: number; max?: number; num?: number; bucket_limit?: number[]; bucket?: number[] };
+  histo?: { min?: number; max?: number; num?: number; sum?: number; sum_squares?: number; bucket_limit?: number[]; bucket?: number[] };
   tensor?: TensorMsg;
   metadata?: { plugin_data?: { plugin_name?: string } };
   value?: string;

@@ -14,6 +14,7 @@ import { graphToDot, renderSvg } from './graph-svg.js';
 import { type GraphFile, type ProgramFile, loadFile, selectOutputs } from './model-file.js';
 import { commaList, collect, feedShapes, parseBackend } from './options.js';
 import { runCommand } from './run-command.js';
+import { cliIo } from './io.js';
 
 interface InspectOptions {
   ir?: boolean;
@@ -105,14 +106,14 @@ async function inspect(path: string, opts: InspectOptions): Promise<void> {
   let program: Program | undefined;
   if (f.kind === 'program') {
     program = f.loaded.program;
-    process.stdout.write(`${programSummary(f)}\n`);
-    if (opts.program || opts.ir) process.stdout.write(`\n${program.toString()}\n`);
+    cliIo().out(`${programSummary(f)}\n`);
+    if (opts.program || opts.ir) cliIo().out(`\n${program.toString()}\n`);
   } else {
-    process.stdout.write(`${graphSummary(f)}\n`);
-    if (opts.ir) process.stdout.write(`\n${printGraph(f.graph)}\n`);
+    cliIo().out(`${graphSummary(f)}\n`);
+    if (opts.ir) cliIo().out(`\n${printGraph(f.graph)}\n`);
     if (opts.program) {
       program = await compileFor(f, opts);
-      process.stdout.write(`\n${program.toString()}\n${programStats(program)}\n`);
+      cliIo().out(`\n${program.toString()}\n${programStats(program)}\n`);
     }
   }
   if (opts.svg) {
@@ -121,7 +122,7 @@ async function inspect(path: string, opts: InspectOptions): Promise<void> {
         ? graphToDot(program.graph, { kernels: program.kernels, title: `${path}: compiled program (${program.stats.kernels} kernels)` })
         : graphToDot((f as GraphFile).graph, { outputs: selectOutputs(f as GraphFile, opts.fetch).map((o) => o.tensor), title: path });
     writeFileSync(opts.svg, await renderSvg(dot));
-    process.stdout.write(`wrote ${opts.svg}\n`);
+    cliIo().out(`wrote ${opts.svg}\n`);
   }
 }
 

@@ -6,6 +6,7 @@
 import { fmtShape } from '@kiln/graph';
 import { CliError } from './errors.js';
 import type { NamedTensor } from './model-file.js';
+import { cliIo } from './io.js';
 
 /** Commander collector for repeatable options. */
 export function collect(value: string, previous: string[] = []): string[] {
@@ -73,7 +74,7 @@ export function feedShapes(inputs: readonly NamedTensor[], given: readonly strin
     if (i.tensor.shape.some((d) => d === null)) defaulted.push(`${i.key} ${fmtShape(i.tensor.shape)}`);
     out[key] = i.tensor.shape.map((d) => d ?? 1);
   }
-  if (defaulted.length > 0 && !quiet) process.stderr.write(`kiln: unknown dims set to 1 for ${defaulted.join(', ')} (use --feed-shape name=dims)\n`);
+  if (defaulted.length > 0 && !quiet) cliIo().err(`kiln: unknown dims set to 1 for ${defaulted.join(', ')} (use --feed-shape name=dims)\n`);
   return out;
 }
 

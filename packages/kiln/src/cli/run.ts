@@ -13,6 +13,7 @@ import { type NamedTensor, loadFile, readBytes, selectOutputs } from './model-fi
 import { readNpy, writeNpy } from './npy.js';
 import { collect, commaList, fileSafe, namedPairs, parseBackend } from './options.js';
 import { runCommand } from './run-command.js';
+import { cliIo } from './io.js';
 
 interface RunOptions {
   input?: string[];
@@ -42,7 +43,7 @@ function writeOutputs(dir: string, outputs: { key: string; value: Tensor }[]): v
   for (const o of outputs) {
     const file = join(dir, `${fileSafe(o.key)}.npy`);
     writeFileSync(file, writeNpy(o.value));
-    process.stdout.write(`${o.key}  ${o.value.dtype}${fmtShape(o.value.shape)}  -> ${file}\n`);
+    cliIo().out(`${o.key}  ${o.value.dtype}${fmtShape(o.value.shape)}  -> ${file}\n`);
   }
 }
 
