@@ -4,6 +4,7 @@
  * error names the producing op and says its inputs were finite, never blaming the input that
  * the write overwrote.
  */
+import { describe, expect, it } from '@jest/globals';
 import * as kiln from 'kiln';
 import { compile } from '@kiln/compiler';
 import { CpuProgram, referenceConstantEvaluator } from '@kiln/runtime-cpu';
