@@ -2,8 +2,8 @@
  * checkNumerics for compiled programs: after each kernel, its float outputs are scanned for
  * NaN and Infinity. The error names the graph node and op that produced the value (as the
  * reference executor does), where the value is, whether a kernel input already held a
- * non-finite value (then the cause is upstream: a feed, a variable or a constant), and the
- * kernel. Sessions compile unfused under checkNumerics, so each kernel is one graph node.
+ * non-finite value (then the cause is upstream: a feed, a variable or a constant; temporaries
+ * were scanned when written), and the kernel. Sessions compile unfused under checkNumerics, so each kernel is one graph node.
  */
 import { KilnError, type TypedArray, fmtShape } from '@kiln/graph';
 import { type Program, kernelIO } from '../program/program.js';
@@ -19,9 +19,17 @@ export function checkedOutputs(program: Program, kernel: number): number[] {
   return kernelIO(program.kernels[kernel]!.spec).writes.filter((id) => program.buffers[id]!.dtype === 'float32' && program.buffers[id]!.kind !== 'variable');
 }
 
-/** The kernel's float inputs, to tell whether a bad value came in. */
+/**
+ * The kernel's float inputs that may have brought a bad value in: those stored outside the
+ * arena (feeds, variables, constants, and views of them). A temporary was scanned right after
+ * the kernel that wrote it, so it was finite; after this kernel ran its storage may hold this
+ * kernel's own output (the memory plan reuses a buffer whose last use is here), so scanning it
+ * now would blame the input for the producer's value.
+ */
 export function checkedInputs(program: Program, kernel: number): number[] {
-  return [...new Set(kernelIO(program.kernels[kernel]!.spec).reads)].filter((id) => program.buffers[id]!.dtype === 'float32');
+  const bufs = program.buffers;
+  const base = (id: number) => bufs[bufs[id]!.aliasOf ?? id]!;
+  return [...new Set(kernelIO(program.kernels[kernel]!.spec).reads)].filter((id) => bufs[id]!.dtype === 'float32' && base(id).kind !== 'temp');
 }
 
 /**

@@ -11,11 +11,11 @@
  * Orchestration (feeds, variable identity, checkNumerics, poisoning, commit on success) is
  * the compiler's ProgramRunner; this file only implements its DeviceProgram interface.
  */
-import { type BufferDecl, type DeviceProgram, type Program, type RunContext, type ScalarExpr } from '@kiln/compiler';
+import { type BufferDecl, type DeviceProgram, type Program, type RunContext, type ScalarExpr, elementwiseIndexing } from '@kiln/compiler';
 import { type DType, KilnError, Tensor, type TypedArray, allocData, sizeOf } from '@kiln/graph';
 import { type KernelFn, type ReduceFn, type TypedArrayLike, compileElementwise, compileReduce } from './js-codegen.js';
 import { type ConvKernel, planConv } from './conv-kernels.js';
-import { type ElementwiseInputKind, type WasmElementwise, compileWasmElementwise } from './wasm-codegen/elementwise-wasm.js';
+import { type WasmElementwise, compileWasmElementwise } from './wasm-codegen/elementwise-wasm.js';
 import { type Heap, gemmOn, heapFor } from './heap.js';
 import { type CpuRoutine, type VariableAccess, cpuRoutine } from './routines.js';
 import type { CpuKernel } from './op-kernels.js';
@@ -145,13 +145,12 @@ export class CpuDeviceProgram implements DeviceProgram {
       case 'elementwise': {
         // Flat float32 kernels of plain arithmetic run as generated WebAssembly SIMD; the rest
         // (broadcasts, views, transcendental functions, int/bool) as generated JS.
+        // Which inputs are flat or scalar is the compiler's index lowering (elementwiseIndexing).
         const n = sizeOf(shapeOf(s.outputs[0]!));
-        const kinds = s.inputs.map((id, j): ElementwiseInputKind | undefined =>
-          s.inputViews?.[j] ? undefined : sizeOf(shapeOf(id)) === n ? 'flat' : sizeOf(shapeOf(id)) === 1 ? 'scalar' : undefined,
-        );
+        const ix = elementwiseIndexing(shapeOf(s.outputs[0]!), s.inputs.map(shapeOf), s.inputViews);
         const f32 = [...s.inputs, ...s.outputs].every((id) => this.program.buffers[id]!.dtype === 'float32');
         const engine = this.heap.engine;
-        const wasm = engine && f32 && kinds.every((k) => k !== undefined) ? compileWasmElementwise(engine, s.exprs, kinds as ElementwiseInputKind[]) : undefined;
+        const wasm = engine && f32 && ix.kind === 'flat' ? compileWasmElementwise(engine, s.exprs, ix.inputs) : undefined;
         if (wasm) return { kind: 'elementwise', wasm, n };
         return { kind: 'elementwise', fn: compileElementwise(s.exprs, s.inputs.map(shapeOf), shapeOf(s.outputs[0]!), s.inputViews), n };
       }

@@ -200,7 +200,7 @@ function cached(src: string): unknown {
   let fn = kernelCache.get(src);
   if (!fn) {
     if (kernelCache.size >= KERNEL_CACHE_LIMIT) kernelCache.delete(kernelCache.keys().next().value!);
-    fn = new Function('H', src)(helpers);
+    fn = new Function('H', 'Math', 'NaN', 'Infinity', src)(helpers, Math, NaN, Infinity);
     kernelCache.set(src, fn);
   }
   return fn;
