@@ -23,7 +23,11 @@ function randomTensor(shape: number[], seed: number): Tensor {
 }
 
 const x = randomTensor([20, 4], 1);
-const y = new Tensor('float32', [20, 1], Float32Array.from({ length: 20 }, (_, i) => x.data[i * 4]! - 2 * x.data[i * 4 + 1]!));
+const y = new Tensor(
+  'float32',
+  [20, 1],
+  Float32Array.from({ length: 20 }, (_, i) => x.data[i * 4]! - 2 * x.data[i * 4 + 1]!),
+);
 
 function small(lr = 0.05): LayersModel {
   const m = sequential({ layers: [layers.dense({ units: 1, inputShape: [4], kernelInitializer: { className: 'GlorotUniform', config: { seed: 1 } } })] });
@@ -35,12 +39,24 @@ describe('callbacks', () => {
   it('fire in order: trainBegin, (epochBegin, (batchBegin, batchEnd)*, epochEnd)*, trainEnd', async () => {
     const events: string[] = [];
     class Recorder extends Callback {
-      async onTrainBegin() { events.push('trainBegin'); }
-      async onEpochBegin(e: number) { events.push(`epochBegin ${e}`); }
-      async onBatchBegin(b: number, logs?: Logs) { events.push(`batchBegin ${b} size ${logs!.size}`); }
-      async onBatchEnd(b: number, logs?: Logs) { events.push(`batchEnd ${b} ${Number.isFinite(logs!.loss) && Number.isFinite(logs!.mae) ? 'logs' : 'missing'}`); }
-      async onEpochEnd(e: number, logs?: Logs) { events.push(`epochEnd ${e} ${Object.keys(logs!).sort().join(',')}`); }
-      async onTrainEnd() { events.push('trainEnd'); }
+      async onTrainBegin() {
+        events.push('trainBegin');
+      }
+      async onEpochBegin(e: number) {
+        events.push(`epochBegin ${e}`);
+      }
+      async onBatchBegin(b: number, logs?: Logs) {
+        events.push(`batchBegin ${b} size ${logs!.size}`);
+      }
+      async onBatchEnd(b: number, logs?: Logs) {
+        events.push(`batchEnd ${b} ${Number.isFinite(logs!.loss) && Number.isFinite(logs!.mae) ? 'logs' : 'missing'}`);
+      }
+      async onEpochEnd(e: number, logs?: Logs) {
+        events.push(`epochEnd ${e} ${Object.keys(logs!).sort().join(',')}`);
+      }
+      async onTrainEnd() {
+        events.push('trainEnd');
+      }
     }
     const order: string[] = [];
     await small().fit(x, y, {
@@ -52,8 +68,10 @@ describe('callbacks', () => {
     });
     const epoch = (e: number) => [
       `epochBegin ${e}`,
-      'batchBegin 0 size 8', 'batchEnd 0 logs',
-      'batchBegin 1 size 8', 'batchEnd 1 logs',
+      'batchBegin 0 size 8',
+      'batchEnd 0 logs',
+      'batchBegin 1 size 8',
+      'batchEnd 1 logs',
       `epochEnd ${e} loss,mae,val_loss,val_mae`,
     ];
     expect(events).toEqual(['trainBegin', ...epoch(0), ...epoch(1), 'trainEnd']);
@@ -165,16 +183,18 @@ describe('TensorBoard event files', () => {
 // TensorFlow's GraphDef field numbers (graph.proto, node_def.proto, attr_value.proto,
 // tensor_shape.proto), declared here so the graph is checked against TensorFlow's schema,
 // not Kiln's own.
-const TF_GRAPH = protobuf.parse(
-  `syntax = "proto3";
+const TF_GRAPH = protobuf
+  .parse(
+    `syntax = "proto3";
   message Dim { int64 size = 1; string name = 2; }
   message TensorShapeProto { repeated Dim dim = 2; bool unknown_rank = 3; }
   message ListValue { repeated bytes s = 2; repeated int64 i = 3; repeated TensorShapeProto shape = 7; }
   message AttrValue { oneof value { ListValue list = 1; bytes s = 2; int64 i = 3; float f = 4; bool b = 5; int32 type = 6; TensorShapeProto shape = 7; } }
   message NodeDef { string name = 1; string op = 2; repeated string input = 3; string device = 4; map<string, AttrValue> attr = 5; }
   message GraphDef { repeated NodeDef node = 1; }`,
-  { keepCase: true },
-).root.lookupType('GraphDef');
+    { keepCase: true },
+  )
+  .root.lookupType('GraphDef');
 
 interface TfNode {
   name: string;
@@ -199,7 +219,10 @@ describe('TensorBoard graph and weight histograms', () => {
     const byName = new Map(gd.node.map((n) => [n.name, n]));
     for (const n of g.nodes) {
       const tf = byName.get(n.name)!;
-      expect({ node: n.name, input: tf.input ?? [] }).toEqual({ node: n.name, input: n.inputs.map((i) => (i.index === 0 ? i.node.name : `${i.node.name}:${i.index}`)).concat(n.controlInputs.map((c) => `^${c.name}`)) });
+      expect({ node: n.name, input: tf.input ?? [] }).toEqual({
+        node: n.name,
+        input: n.inputs.map((i) => (i.index === 0 ? i.node.name : `${i.node.name}:${i.index}`)).concat(n.controlInputs.map((c) => `^${c.name}`)),
+      });
       const shapes = (tf.attr?._output_shapes?.list?.shape ?? []).map((s) => (s.dim ?? []).map((d) => d.size));
       expect({ node: n.name, shapes }).toEqual({ node: n.name, shapes: n.outputs.map((o) => o.shape.map((d) => (d === null || d < 0 ? -1 : d))) });
     }
@@ -217,8 +240,14 @@ describe('TensorBoard graph and weight histograms', () => {
       expect(h.num).toBe(v.length);
       expect(h.min).toBe(Math.min(...v));
       expect(h.max).toBe(Math.max(...v));
-      expect(h.sum).toBeCloseTo(v.reduce((a, b) => a + b, 0), 10);
-      expect(h.sum_squares).toBeCloseTo(v.reduce((a, b) => a + b * b, 0), 10);
+      expect(h.sum).toBeCloseTo(
+        v.reduce((a, b) => a + b, 0),
+        10,
+      );
+      expect(h.sum_squares).toBeCloseTo(
+        v.reduce((a, b) => a + b * b, 0),
+        10,
+      );
       expect(h.bucket).toHaveLength(h.bucket_limit.length);
       expect(h.bucket.reduce((a, b) => a + b, 0)).toBe(v.length);
       // Each bucket counts the values in [previous limit, limit); the limits ascend.

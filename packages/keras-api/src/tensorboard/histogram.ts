@@ -61,7 +61,7 @@ export function histogramOf(values: ArrayLike<number>, what: string): HistogramM
   }
   const bucketLimit: number[] = [];
   const bucket: number[] = [];
-  for (let i = 0; i < limits.length; ) {
+  for (let i = 0; i < limits.length;) {
     let end = limits[i]!;
     const count = counts[i]!;
     i++;

@@ -218,7 +218,11 @@ export class CpuDeviceProgram implements DeviceProgram {
     const read = (id: number) => this.view(id);
     if (s.kind === 'elementwise' && c.kind === 'elementwise') {
       if (c.wasm) {
-        c.wasm.run(s.outputs.map((id) => this.writeOffset(id)), s.inputs.map((id) => this.offsetOf(id)), c.n);
+        c.wasm.run(
+          s.outputs.map((id) => this.writeOffset(id)),
+          s.inputs.map((id) => this.offsetOf(id)),
+          c.n,
+        );
       } else {
         c.fn!(s.outputs.map((id) => this.writeView(id)) as TypedArrayLike[], s.inputs.map(read) as TypedArrayLike[]);
       }
@@ -249,7 +253,12 @@ export class CpuDeviceProgram implements DeviceProgram {
       );
       if (c.epilogue) this.applyEpilogue(c.epilogue, s.output, s.epilogueInputs);
     } else if (s.kind === 'op' && c.kind === 'conv') {
-      c.conv.run(this.heap.engine!, s.inputs.map((i) => this.offsetOf(i)), this.writeOffset(s.outputs[0]!), this.convScratch);
+      c.conv.run(
+        this.heap.engine!,
+        s.inputs.map((i) => this.offsetOf(i)),
+        this.writeOffset(s.outputs[0]!),
+        this.convScratch,
+      );
       if (c.epilogue) this.applyEpilogue(c.epilogue, s.outputs[0]!, s.epilogueInputs ?? []);
     } else if (s.kind === 'op' && c.kind === 'op') {
       const tensorOf = (id: number, data: TypedArray) => new Tensor(bufs[id]!.dtype, bufs[id]!.shape, data);
