@@ -19,9 +19,11 @@ import {
   checkRoutines,
   compile,
   deviceBackend,
+  routinesOf,
 } from '@kiln/compiler';
-import type { Graph } from '@kiln/graph';
-import { cpuDevice } from '@kiln/runtime-cpu';
+import { type Graph, KilnError } from '@kiln/graph';
+import { cpuDevice, referenceConstantEvaluator } from '@kiln/runtime-cpu';
+import { type GpuContext, type WebGpuDevice, acquireGpu, webgpuDevice } from '@kiln/runtime-webgpu';
 
 export interface CompiledBackendEntry {
   /** Shown in test names: 'cpu fused', 'cpu unfused', ... */
@@ -30,18 +32,62 @@ export interface CompiledBackendEntry {
   readonly fuse: boolean;
   /** A fresh device (the caller disposes what it loads). */
   device(): Device;
+  /**
+   * Routines this backend does not implement yet, each with the reason: a case whose program
+   * needs one of these is skipped (and counted); a program needing any other missing routine fails.
+   */
+  readonly missingRoutines?: Readonly<Record<string, string>>;
+  /** Why the synchronous suites (the ONNX conformance harness) cannot run this backend; absent: they can. */
+  readonly notSynchronous?: string;
 }
+
+/**
+ * WebGPU, when an adapter is present (KILN_REQUIRE_WEBGPU=1 makes a missing one a failure).
+ * One GPUDevice (and Dawn's GPU object) serves every test in the file, so pipelines compiled for
+ * one case are reused by the next; sessions do not destroy it.
+ */
+async function webgpuEntry(): Promise<CompiledBackendEntry[]> {
+  let ctx: GpuContext;
+  try {
+    ctx = await acquireGpu();
+  } catch (e) {
+    if (e instanceof KilnError && e.code === 'UNSUPPORTED' && process.env.KILN_REQUIRE_WEBGPU !== '1') return [];
+    throw e;
+  }
+  const dev: WebGpuDevice = webgpuDevice(ctx, { constantEvaluator: referenceConstantEvaluator });
+  const shared: Device = { ...dev, dispose: undefined };
+  return [{ name: 'webgpu fused', fuse: true, device: () => shared, missingRoutines: WEBGPU_MISSING_ROUTINES, notSynchronous: 'the WebGPU device reads results back asynchronously (mapAsync); the conformance harness (runCase) is synchronous' }];
+}
+
+/** The visible debt of the WebGPU backend: routines (op kernels) it does not implement yet. */
+export const WEBGPU_MISSING_ROUTINES: Readonly<Record<string, string>> = {};
 
 export const COMPILED_BACKENDS: readonly CompiledBackendEntry[] = [
   { name: 'cpu fused', fuse: true, device: () => cpuDevice() },
   { name: 'cpu unfused', fuse: false, device: () => cpuDevice() },
+  ...(await webgpuEntry()),
 ];
 
-/** Compiles `spec` for the entry (its fusion setting, its device's constant folding and routines). */
+/**
+ * Why `program` cannot run on the entry (a routine on its missingRoutines list), or undefined
+ * when it can. A missing routine not on the list throws (checkRoutines' UNSUPPORTED).
+ */
+export function skipReason(entry: CompiledBackendEntry, program: Program): string | undefined {
+  const device = entry.device();
+  for (const op of routinesOf(program)) {
+    if (device.routines.has(op)) continue;
+    const why = entry.missingRoutines?.[op];
+    if (why === undefined) checkRoutines(program, device);
+    return `${entry.name} lacks routine '${op}': ${why}`;
+  }
+  return undefined;
+}
+
+/** Compiles `spec` for the entry (its fusion setting, its device's constant folding and memory layout); see skipReason for its routines. */
 export function compileFor(entry: CompiledBackendEntry, g: Graph, spec: CompileSpec): Program {
   const device = entry.device();
-  const program = compile(g, spec, { fuse: entry.fuse, constantEvaluator: device.constantEvaluator });
-  checkRoutines(program, device);
+  const program = compile(g, spec, { fuse: entry.fuse, constantEvaluator: device.constantEvaluator, memoryLayout: device.memoryLayout });
+  skipReason(entry, program);
   return program;
 }
 
