@@ -24,7 +24,7 @@ const ALIGN = 256;
 const align = (n: number) => Math.ceil(n / ALIGN) * ALIGN;
 const UNIFORM_BLOCK = PARAM_SLOTS * 4;
 
-type Op = { kind: 'write'; at: number; data: Uint8Array } | { kind: 'dispatch'; t: number };
+type Op = { kind: 'write'; at: number; data: Uint8Array } | { kind: 'dispatch'; d: number };
 
 /** A region to read back: element offset and count, and how to turn it into a TypedArray. */
 interface Target {
@@ -61,8 +61,10 @@ export class WebGpuProgram implements DeviceProgram {
   /** Element offset of each base buffer (variables: committed slot). */
   private readonly offsets: number[];
   private readonly staging = new Map<number, number>();
-  private readonly workgroups: ([number, number, number] | null)[];
-  private pipelines: (GPUComputePipeline | null)[] = [];
+  /** Per dispatch: workgroup counts (and pipelines, once compiled); per kernel: its dispatches. */
+  private readonly workgroups: [number, number, number][];
+  private readonly dispatchesOf: number[][];
+  private pipelines: GPUComputePipeline[] = [];
   private readonly ready: Promise<void>;
   /** The regions one run reads back: fetches and written variables' staging slots. */
   private readonly runTargets: Target[];
@@ -114,11 +116,15 @@ export class WebGpuProgram implements DeviceProgram {
     for (const b of bufs) if (b.kind === 'const' && b.aliasOf === undefined) dev.queue.writeBuffer(this.storage, this.offsets[b.id]! * 4, toGpu(b.dtype, b.value!.data));
 
     const placement = { readAt: (id: number) => this.readAt(id), writeAt: (id: number) => this.writeAt(id) };
-    const generated = program.kernels.map((k) => generateKernel(k, bufs, placement));
-    this.workgroups = generated.map((g) => (g && g.workgroups[0] > 0 ? g.workgroups : null));
-    this.uniforms = dev.createBuffer({ size: Math.max(program.kernels.length, 1) * UNIFORM_BLOCK, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-    const params = new Int32Array((Math.max(program.kernels.length, 1) * UNIFORM_BLOCK) / 4);
-    generated.forEach((g, t) => g && params.set(g.params, (t * UNIFORM_BLOCK) / 4));
+    // Dispatches in kernel order; each has its own uniform block (a dynamic offset) and pipeline.
+    const generated = program.kernels.flatMap((k, t) => generateKernel(k, bufs, placement).filter((g) => g.workgroups[0] > 0).map((g) => ({ t, g })));
+    this.dispatchesOf = program.kernels.map(() => []);
+    generated.forEach(({ t }, d) => this.dispatchesOf[t]!.push(d));
+    this.workgroups = generated.map(({ g }) => g.workgroups);
+    const blocks = Math.max(generated.length, 1);
+    this.uniforms = dev.createBuffer({ size: blocks * UNIFORM_BLOCK, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+    const params = new Int32Array((blocks * UNIFORM_BLOCK) / 4);
+    generated.forEach(({ g }, d) => params.set(g.params, (d * UNIFORM_BLOCK) / 4));
     dev.queue.writeBuffer(this.uniforms, 0, params);
     this.bindGroup = dev.createBindGroup({
       layout: gpu.pipelines.bindGroupLayout,
@@ -128,12 +134,10 @@ export class WebGpuProgram implements DeviceProgram {
       ],
     });
     this.ready = Promise.all(
-      generated.map((g, t) =>
-        g && this.workgroups[t]
-          ? gpu.pipelines.get(g.wgsl).catch((e: unknown) => {
-              throw this.compileError(t, e);
-            })
-          : Promise.resolve(null),
+      generated.map(({ t, g }) =>
+        gpu.pipelines.get(g.wgsl).catch((e: unknown) => {
+          throw this.compileError(t, e);
+        }),
       ),
     ).then((ps) => {
       this.pipelines = ps;
@@ -200,7 +204,7 @@ export class WebGpuProgram implements DeviceProgram {
   runKernel(t: number, _run: RunContext): void {
     this.checkLost();
     if (t === 0) this.startRunIfFinished(true);
-    if (this.workgroups[t]) this.ops.push({ kind: 'dispatch', t });
+    for (const d of this.dispatchesOf[t]!) this.ops.push({ kind: 'dispatch', d });
     if (t === this.program.kernels.length - 1) this.kernelsDone = true;
   }
 
@@ -305,9 +309,9 @@ export class WebGpuProgram implements DeviceProgram {
         continue;
       }
       pass ??= enc.beginComputePass();
-      pass.setPipeline(this.pipelines[op.t]!);
-      pass.setBindGroup(0, this.bindGroup, [op.t * UNIFORM_BLOCK]);
-      const [x, y, z] = this.workgroups[op.t]!;
+      pass.setPipeline(this.pipelines[op.d]!);
+      pass.setBindGroup(0, this.bindGroup, [op.d * UNIFORM_BLOCK]);
+      const [x, y, z] = this.workgroups[op.d]!;
       pass.dispatchWorkgroups(x, y, z);
     }
     pass?.end();

@@ -8,9 +8,10 @@ import { type Backend, type ConstantEvaluator, type Device, type DeviceBackendOp
 import { type GpuContext, acquireGpu } from './device.js';
 import { type GpuShared, WebGpuProgram } from './gpu-program.js';
 import { PipelineCache } from './pipelines.js';
+import { WEBGPU_ROUTINES } from './routines.js';
 
-/** The routines (kernels of kind 'op') the WebGPU device implements. */
-export const WEBGPU_ROUTINES: ReadonlySet<string> = new Set<string>();
+export { WEBGPU_ROUTINES };
+
 
 export interface WebGpuDeviceOptions {
   /** Constant folding at compile time (kiln passes the reference kernels). */

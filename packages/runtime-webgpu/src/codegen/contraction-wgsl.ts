@@ -7,7 +7,7 @@
  * called per output element with its flat index.
  */
 import type { DType } from '@kiln/graph';
-import { type ScalarExpr, elementwiseIndexing } from '@kiln/compiler';
+import { type ScalarExpr, type View, elementwiseIndexing } from '@kiln/compiler';
 import { type GeneratedKernel, HEADER, Params, WORKGROUP, grid, indexedReads, store } from './wgsl-common.js';
 import { convert, helperSource, renderExprs } from './wgsl-scalar.js';
 
@@ -21,6 +21,8 @@ export interface ContractionOperands {
   epiShapes: readonly (readonly number[])[];
   epiDTypes: readonly DType[];
   epiOffsets: readonly number[];
+  /** Per epilogue input: a view over [m, n] (a batch element's slice of a broadcast input), else broadcast as is. */
+  epiViews?: readonly (View | null)[];
   outDType: DType;
   outOffset: number;
 }
@@ -38,7 +40,7 @@ export function contractionWgsl(c: ContractionOperands): GeneratedKernel {
   const [aOff, aRow, aCol] = [params.add(c.a.offset), params.add(c.a.rowStride), params.add(c.a.colStride)];
   const [bOff, bRow, bCol] = [params.add(c.b.offset), params.add(c.b.rowStride), params.add(c.b.colStride)];
   const outShape = [c.m, c.n];
-  const ix = elementwiseIndexing(outShape, [outShape, ...c.epiShapes]);
+  const ix = elementwiseIndexing(outShape, [outShape, ...c.epiShapes], [null, ...(c.epiViews ?? [])]);
   const epiReads = indexedReads(ix, 'o', [0, ...c.epiOffsets], ['float32', ...c.epiDTypes], params, 'e', (i) => i > 0);
   const epi = renderExprs([c.epilogue], (i, dt) => (i === 0 ? convert('acc', 'float32', dt) : epiReads.read(i)), 'w', used);
   const outAt = params.add(c.outOffset);

@@ -34,7 +34,8 @@ export class Params {
 }
 
 export const HEADER = `@group(0) @binding(0) var<storage, read_write> mem: array<u32>;
-@group(0) @binding(1) var<uniform> u: array<vec4<u32>, ${PARAM_SLOTS / 4}>;`;
+@group(0) @binding(1) var<uniform> u: array<vec4<u32>, ${PARAM_SLOTS / 4}>;
+fn kiln_f32bits(b: u32) -> f32 { return bitcast<f32>(b); }`;
 
 /** A typed load of element `pos` (i32 text). */
 export function load(pos: string, dtype: DType): string {

@@ -6,7 +6,8 @@
  * give 0 on a zero divisor), bool is u32 0/1 (storage has no 8-bit type). NaN rules of max,
  * min, sign, toInt and tanh are explicit helpers (WGSL leaves them to the implementation).
  * Every call node and constant is bound to a `let`, so no WGSL const-expression ever divides
- * by zero or overflows at shader creation, and the text is linear in the DAG's size.
+ * by zero or overflows at shader creation, and the text is linear in the DAG's size;
+ * non-finite constants come from kiln_f32bits (a function call is never a const-expression).
  */
 import type { DType } from '@kiln/graph';
 import { type CallExpr, type ScalarExpr, type TargetCapabilities, capabilitiesWithout, internExprs, postorder, rewriteForTarget } from '@kiln/compiler';
@@ -23,9 +24,9 @@ export function wgslType(dtype: DType): 'f32' | 'i32' | 'u32' {
 const HELPERS: Record<string, string> = {
   kiln_isnan: 'fn kiln_isnan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }',
   kiln_fmax:
-    'fn kiln_fmax(a: f32, b: f32) -> f32 { if (kiln_isnan(a) || kiln_isnan(b)) { return bitcast<f32>(0x7fc00000u); } if (a == b) { return bitcast<f32>(bitcast<u32>(a) & bitcast<u32>(b)); } return select(b, a, a > b); }',
+    'fn kiln_fmax(a: f32, b: f32) -> f32 { if (kiln_isnan(a) || kiln_isnan(b)) { return kiln_f32bits(0x7fc00000u); } if (a == b) { return bitcast<f32>(bitcast<u32>(a) & bitcast<u32>(b)); } return select(b, a, a > b); }',
   kiln_fmin:
-    'fn kiln_fmin(a: f32, b: f32) -> f32 { if (kiln_isnan(a) || kiln_isnan(b)) { return bitcast<f32>(0x7fc00000u); } if (a == b) { return bitcast<f32>(bitcast<u32>(a) | bitcast<u32>(b)); } return select(b, a, a < b); }',
+    'fn kiln_fmin(a: f32, b: f32) -> f32 { if (kiln_isnan(a) || kiln_isnan(b)) { return kiln_f32bits(0x7fc00000u); } if (a == b) { return bitcast<f32>(bitcast<u32>(a) | bitcast<u32>(b)); } return select(b, a, a < b); }',
   kiln_fsign: 'fn kiln_fsign(x: f32) -> f32 { if (kiln_isnan(x)) { return x; } return select(select(0.0f, -1.0f, x < 0.0f), 1.0f, x > 0.0f); }',
   kiln_tanh: 'fn kiln_tanh(x: f32) -> f32 { if (kiln_isnan(x)) { return x; } return tanh(clamp(x, -15.0f, 15.0f)); }',
   kiln_fpow:
@@ -59,9 +60,9 @@ export function wgslLiteral(v: number, dtype: DType): string {
   if (dtype === 'int32') return (v | 0) === -2147483648 ? '(-2147483647 - 1)' : `${v | 0}`;
   if (dtype === 'bool') return v !== 0 ? '1u' : '0u';
   const f = Math.fround(v);
-  if (Number.isNaN(f)) return 'bitcast<f32>(0x7fc00000u)';
-  if (f === Infinity) return 'bitcast<f32>(0x7f800000u)';
-  if (f === -Infinity) return 'bitcast<f32>(0xff800000u)';
+  if (Number.isNaN(f)) return 'kiln_f32bits(0x7fc00000u)';
+  if (f === Infinity) return 'kiln_f32bits(0x7f800000u)';
+  if (f === -Infinity) return 'kiln_f32bits(0xff800000u)';
   if (Object.is(f, -0)) return '-0.0f';
   const s = String(f);
   return /[.e]/.test(s) ? `${s}f` : `${s}.0f`;
