@@ -103,6 +103,28 @@ export class WebGpuProgram implements DeviceProgram {
       this.offsets[b.id] = place(b.bytes);
       if (b.kind === 'variable') this.staging.set(b.id, place(b.bytes));
     }
+    // Scratch of routines (softmax rows, ...): one region after the buffers, reused by every kernel.
+    const scratchBase = total;
+    let scratchEnd = total;
+    let scratchAt = total;
+    const placement = {
+      readAt: (id: number) => this.readAt(id),
+      writeAt: (id: number) => this.writeAt(id),
+      scratch: (elements: number) => {
+        const at = scratchAt;
+        scratchAt += align(elements * 4);
+        scratchEnd = Math.max(scratchEnd, scratchAt);
+        return at / 4;
+      },
+    };
+    // Dispatches in kernel order; each has its own uniform block (a dynamic offset) and pipeline.
+    const generated = program.kernels.flatMap((k, t) => {
+      scratchAt = scratchBase;
+      return generateKernel(k, bufs, placement)
+        .filter((g) => g.workgroups[0] > 0)
+        .map((g) => ({ t, g }));
+    });
+    total = scratchEnd;
     const limits = dev.limits;
     const max = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
     if (total > max) {
@@ -115,9 +137,6 @@ export class WebGpuProgram implements DeviceProgram {
     this.storage = dev.createBuffer({ size: Math.max(total, ALIGN), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC });
     for (const b of bufs) if (b.kind === 'const' && b.aliasOf === undefined) dev.queue.writeBuffer(this.storage, this.offsets[b.id]! * 4, toGpu(b.dtype, b.value!.data));
 
-    const placement = { readAt: (id: number) => this.readAt(id), writeAt: (id: number) => this.writeAt(id) };
-    // Dispatches in kernel order; each has its own uniform block (a dynamic offset) and pipeline.
-    const generated = program.kernels.flatMap((k, t) => generateKernel(k, bufs, placement).filter((g) => g.workgroups[0] > 0).map((g) => ({ t, g })));
     this.dispatchesOf = program.kernels.map(() => []);
     generated.forEach(({ t }, d) => this.dispatchesOf[t]!.push(d));
     this.workgroups = generated.map(({ g }) => g.workgroups);

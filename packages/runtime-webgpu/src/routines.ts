@@ -3,12 +3,14 @@
  * generic generators rather than a hand-written shader: movement ops that are index maps
  * become elementwise copies read through the compiler's views (transpose, slice, pad and
  * concat as when they fold into a consumer; stack as a concat of expanded pieces; split as
- * one sliced copy per output), and batched matMul is one contraction per batch element
- * (broadcast batch dims resolved to offsets, the fused epilogue read through views).
+ * one sliced copy per output), batched matMul is one contraction per batch element
+ * (broadcast batch dims resolved to offsets, the fused epilogue read through views), and
+ * softmax / logSoftmax are two reductions and an elementwise kernel over scratch rows.
  */
-import { type BufferDecl, type KernelSpec, type ScalarExpr, type View, broadcastStrides, chainPieces, concatPieceView, identityView, input, padView, sliceView, substitute, transposeView } from '@kiln/compiler';
+import { type BufferDecl, type KernelSpec, type ScalarExpr, type View, broadcastStrides, call, chainPieces, concatPieceView, identityView, input, padView, sliceView, substitute, transposeView } from '@kiln/compiler';
 import { KilnError, normalizeAxis, sizeOf, stridesOf } from '@kiln/graph';
 import { contractionWgsl } from './codegen/contraction-wgsl.js';
+import { reduceWgsl } from './codegen/reduce-wgsl.js';
 import { elementwiseWgsl } from './codegen/elementwise-wgsl.js';
 import type { GeneratedKernel } from './codegen/wgsl-common.js';
 import type { Placement } from './kernels.js';
@@ -16,7 +18,7 @@ import type { Placement } from './kernels.js';
 type OpSpec = Extract<KernelSpec, { kind: 'op' }>;
 
 /** The routines this device implements (its Device.routines). */
-export const WEBGPU_ROUTINES: ReadonlySet<string> = new Set(['transpose', 'slice', 'pad', 'concat', 'stack', 'split', 'matMul']);
+export const WEBGPU_ROUTINES: ReadonlySet<string> = new Set(['transpose', 'slice', 'pad', 'concat', 'stack', 'split', 'matMul', 'softmax', 'logSoftmax']);
 
 /** out = value read through `views` (input slots 0..), then the op's epilogue if any. */
 function copyThrough(s: OpSpec, out: number, ins: number[], views: View[], bufs: readonly BufferDecl[], at: Placement): GeneratedKernel {
@@ -78,6 +80,41 @@ function matMul(s: OpSpec, bufs: readonly BufferDecl[], at: Placement): Generate
   return kernels;
 }
 
+/**
+ * softmax / logSoftmax along one axis: a max reduction and a sum of exp(x - max) into scratch
+ * rows, then one elementwise kernel (with the op's fused epilogue).
+ */
+function softmaxLike(s: OpSpec, bufs: readonly BufferDecl[], at: Placement, log: boolean): GeneratedKernel[] {
+  const x = bufs[s.inputs[0]!]!;
+  const axis = normalizeAxis((log ? s.attrs.axis : s.attrs.dim) as number, x.shape.length, `${s.op} '${s.node}'`);
+  const keep = x.shape.map((d, i) => (i === axis ? 1 : d));
+  const rows = sizeOf(keep);
+  const [mAt, sAt] = [at.scratch(rows), at.scratch(rows)];
+  const xAt = at.readAt(s.inputs[0]!);
+  const F = 'float32';
+  const [xi, mi, si] = [input(0, F), input(1, F), input(2, F)];
+  const shifted = call('sub', F, xi, mi);
+  const reduce = (reducer: 'max' | 'sum', prologue: ScalarExpr, ins: number[][], offs: number[], out: number) =>
+    reduceWgsl({ reducer, prologue, inShapes: ins, inDTypes: ins.map(() => F), inOffsets: offs, inShape: x.shape, axes: [axis], epilogue: input(0, F), epiShapes: [], epiDTypes: [], epiOffsets: [], outShape: keep, outDType: F, outOffset: out });
+  const value = log ? call('sub', F, shifted, call('log', F, si)) : call('div', F, call('exp', F, shifted), si);
+  const epi = s.epilogueInputs ?? [];
+  const expr = s.epilogue ? substitute(s.epilogue, [value, ...epi.map((id, i) => input(3 + i, bufs[id]!.dtype))]) : value;
+  const out = bufs[s.outputs[0]!]!;
+  return [
+    reduce('max', xi, [x.shape], [xAt], mAt),
+    reduce('sum', call('exp', F, shifted), [x.shape, keep], [xAt, mAt], sAt),
+    elementwiseWgsl({
+      exprs: [expr],
+      inShapes: [x.shape, keep, keep, ...epi.map((id) => bufs[id]!.shape)],
+      inDTypes: [F, F, F, ...epi.map((id) => bufs[id]!.dtype)],
+      inOffsets: [xAt, mAt, sAt, ...epi.map((id) => at.readAt(id))],
+      outShape: out.shape,
+      outDTypes: [out.dtype],
+      outOffsets: [at.writeAt(s.outputs[0]!)],
+    }),
+  ];
+}
+
 /** The generated dispatches of routine `s` (in order). */
 export function routineKernels(s: OpSpec, bufs: readonly BufferDecl[], at: Placement): GeneratedKernel[] {
   const inShape = (i: number) => bufs[s.inputs[i]!]!.shape;
@@ -119,6 +156,9 @@ export function routineKernels(s: OpSpec, bufs: readonly BufferDecl[], at: Place
     }
     case 'matMul':
       return matMul(s, bufs, at);
+    case 'softmax':
+    case 'logSoftmax':
+      return softmaxLike(s, bufs, at, s.op === 'logSoftmax');
     default:
       throw new KilnError('UNSUPPORTED', `WebGPU device: routine ${what} is not implemented`);
   }
