@@ -10,13 +10,16 @@
  * executes it at the first download, or at commit when nothing is read: the writes go by
  * writeBuffer, the dispatches into ONE command encoder, ONE submit, and ONE mapAsync reads
  * back every fetched tensor and written variable together. Kernels write variables into
- * their staging slot; commit() schedules the staging-to-committed copies at the head of the
- * next run's encoder, so a run that fails changes no variable. Runs of one Program execute in
+ * their staging slot, and so do uploads of variable values; commit() schedules the
+ * staging-to-committed copies (one copy dispatch) at the head of the next run's encoder, so a
+ * run that fails changes no variable. Runs of one Program execute in
  * order (each waits for the previous one's readback).
  */
 import { type BufferDecl, type DeviceProgram, type Program, type RunContext, kernelIO } from '@kiln/compiler';
 import { type DType, KilnError, Tensor, type TypedArray, fmtShape, sizeOf } from '@kiln/graph';
+import { COPY_REGIONS, copyKernels } from './codegen/copy-wgsl.js';
 import { PARAM_SLOTS } from './codegen/wgsl-common.js';
+import type { GpuContext } from './device.js';
 import { generateKernel } from './kernels.js';
 import { PipelineError, type PipelineCache } from './pipelines.js';
 
@@ -47,6 +50,8 @@ function fromGpu(dtype: DType, bytes: ArrayBuffer): TypedArray {
 
 /** Shared by the device's Programs: the GPU device, its pipeline cache and its fault state. */
 export interface GpuShared {
+  /** Holds Dawn's GPU object alive as long as any Program of the device. */
+  readonly context: GpuContext;
   readonly device: GPUDevice;
   readonly pipelines: PipelineCache;
   /** Set when the device is lost: every later operation fails with this message. */
@@ -65,6 +70,10 @@ export class WebGpuProgram implements DeviceProgram {
   private readonly workgroups: [number, number, number][];
   private readonly dispatchesOf: number[][];
   private pipelines: GPUComputePipeline[] = [];
+  private copyPipeline: GPUComputePipeline | null = null;
+  /** The first uniform block of the commit copies, and the variable set they were last written for. */
+  private readonly commitBlock: number;
+  private commitKey = '';
   private readonly ready: Promise<void>;
   /** The regions one run reads back: fetches and written variables' staging slots. */
   private readonly runTargets: Target[];
@@ -140,7 +149,10 @@ export class WebGpuProgram implements DeviceProgram {
     this.dispatchesOf = program.kernels.map(() => []);
     generated.forEach(({ t }, d) => this.dispatchesOf[t]!.push(d));
     this.workgroups = generated.map(({ g }) => g.workgroups);
-    const blocks = Math.max(generated.length, 1);
+    // Uniform blocks after the kernels' hold the commit copies (see copyKernels), written when the set changes.
+    const variables = bufs.filter((b) => b.kind === 'variable' && b.aliasOf === undefined).length;
+    this.commitBlock = generated.length;
+    const blocks = Math.max(generated.length + Math.ceil(variables / COPY_REGIONS), 1);
     this.uniforms = dev.createBuffer({ size: blocks * UNIFORM_BLOCK, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
     const params = new Int32Array((blocks * UNIFORM_BLOCK) / 4);
     generated.forEach(({ g }, d) => params.set(g.params, (d * UNIFORM_BLOCK) / 4));
@@ -152,14 +164,17 @@ export class WebGpuProgram implements DeviceProgram {
         { binding: 1, resource: { buffer: this.uniforms, size: UNIFORM_BLOCK } },
       ],
     });
-    this.ready = Promise.all(
-      generated.map(({ t, g }) =>
+    const copy = variables > 0 ? gpu.pipelines.get(copyKernels([{ from: 0, to: 0, count: 0 }])[0]!.wgsl) : Promise.resolve(null);
+    this.ready = Promise.all([
+      ...generated.map(({ t, g }) =>
         gpu.pipelines.get(g.wgsl).catch((e: unknown) => {
           throw this.compileError(t, e);
         }),
       ),
-    ).then((ps) => {
-      this.pipelines = ps;
+      copy,
+    ]).then((ps) => {
+      this.copyPipeline = ps.pop() ?? null;
+      this.pipelines = ps as GPUComputePipeline[];
     });
     this.ready.catch(() => undefined);
 
@@ -216,8 +231,10 @@ export class WebGpuProgram implements DeviceProgram {
     this.checkLost();
     this.startRunIfFinished();
     const b = this.base(id);
-    this.pendingCommits.delete(b);
-    this.ops.push({ kind: 'write', at: this.offsets[b]!, data: toGpu(this.program.buffers[id]!.dtype, data).slice() });
+    // A variable's value goes to its staging slot and is committed by the copy at the head of the run.
+    const slot = this.staging.get(b);
+    if (slot !== undefined) this.pendingCommits.add(b);
+    this.ops.push({ kind: 'write', at: slot ?? this.offsets[b]!, data: toGpu(this.program.buffers[id]!.dtype, data).slice() });
   }
 
   runKernel(t: number, _run: RunContext): void {
@@ -310,8 +327,25 @@ export class WebGpuProgram implements DeviceProgram {
       this.scratch = dev.createBuffer({ size: lateBytes, usage: GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
     }
     const enc = dev.createCommandEncoder();
-    for (const id of commits) enc.copyBufferToBuffer(this.storage, this.staging.get(id)! * 4, this.storage, this.offsets[id]! * 4, bufs[id]!.bytes);
     let pass: GPUComputePassEncoder | null = null;
+    if (commits.length > 0) {
+      const sorted = [...commits].sort((a, b) => a - b);
+      const copies = copyKernels(sorted.map((id) => ({ from: this.staging.get(id)!, to: this.offsets[id]!, count: bufs[id]!.bytes / 4 })));
+      const key = sorted.join(',');
+      if (key !== this.commitKey) {
+        const params = new Int32Array((copies.length * UNIFORM_BLOCK) / 4);
+        copies.forEach((c, i) => params.set(c.params, (i * UNIFORM_BLOCK) / 4));
+        dev.queue.writeBuffer(this.uniforms, this.commitBlock * UNIFORM_BLOCK, params);
+        this.commitKey = key;
+      }
+      pass = enc.beginComputePass();
+      pass.setPipeline(this.copyPipeline!);
+      copies.forEach((c, i) => {
+        if (c.workgroups[0] === 0) return;
+        pass!.setBindGroup(0, this.bindGroup, [(this.commitBlock + i) * UNIFORM_BLOCK]);
+        pass!.dispatchWorkgroups(...c.workgroups);
+      });
+    }
     let scratchAt = 0;
     for (const [i, op] of ops.entries()) {
       if (op.kind === 'write') {

@@ -26,7 +26,7 @@ export interface WebGpuDevice extends Device {
 
 /** A Device running compiled Programs on `ctx`'s GPUDevice (which it keeps, with Dawn's GPU object, alive). */
 export function webgpuDevice(ctx: GpuContext, opts: WebGpuDeviceOptions = {}): WebGpuDevice {
-  const shared: GpuShared & { lost?: string } = { device: ctx.device, pipelines: new PipelineCache(ctx.device) };
+  const shared: GpuShared = { context: ctx, device: ctx.device, pipelines: new PipelineCache(ctx.device) };
   void ctx.device.lost.then((info) => {
     shared.lost = `${info.reason}: ${info.message}`;
   });
