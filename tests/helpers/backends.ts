@@ -37,6 +37,11 @@ export interface CompiledBackendEntry {
    * needs one of these is skipped (and counted); a program needing any other missing routine fails.
    */
   readonly missingRoutines?: Readonly<Record<string, string>>;
+  /**
+   * The fuzz test checks this backend on every Nth random graph only (and on the replayed
+   * counterexamples): each random graph compiles new shaders, ~0.3 s per pipeline on lavapipe.
+   */
+  readonly fuzzEvery?: number;
   /** Why the synchronous suites (the ONNX conformance harness) cannot run this backend; absent: they can. */
   readonly notSynchronous?: string;
 }
@@ -56,7 +61,7 @@ async function webgpuEntry(): Promise<CompiledBackendEntry[]> {
   }
   const dev: WebGpuDevice = webgpuDevice(ctx, { constantEvaluator: referenceConstantEvaluator });
   const shared: Device = { ...dev, dispose: undefined };
-  return [{ name: 'webgpu fused', fuse: true, device: () => shared, missingRoutines: WEBGPU_MISSING_ROUTINES, notSynchronous: 'the WebGPU device reads results back asynchronously (mapAsync); the conformance harness (runCase) is synchronous' }];
+  return [{ name: 'webgpu fused', fuse: true, device: () => shared, missingRoutines: WEBGPU_MISSING_ROUTINES, fuzzEvery: 10, notSynchronous: 'the WebGPU device reads results back asynchronously (mapAsync); the conformance harness (runCase) is synchronous' }];
 }
 
 /** The visible debt of the WebGPU backend: routines (op kernels) it does not implement yet. */

@@ -3,7 +3,7 @@
  * generic generators rather than a hand-written shader: movement ops that are index maps
  * become elementwise copies read through the compiler's views (transpose, slice, pad and
  * concat as when they fold into a consumer; stack as a concat of expanded pieces; split as
- * one sliced copy per output), batched matMul is one contraction per batch element
+ * one sliced copy per output; tile as a broadcast over interleaved dims), batched matMul is one contraction per batch element
  * (broadcast batch dims resolved to offsets, the fused epilogue read through views), and
  * softmax / logSoftmax are two reductions and an elementwise kernel over scratch rows.
  */
@@ -18,10 +18,14 @@ import type { Placement } from './kernels.js';
 type OpSpec = Extract<KernelSpec, { kind: 'op' }>;
 
 /** The routines this device implements (its Device.routines). */
-export const WEBGPU_ROUTINES: ReadonlySet<string> = new Set(['transpose', 'slice', 'pad', 'concat', 'stack', 'split', 'matMul', 'softmax', 'logSoftmax']);
+export const WEBGPU_ROUTINES: ReadonlySet<string> = new Set(['transpose', 'slice', 'pad', 'concat', 'stack', 'split', 'tile', 'matMul', 'softmax', 'logSoftmax']);
 
-/** out = value read through `views` (input slots 0..), then the op's epilogue if any. */
-function copyThrough(s: OpSpec, out: number, ins: number[], views: View[], bufs: readonly BufferDecl[], at: Placement): GeneratedKernel {
+/**
+ * out = value read through `views` (input slots 0..), then the op's epilogue if any. `loops`
+ * replaces the output shape by one of the same row-major order (tile's interleaved dims), with
+ * `epiView` giving each epilogue input's view over it.
+ */
+function copyThrough(s: OpSpec, out: number, ins: number[], views: View[], bufs: readonly BufferDecl[], at: Placement, loops?: number[], epiView?: (id: number) => View): GeneratedKernel {
   const o = bufs[out]!;
   let expr: ScalarExpr = input(0, o.dtype);
   const epi = s.epilogueInputs ?? [];
@@ -32,8 +36,8 @@ function copyThrough(s: OpSpec, out: number, ins: number[], views: View[], bufs:
     inShapes: all.map((id) => bufs[id]!.shape),
     inDTypes: all.map((id) => bufs[id]!.dtype),
     inOffsets: all.map((id) => at.readAt(id)),
-    views: [...views, ...epi.map(() => null)],
-    outShape: o.shape,
+    views: [...views, ...epi.map((id) => (epiView ? epiView(id) : null))],
+    outShape: loops ?? o.shape,
     outDTypes: [o.dtype],
     outOffsets: [at.writeAt(out)],
   });
@@ -153,6 +157,17 @@ export function routineKernels(s: OpSpec, bufs: readonly BufferDecl[], at: Place
         start += shape[axis]!;
         return copyThrough({ ...s, epilogue: undefined }, o, s.inputs, [sliceView(identityView(inShape(0)), begin, shape)], bufs, at);
       });
+    }
+    case 'tile': {
+      // out[r0*n0, r1*n1, ...] walks like [r0, n0, r1, n1, ...]: the input broadcast on the r dims.
+      const x = identityView(inShape(0));
+      const loops = x.shape.flatMap((n, d) => [outShape[d]! / Math.max(n, 1), n]);
+      const view: View = { shape: loops, offset: 0, strides: x.strides.flatMap((st) => [0, st]) };
+      const epiView = (id: number): View => {
+        const bs = broadcastStrides(bufs[id]!.shape, outShape);
+        return { shape: loops, offset: 0, strides: x.shape.flatMap((n, d) => [bs[d]! * n, bs[d]!]) };
+      };
+      return [copyThrough(s, out, s.inputs, [view], bufs, at, loops, epiView)];
     }
     case 'matMul':
       return matMul(s, bufs, at);

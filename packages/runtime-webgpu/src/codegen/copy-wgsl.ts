@@ -7,7 +7,7 @@
 import { type GeneratedKernel, HEADER, PARAM_SLOTS, WORKGROUP, grid } from './wgsl-common.js';
 
 /** Regions per dispatch: a count and (source, destination, length) triples in one uniform block. */
-export const COPY_REGIONS = Math.floor((PARAM_SLOTS - 1) / 3);
+export const COPY_REGIONS = Math.floor((PARAM_SLOTS - 2) / 3);
 
 const P = (k: string) => `bitcast<i32>(u[(${k}) >> 2][(${k}) & 3])`;
 

@@ -9,7 +9,12 @@ import type { DType } from '@kiln/graph';
 import type { ElementwiseIndexing } from '@kiln/compiler';
 import { wgslLiteral } from './wgsl-scalar.js';
 
-/** u32 parameters per kernel: the uniform block each kernel binds (a dynamic offset into one buffer). */
+/**
+ * u32 parameters per kernel: the uniform block each kernel binds (a dynamic offset into one
+ * buffer). The last slot is always 0: kiln_round(x) xors x's bits with it, an identity the
+ * shader compiler cannot see through, so it cannot reassociate float arithmetic or fuse a
+ * multiply into an add across it (each float32 op is rounded, as the scalar evaluator says).
+ */
 export const PARAM_SLOTS = 256;
 /** Invocations per workgroup of the one-invocation-per-element kernels. */
 export const WORKGROUP = 64;
@@ -27,7 +32,7 @@ export class Params {
   /** The WGSL i32 expression of a new parameter holding `v` (an integer). */
   add(v: number): string {
     const k = this.values.length;
-    if (k >= PARAM_SLOTS) throw new Error(`wgsl: more than ${PARAM_SLOTS} kernel parameters`);
+    if (k >= PARAM_SLOTS - 1) throw new Error(`wgsl: more than ${PARAM_SLOTS} kernel parameters`);
     this.values.push(v | 0);
     return `bitcast<i32>(u[${k >> 2}][${k & 3}])`;
   }
@@ -35,7 +40,8 @@ export class Params {
 
 export const HEADER = `@group(0) @binding(0) var<storage, read_write> mem: array<u32>;
 @group(0) @binding(1) var<uniform> u: array<vec4<u32>, ${PARAM_SLOTS / 4}>;
-fn kiln_f32bits(b: u32) -> f32 { return bitcast<f32>(b); }`;
+fn kiln_f32bits(b: u32) -> f32 { return bitcast<f32>(b); }
+fn kiln_round(x: f32) -> f32 { return bitcast<f32>(bitcast<u32>(x) ^ u[${PARAM_SLOTS / 4 - 1}][3]); }`;
 
 /** A typed load of element `pos` (i32 text). */
 export function load(pos: string, dtype: DType): string {

@@ -121,6 +121,9 @@ function renderCall(e: CallExpr, a: string[], use: (h: string) => string): strin
   }
 }
 
+/** Float arithmetic whose result is pinned (kiln_round, see wgsl-common.ts) so the compiler keeps each op's float32 rounding. */
+const ROUNDED = new Set(['add', 'sub', 'mul', 'div']);
+
 export interface RenderedExprs {
   /** `let` statements, one per distinct call node and constant. */
   stmts: string[];
@@ -140,7 +143,8 @@ export function renderExprs(exprs: readonly ScalarExpr[], read: (index: number, 
   const use = (h: string) => (used.add(h), h);
   for (const e of postorder(roots)) {
     const name = `${prefix}${stmts.length}`;
-    const src = e.kind === 'input' ? read(e.index, e.dtype) : e.kind === 'const' ? wgslLiteral(e.value, e.dtype) : renderCall(e, e.args.map((x) => text.get(x)!), use);
+    let src = e.kind === 'input' ? read(e.index, e.dtype) : e.kind === 'const' ? wgslLiteral(e.value, e.dtype) : renderCall(e, e.args.map((x) => text.get(x)!), use);
+    if (e.kind === 'call' && e.dtype === 'float32' && ROUNDED.has(e.fn)) src = `kiln_round(${src})`;
     stmts.push(`let ${name}: ${wgslType(e.dtype)} = ${src};`);
     text.set(e, name);
   }
