@@ -27,10 +27,16 @@ const HELPERS: Record<string, string> = {
     'fn kiln_fmax(a: f32, b: f32) -> f32 { if (kiln_isnan(a) || kiln_isnan(b)) { return kiln_f32bits(0x7fc00000u); } if (a == b) { return bitcast<f32>(bitcast<u32>(a) & bitcast<u32>(b)); } return select(b, a, a > b); }',
   kiln_fmin:
     'fn kiln_fmin(a: f32, b: f32) -> f32 { if (kiln_isnan(a) || kiln_isnan(b)) { return kiln_f32bits(0x7fc00000u); } if (a == b) { return bitcast<f32>(bitcast<u32>(a) | bitcast<u32>(b)); } return select(b, a, a < b); }',
-  kiln_fsign: 'fn kiln_fsign(x: f32) -> f32 { if (kiln_isnan(x)) { return x; } return select(select(0.0f, -1.0f, x < 0.0f), 1.0f, x > 0.0f); }',
+  kiln_fsign: 'fn kiln_fsign(x: f32) -> f32 { if (kiln_isnan(x)) { return x; } return f32(i32(x > 0.0f) - i32(x < 0.0f)); }',
+  kiln_fround: 'fn kiln_fround(x: f32) -> f32 { let r = round(x); return select(r, select(0.0f, x, x == 0.0f), r == 0.0f); }',
+  kiln_isinf: 'fn kiln_isinf(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) == 0x7f800000u; }',
+  kiln_fmod:
+    'fn kiln_fmod(a: f32, b: f32) -> f32 { if (kiln_isnan(a) || kiln_isnan(b) || b == 0.0f || kiln_isinf(a)) { return kiln_f32bits(0x7fc00000u); } var r = abs(a); let m = abs(b); if (r < m) { return a; } for (var i = 0; i < 300 && r >= m; i++) { let fr = frexp(r); let fm = frexp(m); var k = fr.exp - fm.exp; if (fm.fract > fr.fract) { k = k - 1; } r = r - ldexp(m, k); } return select(r, -r, a < 0.0f || (a == 0.0f && bitcast<u32>(a) != 0u)); }',
+  kiln_ffloordiv:
+    'fn kiln_ffloordiv(a: f32, b: f32) -> f32 { let q = a / b; if (kiln_isnan(q) || kiln_isinf(q) || kiln_isinf(b)) { return floor(q); } let r = kiln_fmod(a, b); var f = round((a - r) / b); if (!(r == 0.0f) && ((r < 0.0f) != (b < 0.0f))) { f = f - 1.0f; } return select(f, floor(q), abs(q) >= 16777216.0f); }',
   kiln_tanh: 'fn kiln_tanh(x: f32) -> f32 { if (kiln_isnan(x)) { return x; } return tanh(clamp(x, -15.0f, 15.0f)); }',
   kiln_fpow:
-    'fn kiln_fpow(x: f32, y: f32) -> f32 { if (y == 0.0f) { return 1.0f; } if (x < 0.0f && y == floor(y)) { let r = pow(-x, y); return select(r, -r, fract(y * 0.5f) != 0.0f); } if (x == 0.0f && y > 0.0f) { return 0.0f; } return pow(x, y); }',
+    'fn kiln_fpow(x: f32, y: f32) -> f32 { let inf = kiln_f32bits(0x7f800000u); if (y == 0.0f) { return 1.0f; } if (kiln_isnan(x) || kiln_isnan(y)) { return kiln_f32bits(0x7fc00000u); } if (y == 1.0f) { return x; } let whole = y == floor(y); let odd = whole && abs(y) < 16777216.0f && !(fract(y * 0.5f) == 0.0f); let neg = bitcast<u32>(x) >= 0x80000000u; if (x == 0.0f) { if (y > 0.0f) { return select(0.0f, x, odd); } return select(inf, select(inf, -inf, neg), odd); } if (kiln_isinf(x)) { if (kiln_isinf(y) && y < 0.0f) { return 0.0f; } if (!neg) { return select(0.0f, inf, y > 0.0f); } if (y > 0.0f) { return select(inf, -inf, odd); } return select(0.0f, -0.0f, odd); } if (x < 0.0f) { if (!whole) { return kiln_f32bits(0x7fc00000u); } let r = pow(-x, y); return select(r, -r, odd); } return pow(x, y); }',
   kiln_toint:
     'fn kiln_toint(x: f32) -> i32 { if (kiln_isnan(x)) { return 0; } if (x >= 2147483648.0f) { return 2147483647; } if (x <= -2147483648.0f) { return -2147483647 - 1; } return i32(x); }',
   kiln_idiv: 'fn kiln_idiv(a: i32, b: i32) -> i32 { if (b == 0) { return 0; } if (b == -1) { return -a; } return a / b; }',
@@ -38,9 +44,12 @@ const HELPERS: Record<string, string> = {
   kiln_ifloordiv:
     'fn kiln_ifloordiv(a: i32, b: i32) -> i32 { if (b == 0) { return 0; } if (b == -1) { return -a; } let q = a / b; if ((a % b != 0) && ((a < 0) != (b < 0))) { return q - 1; } return q; }',
   kiln_ipow:
-    'fn kiln_ipow(x: i32, y: i32) -> i32 { if (y < 0) { if (x == 1) { return 1; } if (x == -1) { return select(1, -1, (y & 1) != 0); } return 0; } var r = 1; var b = x; var e = y; loop { if (e == 0) { break; } if ((e & 1) != 0) { r = r * b; } b = b * b; e = e >> 1u; } return r; }',
+    'fn kiln_ipow(x: i32, y: i32) -> i32 { if (abs(f32(x)) >= 2.0f && f32(y) * log2(abs(f32(x))) >= 84.0f) { return 0; } if (y < 0) { if (x == 1) { return 1; } if (x == -1) { return select(1, -1, (y & 1) != 0); } return 0; } var r = 1; var b = x; var e = y; loop { if (e == 0) { break; } if ((e & 1) != 0) { r = r * b; } b = b * b; e = e >> 1u; } return r; }',
 };
-const HELPER_DEPS: Record<string, string[]> = { kiln_fmax: ['kiln_isnan'], kiln_fmin: ['kiln_isnan'], kiln_fsign: ['kiln_isnan'], kiln_tanh: ['kiln_isnan'], kiln_toint: ['kiln_isnan'] };
+const HELPER_DEPS: Record<string, string[]> = {
+  kiln_fmax: ['kiln_isnan'], kiln_fmin: ['kiln_isnan'], kiln_fsign: ['kiln_isnan'], kiln_tanh: ['kiln_isnan'], kiln_toint: ['kiln_isnan'],
+  kiln_fpow: ['kiln_isnan', 'kiln_isinf'], kiln_fmod: ['kiln_isnan', 'kiln_isinf'], kiln_ffloordiv: ['kiln_isnan', 'kiln_isinf', 'kiln_fmod'],
+};
 
 /** The WGSL source of the helpers named in `used` (with their dependencies), in a stable order. */
 export function helperSource(used: ReadonlySet<string>): string {
@@ -70,7 +79,8 @@ export function wgslLiteral(v: number, dtype: DType): string {
 
 /** `x != 0` in x's type: and / or / not / select / toBool test truthiness (NaN is true). */
 function truthy(x: string, dtype: DType): string {
-  return dtype === 'float32' ? `(${x} != 0.0f)` : dtype === 'int32' ? `(${x} != 0)` : `(${x} != 0u)`;
+  // !(x == 0) rather than x != 0: the shader compiler may make != an ordered compare (false for NaN).
+  return dtype === 'float32' ? `(!(${x} == 0.0f))` : dtype === 'int32' ? `(${x} != 0)` : `(${x} != 0u)`;
 }
 const bit = (cond: string) => `select(0u, 1u, ${cond})`;
 
@@ -84,8 +94,8 @@ function renderCall(e: CallExpr, a: string[], use: (h: string) => string): strin
     case 'sub': return `(${a[0]} - ${a[1]})`;
     case 'mul': return `(${a[0]} * ${a[1]})`;
     case 'div': return int ? `${use('kiln_idiv')}(${a[0]}, ${a[1]})` : `(${a[0]} / ${a[1]})`;
-    case 'floordiv': return int ? `${use('kiln_ifloordiv')}(${a[0]}, ${a[1]})` : `floor(${a[0]} / ${a[1]})`;
-    case 'mod': return int ? `${use('kiln_imod')}(${a[0]}, ${a[1]})` : `(${a[0]} % ${a[1]})`;
+    case 'floordiv': return int ? `${use('kiln_ifloordiv')}(${a[0]}, ${a[1]})` : `${use('kiln_ffloordiv')}(${a[0]}, ${a[1]})`;
+    case 'mod': return int ? `${use('kiln_imod')}(${a[0]}, ${a[1]})` : `${use('kiln_fmod')}(${a[0]}, ${a[1]})`;
     case 'neg': return `(-${a[0]})`;
     case 'abs': return `abs(${a[0]})`;
     case 'pow': return int ? `${use('kiln_ipow')}(${a[0]}, ${a[1]})` : `${use('kiln_fpow')}(${a[0]}, ${a[1]})`;
@@ -100,12 +110,12 @@ function renderCall(e: CallExpr, a: string[], use: (h: string) => string): strin
     case 'floor': return fl ? `floor(${a[0]})` : a[0]!;
     case 'ceil': return fl ? `ceil(${a[0]})` : a[0]!;
     case 'trunc': return fl ? `trunc(${a[0]})` : a[0]!;
-    case 'roundEven': return fl ? `round(${a[0]})` : a[0]!;
+    case 'roundEven': return fl ? `${use('kiln_fround')}(${a[0]})` : a[0]!;
     case 'sign': return fl ? `${use('kiln_fsign')}(${a[0]})` : int ? `sign(${a[0]})` : a[0]!;
     case 'lt': return bit(`${a[0]} < ${a[1]}`);
     case 'le': return bit(`${a[0]} <= ${a[1]}`);
     case 'eq': return bit(`${a[0]} == ${a[1]}`);
-    case 'ne': return bit(`${a[0]} != ${a[1]}`);
+    case 'ne': return bit(`!(${a[0]} == ${a[1]})`);
     case 'and': return bit(`${truthy(a[0]!, at)} && ${truthy(a[1]!, e.args[1]!.dtype)}`);
     case 'or': return bit(`${truthy(a[0]!, at)} || ${truthy(a[1]!, e.args[1]!.dtype)}`);
     case 'not': return bit(`!${truthy(a[0]!, at)}`);
