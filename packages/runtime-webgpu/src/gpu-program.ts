@@ -15,8 +15,8 @@
  * run that fails changes no variable. Runs of one Program execute in
  * order (each waits for the previous one's readback).
  */
-import { type BufferDecl, type DeviceProgram, type Program, type RunContext, kernelIO } from '@kiln/compiler';
-import { type DType, KilnError, Tensor, type TypedArray, fmtShape, sizeOf } from '@kiln/graph';
+import { type BufferDecl, type DeviceProgram, type Kernel, type Program, type RunContext, kernelIO } from '@kiln/compiler';
+import { type DType, KilnError, Tensor, type TypedArray, sizeOf } from '@kiln/graph';
 import { COPY_REGIONS, copyKernels } from './codegen/copy-wgsl.js';
 import { PARAM_SLOTS } from './codegen/wgsl-common.js';
 import type { GpuContext } from './device.js';
@@ -24,6 +24,13 @@ import { generateKernel } from './kernels.js';
 import { PipelineError, type PipelineCache } from './pipelines.js';
 
 const ALIGN = 256;
+
+/** Buffers a kernel writes, a state routine's variable (its first input) included. */
+function writesOf(k: Kernel): number[] {
+  const s = k.spec;
+  if (s.kind === 'view') return [];
+  return s.kind === 'op' && s.family === 'state' ? [s.inputs[0]!, ...s.outputs] : kernelIO(s).writes;
+}
 const align = (n: number) => Math.ceil(n / ALIGN) * ALIGN;
 const UNIFORM_BLOCK = PARAM_SLOTS * 4;
 
@@ -94,31 +101,30 @@ export class WebGpuProgram implements DeviceProgram {
   ) {
     const bufs = program.buffers;
     const dev = gpu.device;
-    for (const b of bufs) {
-      const w = b.bytes / Math.max(sizeOf(b.shape), 1);
-      if (sizeOf(b.shape) > 0 && w !== 4) {
-        throw new KilnError('INVALID_ARGUMENT', `WebGPU device: buffer %b${b.id} '${b.name}' (${b.dtype}${fmtShape(b.shape)}) takes ${w} bytes per element in layout '${program.memoryLayout?.name ?? 'cpu'}'; WebGPU needs 4 (compile for the webgpu memory layout)`);
-      }
-    }
-    let total = align(program.stats.arenaBytes);
-    const place = (bytes: number) => {
+    // A program planned for another element width (the CPU's 1-byte bools) gets one region per
+    // temporary instead of its arena plan (correct, without the plan's sharing).
+    const planned = !bufs.some((b) => b.dtype === 'bool' && (program.memoryLayout?.elementBytes.bool ?? 1) !== 4);
+    let total = planned ? align(program.stats.arenaBytes) : 0;
+    const place = (elements: number) => {
       const at = total;
-      total += align(bytes);
+      total += align(elements * 4);
       return at / 4;
     };
-    this.offsets = bufs.map((b) => (b.kind === 'temp' && b.aliasOf === undefined ? b.offset / 4 : -1));
+    this.offsets = bufs.map((b) => (planned && b.kind === 'temp' && b.aliasOf === undefined ? b.offset / 4 : -1));
     for (const b of bufs) {
-      if (b.aliasOf !== undefined || b.kind === 'temp') continue;
-      this.offsets[b.id] = place(b.bytes);
-      if (b.kind === 'variable') this.staging.set(b.id, place(b.bytes));
+      if (b.aliasOf !== undefined || (planned && b.kind === 'temp')) continue;
+      this.offsets[b.id] = place(sizeOf(b.shape));
+      if (b.kind === 'variable') this.staging.set(b.id, place(sizeOf(b.shape)));
     }
     // Scratch of routines (softmax rows, ...): one region after the buffers, reused by every kernel.
     const scratchBase = total;
     let scratchEnd = total;
     let scratchAt = total;
+    const stateWritten = new Set<number>();
     const placement = {
       readAt: (id: number) => this.readAt(id),
       writeAt: (id: number) => this.writeAt(id),
+      stateReadAt: (id: number) => (stateWritten.has(this.base(id)) ? this.writeAt(id) : this.readAt(id)),
       scratch: (elements: number) => {
         const at = scratchAt;
         scratchAt += align(elements * 4);
@@ -129,7 +135,9 @@ export class WebGpuProgram implements DeviceProgram {
     // Dispatches in kernel order; each has its own uniform block (a dynamic offset) and pipeline.
     const generated = program.kernels.flatMap((k, t) => {
       scratchAt = scratchBase;
-      return generateKernel(k, bufs, placement)
+      const out = generateKernel(k, bufs, placement);
+      for (const id of writesOf(k)) stateWritten.add(this.base(id));
+      return out
         .filter((g) => g.workgroups[0] > 0)
         .map((g) => ({ t, g }));
     });
@@ -179,7 +187,7 @@ export class WebGpuProgram implements DeviceProgram {
     this.ready.catch(() => undefined);
 
     const isVar = (id: number) => bufs[id]!.kind === 'variable' && bufs[id]!.aliasOf === undefined;
-    this.writtenVariables = [...new Set(program.kernels.flatMap((k) => (k.spec.kind === 'view' ? [] : kernelIO(k.spec).writes.filter(isVar))))];
+    this.writtenVariables = [...new Set(program.kernels.flatMap((k) => writesOf(k).filter(isVar)))];
     const targets: Target[] = [];
     for (const id of new Set(program.fetches.filter((f) => f >= 0))) targets.push(this.target(`r${id}`, this.readAt(id), bufs[id]!));
     for (const id of this.writtenVariables) targets.push(this.target(`s${id}`, this.staging.get(id)!, bufs[id]!));
@@ -330,7 +338,7 @@ export class WebGpuProgram implements DeviceProgram {
     let pass: GPUComputePassEncoder | null = null;
     if (commits.length > 0) {
       const sorted = [...commits].sort((a, b) => a - b);
-      const copies = copyKernels(sorted.map((id) => ({ from: this.staging.get(id)!, to: this.offsets[id]!, count: bufs[id]!.bytes / 4 })));
+      const copies = copyKernels(sorted.map((id) => ({ from: this.staging.get(id)!, to: this.offsets[id]!, count: sizeOf(bufs[id]!.shape) })));
       const key = sorted.join(',');
       if (key !== this.commitKey) {
         const params = new Int32Array((copies.length * UNIFORM_BLOCK) / 4);

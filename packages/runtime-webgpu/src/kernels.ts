@@ -15,6 +15,8 @@ import { routineKernels } from './routines.js';
 export interface Placement {
   readAt(id: number): number;
   writeAt(id: number): number;
+  /** Where a state routine (assign) reads its variable: the staging slot once an earlier kernel of the run wrote it. */
+  stateReadAt(id: number): number;
   /** Element offset of a scratch region of `elements` for the current kernel (regions of one kernel do not overlap). */
   scratch(elements: number): number;
 }

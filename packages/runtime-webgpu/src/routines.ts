@@ -5,7 +5,9 @@
  * concat as when they fold into a consumer; stack as a concat of expanded pieces; split as
  * one sliced copy per output; tile as a broadcast over interleaved dims), batched matMul is one contraction per batch element
  * (broadcast batch dims resolved to offsets, the fused epilogue read through views), and
- * softmax / logSoftmax are two reductions and an elementwise kernel over scratch rows.
+ * softmax / logSoftmax are two reductions and an elementwise kernel over scratch rows; the
+ * state routines (assign, assignAdd, assignSub of unfused programs) write the variable's
+ * staging slot, reading it there once an earlier kernel of the run wrote it.
  */
 import { type BufferDecl, type KernelSpec, type ScalarExpr, type View, broadcastStrides, call, chainPieces, concatPieceView, identityView, input, padView, sliceView, substitute, transposeView } from '@kiln/compiler';
 import { KilnError, normalizeAxis, sizeOf, stridesOf } from '@kiln/graph';
@@ -18,7 +20,7 @@ import type { Placement } from './kernels.js';
 type OpSpec = Extract<KernelSpec, { kind: 'op' }>;
 
 /** The routines this device implements (its Device.routines). */
-export const WEBGPU_ROUTINES: ReadonlySet<string> = new Set(['transpose', 'slice', 'pad', 'concat', 'stack', 'split', 'tile', 'matMul', 'softmax', 'logSoftmax']);
+export const WEBGPU_ROUTINES: ReadonlySet<string> = new Set(['transpose', 'slice', 'pad', 'concat', 'stack', 'split', 'tile', 'matMul', 'softmax', 'logSoftmax', 'assign', 'assignAdd', 'assignSub']);
 
 /**
  * out = value read through `views` (input slots 0..), then the op's epilogue if any. `loops`
@@ -168,6 +170,26 @@ export function routineKernels(s: OpSpec, bufs: readonly BufferDecl[], at: Place
         return { shape: loops, offset: 0, strides: x.shape.flatMap((n, d) => [bs[d]! * n, bs[d]!]) };
       };
       return [copyThrough(s, out, s.inputs, [view], bufs, at, loops, epiView)];
+    }
+    case 'assign':
+    case 'assignAdd':
+    case 'assignSub': {
+      // variable <- value (or variable ± delta) into its staging slot, and the new value to the output.
+      const [v, x] = [bufs[s.inputs[0]!]!, bufs[s.inputs[1]!]!];
+      const cur = input(0, v.dtype);
+      const val = input(1, x.dtype);
+      const expr = s.op === 'assign' ? val : call(s.op === 'assignAdd' ? 'add' : 'sub', v.dtype, cur, val);
+      return [
+        elementwiseWgsl({
+          exprs: s.outputs.length ? [expr, expr] : [expr],
+          inShapes: [v.shape, x.shape],
+          inDTypes: [v.dtype, x.dtype],
+          inOffsets: [at.stateReadAt(s.inputs[0]!), at.readAt(s.inputs[1]!)],
+          outShape: v.shape,
+          outDTypes: s.outputs.length ? [v.dtype, v.dtype] : [v.dtype],
+          outOffsets: [at.writeAt(s.inputs[0]!), ...s.outputs.map((o) => at.writeAt(o))],
+        }),
+      ];
     }
     case 'matMul':
       return matMul(s, bufs, at);
