@@ -8,7 +8,7 @@
  *   node --conditions=source --import tsx bench/webgpu.ts [runs]
  */
 import { Session, deviceBackend } from '@kiln/compiler';
-import { Graph, type SymbolicTensor, Tensor, add, makeRandom, matMul, relu, softmaxCrossEntropy, train } from '@kiln/graph';
+import { Graph, type SymbolicTensor, Tensor, add, makeRandom, matMul, relu, softmaxCrossEntropy, train } from 'kiln';
 import { referenceConstantEvaluator } from '@kiln/runtime-cpu';
 import { acquireGpu, webgpuDevice } from '@kiln/runtime-webgpu';
 
