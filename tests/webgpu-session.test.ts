@@ -11,6 +11,7 @@ import { Graph, KilnError, type SymbolicTensor, Tensor, add, argMax, exp, makeRa
 import { compileModel, loadCompiled, session } from 'kiln';
 import { type GpuContext, type WebGpuDevice, acquireGpu, webgpuDevice } from '@kiln/runtime-webgpu';
 import { referenceConstantEvaluator } from '@kiln/runtime-cpu';
+import { PipelineCache, PipelineError } from '../packages/runtime-webgpu/src/pipelines.js';
 
 const required = process.env.KILN_REQUIRE_WEBGPU === '1';
 
@@ -190,5 +191,13 @@ describe('WebGPU backend', () => {
     expect((e as KilnError).code).toBe('UNSUPPORTED');
     expect((e as KilnError).message).toMatch(/routine 'argMax' \(node 'argMax'\) is not implemented by this device/);
     s.dispose();
+  });
+
+  it('a WGSL compile error carries the line and its text', async () => {
+    if (!ctx) return;
+    const bad = 'fn f() -> f32 {\n  return 1.0f + undefined_thing;\n}\n@compute @workgroup_size(1) fn main() { _ = f(); }\n';
+    const e = await new PipelineCache(ctx.device).get(bad).catch((err: unknown) => err);
+    expect(e).toBeInstanceOf(PipelineError);
+    expect((e as PipelineError).details).toMatch(/line 2: .*undefined_thing[\s\S]*return 1\.0f \+ undefined_thing;/);
   });
 });
