@@ -70,7 +70,11 @@ async function measure(name: string, s: Session, run: () => Promise<unknown>, fl
   const med = times[runs >> 1]!;
   const per = Object.fromEntries(Object.entries(counts).map(([k, v]) => [k, (v - before[k as keyof typeof counts]) / runs]));
   const gf = flops ? ` ${((flops / med) * 1e-6).toFixed(1)} GFLOP/s` : '';
-  console.log(`| ${name} | ${med.toFixed(2)} | ${times[0]!.toFixed(2)} | ${first.toFixed(0)} |${gf} | ${Object.entries(per).map(([k, v]) => `${k} ${v}`).join(', ')} |`);
+  console.log(
+    `| ${name} | ${med.toFixed(2)} | ${times[0]!.toFixed(2)} | ${first.toFixed(0)} |${gf} | ${Object.entries(per)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')} |`,
+  );
   s.dispose();
 }
 

@@ -20,21 +20,113 @@ const F = 'float32';
 const I = 'int32';
 const B = 'bool';
 const EDGES: Record<DType, readonly number[]> = {
-  float32: [0, -0, 1, -1, 0.5, -0.5, 1.5, 2.5, -2.5, 0.1, 3, -7, 100, -100, 1e30, -1e30, 3.4028234663852886e38, -3.4028234663852886e38, 16777216, 16777217, 2147483648, -2147483904, Infinity, -Infinity, NaN],
+  float32: [
+    0,
+    -0,
+    1,
+    -1,
+    0.5,
+    -0.5,
+    1.5,
+    2.5,
+    -2.5,
+    0.1,
+    3,
+    -7,
+    100,
+    -100,
+    1e30,
+    -1e30,
+    3.4028234663852886e38,
+    -3.4028234663852886e38,
+    16777216,
+    16777217,
+    2147483648,
+    -2147483904,
+    Infinity,
+    -Infinity,
+    NaN,
+  ],
   int32: [0, 1, -1, 2, -2, 3, -7, 46341, -46341, 65536, 16777217, 2147483647, -2147483648, -2147483647],
   bool: [0, 1],
 };
 type Sig = [DType[], DType];
-const numeric2 = (): Sig[] => [[[F, F], F], [[I, I], I]];
+const numeric2 = (): Sig[] => [
+  [[F, F], F],
+  [[I, I], I],
+];
 const SIGNATURES: Record<ScalarFn, Sig[]> = {
-  add: numeric2(), sub: numeric2(), mul: numeric2(), div: numeric2(), floordiv: numeric2(), mod: numeric2(), pow: numeric2(), max: numeric2(), min: numeric2(),
-  neg: [[[F], F], [[I], I]], abs: [[[F], F], [[I], I]], sign: [[[F], F], [[I], I]],
-  exp: [[[F], F]], log: [[[F], F]], log1p: [[[F], F]], sqrt: [[[F], F]], tanh: [[[F], F]], sin: [[[F], F]], cos: [[[F], F]], erf: [[[F], F]],
-  floor: [[[F], F]], ceil: [[[F], F]], roundEven: [[[F], F]], trunc: [[[F], F]], relu: [[[F], F]],
-  lt: [[[F, F], B], [[I, I], B]], le: [[[F, F], B], [[I, I], B]], eq: [[[F, F], B], [[I, I], B]], ne: [[[F, F], B], [[I, I], B]],
-  and: [[[B, B], B]], or: [[[B, B], B]], not: [[[B], B]],
-  select: [[[B, F, F], F], [[B, I, I], I]],
-  toInt: [[[F], I], [[B], I], [[I], I]], toFloat: [[[I], F], [[B], F], [[F], F]], toBool: [[[F], B], [[I], B]],
+  add: numeric2(),
+  sub: numeric2(),
+  mul: numeric2(),
+  div: numeric2(),
+  floordiv: numeric2(),
+  mod: numeric2(),
+  pow: numeric2(),
+  max: numeric2(),
+  min: numeric2(),
+  neg: [
+    [[F], F],
+    [[I], I],
+  ],
+  abs: [
+    [[F], F],
+    [[I], I],
+  ],
+  sign: [
+    [[F], F],
+    [[I], I],
+  ],
+  exp: [[[F], F]],
+  log: [[[F], F]],
+  log1p: [[[F], F]],
+  sqrt: [[[F], F]],
+  tanh: [[[F], F]],
+  sin: [[[F], F]],
+  cos: [[[F], F]],
+  erf: [[[F], F]],
+  floor: [[[F], F]],
+  ceil: [[[F], F]],
+  roundEven: [[[F], F]],
+  trunc: [[[F], F]],
+  relu: [[[F], F]],
+  lt: [
+    [[F, F], B],
+    [[I, I], B],
+  ],
+  le: [
+    [[F, F], B],
+    [[I, I], B],
+  ],
+  eq: [
+    [[F, F], B],
+    [[I, I], B],
+  ],
+  ne: [
+    [[F, F], B],
+    [[I, I], B],
+  ],
+  and: [[[B, B], B]],
+  or: [[[B, B], B]],
+  not: [[[B], B]],
+  select: [
+    [[B, F, F], F],
+    [[B, I, I], I],
+  ],
+  toInt: [
+    [[F], I],
+    [[B], I],
+    [[I], I],
+  ],
+  toFloat: [
+    [[I], F],
+    [[B], F],
+    [[F], F],
+  ],
+  toBool: [
+    [[F], B],
+    [[I], B],
+  ],
 };
 /** Not correctly rounded on GPUs: compared within float32 accuracy. */
 const APPROX = new Set<ScalarFn>(['exp', 'log', 'log1p', 'sqrt', 'tanh', 'sin', 'cos', 'erf', 'pow', 'div', 'mod', 'floordiv']);
@@ -61,7 +153,15 @@ async function runWgsl(e: ScalarExpr, rows: number[][], args: readonly DType[], 
   const f32 = new Float32Array(words.buffer);
   const i32 = new Int32Array(words.buffer);
   args.forEach((dt, j) => rows.forEach((r, i) => (dt === F ? (f32[j * n + i] = r[j]!) : dt === I ? (i32[j * n + i] = r[j]!) : (words[j * n + i] = r[j]!))));
-  const k = elementwiseWgsl({ exprs: [e], inShapes: args.map(() => [n]), inDTypes: args, inOffsets: args.map((_, j) => j * n), outShape: [n], outDTypes: [out], outOffsets: [args.length * n] });
+  const k = elementwiseWgsl({
+    exprs: [e],
+    inShapes: args.map(() => [n]),
+    inDTypes: args,
+    inOffsets: args.map((_, j) => j * n),
+    outShape: [n],
+    outDTypes: [out],
+    outOffsets: [args.length * n],
+  });
   const storage = dev.createBuffer({ size: words.byteLength, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC });
   const uniforms = dev.createBuffer({ size: PARAM_SLOTS * 4, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
   const read = dev.createBuffer({ size: n * 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
@@ -70,7 +170,13 @@ async function runWgsl(e: ScalarExpr, rows: number[][], args: readonly DType[], 
   params.set(k.params);
   dev.queue.writeBuffer(uniforms, 0, params);
   const pipeline = await pipelines.get(k.wgsl);
-  const bind = dev.createBindGroup({ layout: pipelines.bindGroupLayout, entries: [{ binding: 0, resource: { buffer: storage } }, { binding: 1, resource: { buffer: uniforms, size: PARAM_SLOTS * 4 } }] });
+  const bind = dev.createBindGroup({
+    layout: pipelines.bindGroupLayout,
+    entries: [
+      { binding: 0, resource: { buffer: storage } },
+      { binding: 1, resource: { buffer: uniforms, size: PARAM_SLOTS * 4 } },
+    ],
+  });
   const enc = dev.createCommandEncoder();
   const pass = enc.beginComputePass();
   pass.setPipeline(pipeline);
@@ -96,7 +202,9 @@ const same = (a: number, b: number) => Object.is(a, b) || (Number.isNaN(a) && Nu
 const close = (a: number, b: number) => same(a, b) || (Number.isFinite(b) && Math.abs(a - b) <= 2e-6 + 1e-5 * Math.abs(b)) || (a === 0 && b === 0);
 
 describe('WGSL scalar semantics == the evaluator on the edge table', () => {
-  const cases = (Object.keys(SCALAR_FN_ARITY) as ScalarFn[]).flatMap((fn) => SIGNATURES[fn].map(([args, out]) => [`${fn}(${args.join(', ')}) -> ${out}`, fn, args, out] as const));
+  const cases = (Object.keys(SCALAR_FN_ARITY) as ScalarFn[]).flatMap((fn) =>
+    SIGNATURES[fn].map(([args, out]) => [`${fn}(${args.join(', ')}) -> ${out}`, fn, args, out] as const),
+  );
   it.each(cases)('%s', async (name, fn, args, out) => {
     if (!ctx) return;
     const e = call(fn, out, ...args.map((dt, i) => input(i, dt)));

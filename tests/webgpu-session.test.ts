@@ -35,7 +35,11 @@ function mlp(sizes: number[]) {
   }
   const loss = softmaxCrossEntropy(y, h);
   const step = train.adam(0.01).minimize(loss);
-  const labels = (n: number, c: number) => tensor(Array.from({ length: n * c }, (_, i) => (i % c === Math.floor(i / c) % c ? 1 : 0)), [n, c]);
+  const labels = (n: number, c: number) =>
+    tensor(
+      Array.from({ length: n * c }, (_, i) => (i % c === Math.floor(i / c) % c ? 1 : 0)),
+      [n, c],
+    );
   return { g, x, y, logits: h, loss, step, feeds: { x: randomTensor(rand, [16, sizes[0]!]), y: labels(16, sizes[sizes.length - 1]!) } };
 }
 
@@ -140,7 +144,12 @@ describe('WebGPU backend', () => {
     const before = { ...counts };
     await s.run([step], feeds);
     // The step fetches nothing: it writes its feeds (two) and reads back only the written variables' new values.
-    expect([counts.submit - before.submit, counts.mapAsync - before.mapAsync, counts.createBuffer - before.createBuffer, counts.createBindGroup - before.createBindGroup]).toEqual([1, 1, 0, 0]);
+    expect([
+      counts.submit - before.submit,
+      counts.mapAsync - before.mapAsync,
+      counts.createBuffer - before.createBuffer,
+      counts.createBindGroup - before.createBindGroup,
+    ]).toEqual([1, 1, 0, 0]);
     expect(counts.writeBuffer - before.writeBuffer).toBe(2);
     const live = counts.live;
     let last = 0;

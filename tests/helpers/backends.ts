@@ -61,7 +61,16 @@ async function webgpuEntry(): Promise<CompiledBackendEntry[]> {
   }
   const dev: WebGpuDevice = webgpuDevice(ctx, { constantEvaluator: referenceConstantEvaluator });
   const shared: Device = { ...dev, dispose: undefined };
-  return [{ name: 'webgpu fused', fuse: true, device: () => shared, missingRoutines: WEBGPU_MISSING_ROUTINES, fuzzEvery: Number(process.env.FUZZ_WEBGPU_EVERY ?? 20), notSynchronous: 'the WebGPU device reads results back asynchronously (mapAsync); the conformance harness (runCase) is synchronous' }];
+  return [
+    {
+      name: 'webgpu fused',
+      fuse: true,
+      device: () => shared,
+      missingRoutines: WEBGPU_MISSING_ROUTINES,
+      fuzzEvery: Number(process.env.FUZZ_WEBGPU_EVERY ?? 20),
+      notSynchronous: 'the WebGPU device reads results back asynchronously (mapAsync); the conformance harness (runCase) is synchronous',
+    },
+  ];
 }
 
 /** The visible debt of the WebGPU backend: routines (op kernels) it does not implement yet. */

@@ -79,7 +79,9 @@ async function runCase(text: string): Promise<void> {
 }
 
 const dir = join(here, 'programs');
-const files = readdirSync(dir).filter((f) => f.endsWith('.kir')).sort();
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith('.kir'))
+  .sort();
 
 describe.each(files)('%s', (file) => {
   const cases = readFileSync(join(dir, file), 'utf8').split(/^\/\/ -----$/m);

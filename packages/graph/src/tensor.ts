@@ -82,10 +82,7 @@ function inferShapeOfNested(v: NestedArray, where: string): number[] {
   for (let i = 1; i < v.length; i++) {
     const s = inferShapeOfNested(v[i]!, where);
     if (s.length !== inner.length || s.some((d, j) => d !== inner[j])) {
-      throw new KilnError(
-        'SHAPE_MISMATCH',
-        `${where}: ragged nested array: element 0 has shape ${fmtShape(inner)} but element ${i} has shape ${fmtShape(s)}`,
-      );
+      throw new KilnError('SHAPE_MISMATCH', `${where}: ragged nested array: element 0 has shape ${fmtShape(inner)} but element ${i} has shape ${fmtShape(s)}`);
     }
   }
   return [v.length, ...inner];
@@ -126,7 +123,7 @@ export function tensor(values: TypedArray | ArrayBufferView | NestedArray | Tens
     inferred = [values.length];
     dt = dtype ?? dtypeOfTyped(values);
   } else {
-    inferred = inferShapeOfNested(values as NestedArray, "tensor");
+    inferred = inferShapeOfNested(values as NestedArray, 'tensor');
     const out: (number | boolean)[] = [];
     flattenNested(values as NestedArray, out);
     flat = out;

@@ -130,7 +130,10 @@ class CpuCompiledModel implements CompiledModel {
 
   private checkFeeds(feeds: Record<string, Tensor>): Map<string, Tensor> {
     if (feeds === null || typeof feeds !== 'object' || Array.isArray(feeds) || feeds instanceof Tensor) {
-      throw new KilnError('INVALID_FEED', `CompiledModel.run: feeds must be an object mapping placeholder names to Tensors, got ${feeds === null ? 'null' : Array.isArray(feeds) ? 'an array' : typeof feeds}`);
+      throw new KilnError(
+        'INVALID_FEED',
+        `CompiledModel.run: feeds must be an object mapping placeholder names to Tensors, got ${feeds === null ? 'null' : Array.isArray(feeds) ? 'an array' : typeof feeds}`,
+      );
     }
     const byName = new Map<string, Tensor>();
     for (const [k, v] of Object.entries(feeds)) byName.set(k.replace(/:0$/, ''), v);
@@ -144,12 +147,18 @@ class CpuCompiledModel implements CompiledModel {
         throw new KilnError('MISSING_FEED', `CompiledModel.run: feed '${f.name}' (${want}) is missing; the compiled model needs ${all}`);
       }
       if (!(value instanceof Tensor)) {
-        throw new KilnError('INVALID_FEED', `CompiledModel.run: feed '${f.name}' must be a Tensor (${want}), got ${value === null ? 'null' : typeof value}; wrap values with tensor()`);
+        throw new KilnError(
+          'INVALID_FEED',
+          `CompiledModel.run: feed '${f.name}' must be a Tensor (${want}), got ${value === null ? 'null' : typeof value}; wrap values with tensor()`,
+        );
       }
       const got = `${value.dtype}${fmtShape(value.shape)}`;
       if (value.dtype !== b.dtype) throw new KilnError('DTYPE_MISMATCH', `CompiledModel.run: feed '${f.name}' expects ${want}, got ${got}`);
       if (value.shape.length !== b.shape.length || value.shape.some((d, i) => d !== b.shape[i])) {
-        throw new KilnError('SHAPE_MISMATCH', `CompiledModel.run: feed '${f.name}' expects ${want} (the shape it was compiled for), got ${got}; compile again with feedShapes for other shapes`);
+        throw new KilnError(
+          'SHAPE_MISMATCH',
+          `CompiledModel.run: feed '${f.name}' expects ${want} (the shape it was compiled for), got ${got}; compile again with feedShapes for other shapes`,
+        );
       }
       out.set(f.name, value);
     }
@@ -178,7 +187,14 @@ async function gpuDevice() {
   return webgpuDevice(await acquireGpu(), { constantEvaluator: referenceConstantEvaluator });
 }
 
-async function modelOn(backend: 'cpu' | 'webgpu', program: Program, variables: Map<string, Tensor>, seed: number, runCounter: number, device?: Device): Promise<CompiledModel> {
+async function modelOn(
+  backend: 'cpu' | 'webgpu',
+  program: Program,
+  variables: Map<string, Tensor>,
+  seed: number,
+  runCounter: number,
+  device?: Device,
+): Promise<CompiledModel> {
   if (backend === 'cpu') return cpuModel(program, variables, seed, runCounter);
   const dev = device ?? (await gpuDevice());
   checkRoutines(program, dev);
@@ -188,10 +204,15 @@ async function modelOn(backend: 'cpu' | 'webgpu', program: Program, variables: M
 /** Concrete shapes for every feed: the placeholder's own, or feedShapes' (which must agree). */
 function resolveFeedShapes(spec: CompileModelSpec): Record<string, number[]> {
   const given = spec.feedShapes ?? {};
-  if (given === null || typeof given !== 'object') throw new KilnError('INVALID_ARGUMENT', `compileModel: feedShapes must be an object mapping placeholder names to shapes`);
+  if (given === null || typeof given !== 'object')
+    throw new KilnError('INVALID_ARGUMENT', `compileModel: feedShapes must be an object mapping placeholder names to shapes`);
   const names = new Set(spec.feeds.map((f) => f.node.name));
   for (const k of Object.keys(given)) {
-    if (!names.has(k)) throw new KilnError('INVALID_ARGUMENT', `compileModel: feedShapes has '${k}', which is not among the feeds (${[...names].map((n) => `'${n}'`).join(', ')})`);
+    if (!names.has(k))
+      throw new KilnError(
+        'INVALID_ARGUMENT',
+        `compileModel: feedShapes has '${k}', which is not among the feeds (${[...names].map((n) => `'${n}'`).join(', ')})`,
+      );
   }
   const out: Record<string, number[]> = {};
   for (const f of spec.feeds) {
@@ -230,14 +251,18 @@ export async function compileModel(g: Graph, spec: CompileModelSpec, opts: Compi
   }
   for (const [i, t] of [...spec.fetches, ...spec.feeds].entries()) {
     if (!isSymbolic(t) || t.graph !== g) {
-      throw new KilnError('INVALID_ARGUMENT', `compileModel: ${i < spec.fetches.length ? `fetch ${i}` : `feed ${i - spec.fetches.length}`} must be a SymbolicTensor of this graph`);
+      throw new KilnError(
+        'INVALID_ARGUMENT',
+        `compileModel: ${i < spec.fetches.length ? `fetch ${i}` : `feed ${i - spec.fetches.length}`} must be a SymbolicTensor of this graph`,
+      );
     }
   }
   const device = opts.backend === 'webgpu' ? await gpuDevice() : undefined;
   const copts: CompileOptions = { fuse: opts.fuse ?? true, feedShapes: resolveFeedShapes(spec), constantEvaluator: referenceConstantEvaluator };
   let program = compile(g, { fetches: [...spec.fetches], feeds: [...spec.feeds] }, copts);
   // WebGPU runs CPU-layout programs (which serialize) unless a bool tensor needs its 4-byte layout.
-  if (device && program.buffers.some((b) => b.dtype === 'bool')) program = compile(g, { fetches: [...spec.fetches], feeds: [...spec.feeds] }, { ...copts, memoryLayout: device.memoryLayout });
+  if (device && program.buffers.some((b) => b.dtype === 'bool'))
+    program = compile(g, { fetches: [...spec.fetches], feeds: [...spec.feeds] }, { ...copts, memoryLayout: device.memoryLayout });
   const variables = new Map(program.graph.variables().map((v) => [v.name, (v.attrs['value'] as Tensor).clone()] as const));
   return modelOn(opts.backend, program, variables, seed, 0, device);
 }

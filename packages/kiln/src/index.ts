@@ -11,4 +11,11 @@ export * from '@kiln/runtime-webgpu';
 // Keras-style API (@kiln/keras-api): sequential, model, layers, loadModel, ...
 
 // Compiled models: compileModel, loadCompiled.
-export { compileModel, loadCompiled, type CompiledModel, type CompileModelSpec, type CompiledModelOptions, type LoadCompiledOptions } from './compiled-model.js';
+export {
+  compileModel,
+  loadCompiled,
+  type CompiledModel,
+  type CompileModelSpec,
+  type CompiledModelOptions,
+  type LoadCompiledOptions,
+} from './compiled-model.js';

@@ -5,23 +5,26 @@
  * fit); only float32, the integer types and bool have a Kiln dtype.
  */
 import { type BytesLike, type DType, KilnError, Tensor, allocData, fmtShape, sizeOf, toBytes } from '@kiln/graph';
-import {
-  type WireField,
-  corrupt,
-  fieldBytes,
-  fieldFloat,
-  fieldInt,
-  fieldString,
-  pushDoubles,
-  pushFloats,
-  pushInts,
-  readFields,
-} from './wire.js';
+import { type WireField, corrupt, fieldBytes, fieldFloat, fieldInt, fieldString, pushDoubles, pushFloats, pushInts, readFields } from './wire.js';
 
 export const ONNX_DTYPE_NAMES: Record<number, string> = {
-  0: 'UNDEFINED', 1: 'FLOAT', 2: 'UINT8', 3: 'INT8', 4: 'UINT16', 5: 'INT16', 6: 'INT32', 7: 'INT64',
-  8: 'STRING', 9: 'BOOL', 10: 'FLOAT16', 11: 'DOUBLE', 12: 'UINT32', 13: 'UINT64', 14: 'COMPLEX64',
-  15: 'COMPLEX128', 16: 'BFLOAT16',
+  0: 'UNDEFINED',
+  1: 'FLOAT',
+  2: 'UINT8',
+  3: 'INT8',
+  4: 'UINT16',
+  5: 'INT16',
+  6: 'INT32',
+  7: 'INT64',
+  8: 'STRING',
+  9: 'BOOL',
+  10: 'FLOAT16',
+  11: 'DOUBLE',
+  12: 'UINT32',
+  13: 'UINT64',
+  14: 'COMPLEX64',
+  15: 'COMPLEX128',
+  16: 'BFLOAT16',
 };
 
 export function onnxDTypeName(code: number): string {
@@ -34,7 +37,14 @@ export function kilnDType(code: number): DType | undefined {
     case 1: // FLOAT
     case 10: // FLOAT16 (widened exactly)
       return 'float32';
-    case 2: case 3: case 4: case 5: case 6: case 7: case 12: case 13:
+    case 2:
+    case 3:
+    case 4:
+    case 5:
+    case 6:
+    case 7:
+    case 12:
+    case 13:
       return 'int32';
     case 9:
       return 'bool';
@@ -118,18 +128,41 @@ export function decodeTensorProto(buf: Uint8Array, what = 'TensorProto'): OnnxTe
   const dims: bigint[] = [];
   for (const f of readFields(buf, what)) {
     switch (f.no) {
-      case 1: pushInts(f, dims, what); break;
-      case 2: t.dataType = Number(fieldInt(f, what)); break;
-      case 4: pushFloats(f, t.floatData, what); break;
-      case 5: pushInts(f, t.int32Data, what); break;
-      case 7: pushInts(f, t.int64Data, what); break;
-      case 8: t.name = fieldString(f, what); break;
-      case 9: t.raw = fieldBytes(f, what); break;
-      case 10: pushDoubles(f, t.doubleData, what); break;
-      case 11: pushInts(f, t.uint64Data, what); break;
-      case 13: t.external = true; break;
-      case 14: if (fieldInt(f, what) === 1n) t.external = true; break;
-      default: break; // segment, string_data, doc_string: not needed
+      case 1:
+        pushInts(f, dims, what);
+        break;
+      case 2:
+        t.dataType = Number(fieldInt(f, what));
+        break;
+      case 4:
+        pushFloats(f, t.floatData, what);
+        break;
+      case 5:
+        pushInts(f, t.int32Data, what);
+        break;
+      case 7:
+        pushInts(f, t.int64Data, what);
+        break;
+      case 8:
+        t.name = fieldString(f, what);
+        break;
+      case 9:
+        t.raw = fieldBytes(f, what);
+        break;
+      case 10:
+        pushDoubles(f, t.doubleData, what);
+        break;
+      case 11:
+        pushInts(f, t.uint64Data, what);
+        break;
+      case 13:
+        t.external = true;
+        break;
+      case 14:
+        if (fieldInt(f, what) === 1n) t.external = true;
+        break;
+      default:
+        break; // segment, string_data, doc_string: not needed
     }
   }
   for (const d of dims) {
@@ -143,19 +176,44 @@ function decodeAttr(buf: Uint8Array, what: string): OnnxAttr {
   const a: OnnxAttr = { name: '', type: 0, hasGraph: false, floats: [], ints: [], strings: [] };
   for (const f of readFields(buf, what)) {
     switch (f.no) {
-      case 1: a.name = fieldString(f, what); break;
-      case 2: a.f = fieldFloat(f, what); break;
-      case 3: a.i = fieldInt(f, what); break;
-      case 4: a.s = fieldString(f, what); break;
-      case 5: a.t = decodeTensorProto(fieldBytes(f, what), `${what} tensor`); break;
-      case 6: a.hasGraph = true; break;
-      case 7: pushFloats(f, a.floats, what); break;
-      case 8: pushInts(f, a.ints, what); break;
-      case 9: a.strings.push(fieldString(f, what)); break;
-      case 10: a.hasGraph = true; break; // graphs
-      case 20: a.type = Number(fieldInt(f, what)); break;
-      case 21: a.refAttrName = fieldString(f, what); break;
-      default: break;
+      case 1:
+        a.name = fieldString(f, what);
+        break;
+      case 2:
+        a.f = fieldFloat(f, what);
+        break;
+      case 3:
+        a.i = fieldInt(f, what);
+        break;
+      case 4:
+        a.s = fieldString(f, what);
+        break;
+      case 5:
+        a.t = decodeTensorProto(fieldBytes(f, what), `${what} tensor`);
+        break;
+      case 6:
+        a.hasGraph = true;
+        break;
+      case 7:
+        pushFloats(f, a.floats, what);
+        break;
+      case 8:
+        pushInts(f, a.ints, what);
+        break;
+      case 9:
+        a.strings.push(fieldString(f, what));
+        break;
+      case 10:
+        a.hasGraph = true;
+        break; // graphs
+      case 20:
+        a.type = Number(fieldInt(f, what));
+        break;
+      case 21:
+        a.refAttrName = fieldString(f, what);
+        break;
+      default:
+        break;
     }
   }
   if (a.type === 0) {
@@ -177,17 +235,28 @@ function decodeNode(buf: Uint8Array, index: number): OnnxNode {
   const n: OnnxNode = { name: '', opType: '', domain: '', inputs: [], outputs: [], attrs: new Map() };
   for (const f of readFields(buf, what)) {
     switch (f.no) {
-      case 1: n.inputs.push(fieldString(f, what)); break;
-      case 2: n.outputs.push(fieldString(f, what)); break;
-      case 3: n.name = fieldString(f, what); break;
-      case 4: n.opType = fieldString(f, what); break;
+      case 1:
+        n.inputs.push(fieldString(f, what));
+        break;
+      case 2:
+        n.outputs.push(fieldString(f, what));
+        break;
+      case 3:
+        n.name = fieldString(f, what);
+        break;
+      case 4:
+        n.opType = fieldString(f, what);
+        break;
       case 5: {
         const a = decodeAttr(fieldBytes(f, what), `${what} attribute`);
         n.attrs.set(a.name, a);
         break;
       }
-      case 7: n.domain = fieldString(f, what); break;
-      default: break;
+      case 7:
+        n.domain = fieldString(f, what);
+        break;
+      default:
+        break;
     }
   }
   if (!n.opType) throw corrupt(what, 'node without op_type');
@@ -234,13 +303,26 @@ function decodeGraph(buf: Uint8Array): OnnxGraph {
   const g: OnnxGraph = { name: '', nodes: [], initializers: [], inputs: [], outputs: [], valueInfo: [] };
   for (const f of readFields(buf, what)) {
     switch (f.no) {
-      case 1: g.nodes.push(decodeNode(fieldBytes(f, what), g.nodes.length)); break;
-      case 2: g.name = fieldString(f, what); break;
-      case 5: g.initializers.push(decodeTensorProto(fieldBytes(f, what), `initializer #${g.initializers.length}`)); break;
-      case 11: g.inputs.push(decodeValueInfo(fieldBytes(f, what), 'graph input')); break;
-      case 12: g.outputs.push(decodeValueInfo(fieldBytes(f, what), 'graph output')); break;
-      case 13: g.valueInfo.push(decodeValueInfo(fieldBytes(f, what), 'value_info')); break;
-      default: break;
+      case 1:
+        g.nodes.push(decodeNode(fieldBytes(f, what), g.nodes.length));
+        break;
+      case 2:
+        g.name = fieldString(f, what);
+        break;
+      case 5:
+        g.initializers.push(decodeTensorProto(fieldBytes(f, what), `initializer #${g.initializers.length}`));
+        break;
+      case 11:
+        g.inputs.push(decodeValueInfo(fieldBytes(f, what), 'graph input'));
+        break;
+      case 12:
+        g.outputs.push(decodeValueInfo(fieldBytes(f, what), 'graph output'));
+        break;
+      case 13:
+        g.valueInfo.push(decodeValueInfo(fieldBytes(f, what), 'value_info'));
+        break;
+      default:
+        break;
     }
   }
   return g;
@@ -283,10 +365,7 @@ export function decodeModel(input: BytesLike, who = 'importOnnx'): OnnxModel {
 function toInt32(v: bigint, what: string, index: number, saturate: boolean): number {
   if (v < -2147483648n || v > 2147483647n) {
     if (saturate) return v < 0n ? -2147483648 : 2147483647;
-    throw new KilnError(
-      'UNSUPPORTED',
-      `${what}: int64 value ${v} at index ${index} does not fit in int32 (Kiln stores integers as int32)`,
-    );
+    throw new KilnError('UNSUPPORTED', `${what}: int64 value ${v} at index ${index} does not fit in int32 (Kiln stores integers as int32)`);
   }
   return Number(v);
 }
@@ -315,17 +394,39 @@ export function tensorFromProto(t: OnnxTensor, what: string, opts: { saturate?: 
     for (let i = 0; i < n; i++) {
       const o = i * w;
       switch (code) {
-        case 1: data[i] = dv.getFloat32(o, true); break;
-        case 2: data[i] = dv.getUint8(o); break;
-        case 3: data[i] = dv.getInt8(o); break;
-        case 4: data[i] = dv.getUint16(o, true); break;
-        case 5: data[i] = dv.getInt16(o, true); break;
-        case 6: data[i] = dv.getInt32(o, true); break;
-        case 7: data[i] = toInt32(dv.getBigInt64(o, true), what, i, sat); break;
-        case 9: data[i] = dv.getUint8(o) !== 0 ? 1 : 0; break;
-        case 10: data[i] = halfToFloat(dv.getUint16(o, true)); break;
-        case 12: data[i] = toInt32(BigInt(dv.getUint32(o, true)), what, i, sat); break;
-        case 13: data[i] = toInt32(dv.getBigUint64(o, true), what, i, sat); break;
+        case 1:
+          data[i] = dv.getFloat32(o, true);
+          break;
+        case 2:
+          data[i] = dv.getUint8(o);
+          break;
+        case 3:
+          data[i] = dv.getInt8(o);
+          break;
+        case 4:
+          data[i] = dv.getUint16(o, true);
+          break;
+        case 5:
+          data[i] = dv.getInt16(o, true);
+          break;
+        case 6:
+          data[i] = dv.getInt32(o, true);
+          break;
+        case 7:
+          data[i] = toInt32(dv.getBigInt64(o, true), what, i, sat);
+          break;
+        case 9:
+          data[i] = dv.getUint8(o) !== 0 ? 1 : 0;
+          break;
+        case 10:
+          data[i] = halfToFloat(dv.getUint16(o, true));
+          break;
+        case 12:
+          data[i] = toInt32(BigInt(dv.getUint32(o, true)), what, i, sat);
+          break;
+        case 13:
+          data[i] = toInt32(dv.getBigUint64(o, true), what, i, sat);
+          break;
       }
     }
   } else {

@@ -157,7 +157,12 @@ export function convertModel(model: OnnxModel, opts: ImportOptions = {}): Import
       const foldable = ins.every((v, i) => node.inputs[i] === '' || (v?.konst !== undefined && !v.overflow));
       if (foldable) {
         try {
-          produced = foldNode(def, node, opset, ins.map((v) => v?.konst));
+          produced = foldNode(
+            def,
+            node,
+            opset,
+            ins.map((v) => v?.konst),
+          );
         } catch (e) {
           // A kernel missing on the reference executor: convert symbolically instead.
           if (!(e instanceof KilnError && (e.code === 'UNSUPPORTED' || e.code === 'UNKNOWN_OP'))) throw e;
@@ -230,8 +235,7 @@ export function convertModel(model: OnnxModel, opts: ImportOptions = {}): Import
   if (issues.length) {
     throw new KilnError(
       'UNSUPPORTED',
-      `importOnnx: the model uses ${issues.length} unsupported feature${issues.length > 1 ? 's' : ''}:\n` +
-        issues.map((s) => `  - ${s}`).join('\n'),
+      `importOnnx: the model uses ${issues.length} unsupported feature${issues.length > 1 ? 's' : ''}:\n` + issues.map((s) => `  - ${s}`).join('\n'),
     );
   }
   return { graph: g, inputs, inputNames, outputs, outputNames, opset };

@@ -8,7 +8,10 @@ describe('decodeOnnxTensor', () => {
     const f = decodeOnnxTensor(tensorProto({ name: 'x', dims: [2, 2], type: FLOAT, values: [1, -2.5, 3, 4] }));
     expect(f.name).toBe('x');
     expect(f.onnxDType).toBe('FLOAT');
-    expect(f.tensor.toArray()).toEqual([[1, -2.5], [3, 4]]);
+    expect(f.tensor.toArray()).toEqual([
+      [1, -2.5],
+      [3, 4],
+    ]);
     const i = decodeOnnxTensor(tensorProto({ dims: [3], type: INT32, values: [7, -8, 9] }));
     expect(i.tensor.dtype).toBe('int32');
     expect(i.tensor.toFlat()).toEqual([7, -8, 9]);

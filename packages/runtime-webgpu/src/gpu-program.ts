@@ -137,9 +137,7 @@ export class WebGpuProgram implements DeviceProgram {
       scratchAt = scratchBase;
       const out = generateKernel(k, bufs, placement);
       for (const id of writesOf(k)) stateWritten.add(this.base(id));
-      return out
-        .filter((g) => g.workgroups[0] > 0)
-        .map((g) => ({ t, g }));
+      return out.filter((g) => g.workgroups[0] > 0).map((g) => ({ t, g }));
     });
     total = scratchEnd;
     const limits = dev.limits;
@@ -152,7 +150,8 @@ export class WebGpuProgram implements DeviceProgram {
     }
     this.checkLost();
     this.storage = dev.createBuffer({ size: Math.max(total, ALIGN), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC });
-    for (const b of bufs) if (b.kind === 'const' && b.aliasOf === undefined) dev.queue.writeBuffer(this.storage, this.offsets[b.id]! * 4, toGpu(b.dtype, b.value!.data));
+    for (const b of bufs)
+      if (b.kind === 'const' && b.aliasOf === undefined) dev.queue.writeBuffer(this.storage, this.offsets[b.id]! * 4, toGpu(b.dtype, b.value!.data));
 
     this.dispatchesOf = program.kernels.map(() => []);
     generated.forEach(({ t }, d) => this.dispatchesOf[t]!.push(d));
@@ -383,7 +382,8 @@ export class WebGpuProgram implements DeviceProgram {
       rbAt.set(t.key, own ? rbSize : this.readbackOffsets.get(t.key)!);
       rbSize += align(t.count * 4);
     }
-    const rb = targets.length === 0 ? null : own ? dev.createBuffer({ size: rbSize, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }) : this.readback!;
+    const rb =
+      targets.length === 0 ? null : own ? dev.createBuffer({ size: rbSize, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }) : this.readback!;
     for (const t of targets) if (t.count > 0) enc.copyBufferToBuffer(this.storage, t.at * 4, rb!, rbAt.get(t.key)!, t.count * 4);
     dev.queue.submit([enc.finish()]);
     const validation = await dev.popErrorScope();

@@ -52,9 +52,7 @@ export class PipelineCache {
     } catch (e) {
       const info = await module.getCompilationInfo();
       const lines = wgsl.split('\n');
-      const msgs = info.messages
-        .filter((m) => m.type === 'error')
-        .map((m) => `line ${m.lineNum}: ${m.message}\n    ${(lines[m.lineNum - 1] ?? '').trim()}`);
+      const msgs = info.messages.filter((m) => m.type === 'error').map((m) => `line ${m.lineNum}: ${m.message}\n    ${(lines[m.lineNum - 1] ?? '').trim()}`);
       throw new PipelineError(msgs.length ? msgs.join('\n  ') : (e as Error).message);
     }
   }

@@ -9,7 +9,22 @@
  * state routines (assign, assignAdd, assignSub of unfused programs) write the variable's
  * staging slot, reading it there once an earlier kernel of the run wrote it.
  */
-import { type BufferDecl, type KernelSpec, type ScalarExpr, type View, broadcastStrides, call, chainPieces, concatPieceView, identityView, input, padView, sliceView, substitute, transposeView } from '@kiln/compiler';
+import {
+  type BufferDecl,
+  type KernelSpec,
+  type ScalarExpr,
+  type View,
+  broadcastStrides,
+  call,
+  chainPieces,
+  concatPieceView,
+  identityView,
+  input,
+  padView,
+  sliceView,
+  substitute,
+  transposeView,
+} from '@kiln/compiler';
 import { KilnError, normalizeAxis, sizeOf, stridesOf } from '@kiln/graph';
 import { contractionWgsl } from './codegen/contraction-wgsl.js';
 import { reduceWgsl } from './codegen/reduce-wgsl.js';
@@ -20,14 +35,37 @@ import type { Placement } from './kernels.js';
 type OpSpec = Extract<KernelSpec, { kind: 'op' }>;
 
 /** The routines this device implements (its Device.routines). */
-export const WEBGPU_ROUTINES: ReadonlySet<string> = new Set(['transpose', 'slice', 'pad', 'concat', 'stack', 'split', 'tile', 'matMul', 'softmax', 'logSoftmax', 'assign', 'assignAdd', 'assignSub']);
+export const WEBGPU_ROUTINES: ReadonlySet<string> = new Set([
+  'transpose',
+  'slice',
+  'pad',
+  'concat',
+  'stack',
+  'split',
+  'tile',
+  'matMul',
+  'softmax',
+  'logSoftmax',
+  'assign',
+  'assignAdd',
+  'assignSub',
+]);
 
 /**
  * out = value read through `views` (input slots 0..), then the op's epilogue if any. `loops`
  * replaces the output shape by one of the same row-major order (tile's interleaved dims), with
  * `epiView` giving each epilogue input's view over it.
  */
-function copyThrough(s: OpSpec, out: number, ins: number[], views: View[], bufs: readonly BufferDecl[], at: Placement, loops?: number[], epiView?: (id: number) => View): GeneratedKernel {
+function copyThrough(
+  s: OpSpec,
+  out: number,
+  ins: number[],
+  views: View[],
+  bufs: readonly BufferDecl[],
+  at: Placement,
+  loops?: number[],
+  epiView?: (id: number) => View,
+): GeneratedKernel {
   const o = bufs[out]!;
   let expr: ScalarExpr = input(0, o.dtype);
   const epi = s.epilogueInputs ?? [];
@@ -101,7 +139,22 @@ function softmaxLike(s: OpSpec, bufs: readonly BufferDecl[], at: Placement, log:
   const [xi, mi, si] = [input(0, F), input(1, F), input(2, F)];
   const shifted = call('sub', F, xi, mi);
   const reduce = (reducer: 'max' | 'sum', prologue: ScalarExpr, ins: number[][], offs: number[], out: number) =>
-    reduceWgsl({ reducer, prologue, inShapes: ins, inDTypes: ins.map(() => F), inOffsets: offs, inShape: x.shape, axes: [axis], epilogue: input(0, F), epiShapes: [], epiDTypes: [], epiOffsets: [], outShape: keep, outDType: F, outOffset: out });
+    reduceWgsl({
+      reducer,
+      prologue,
+      inShapes: ins,
+      inDTypes: ins.map(() => F),
+      inOffsets: offs,
+      inShape: x.shape,
+      axes: [axis],
+      epilogue: input(0, F),
+      epiShapes: [],
+      epiDTypes: [],
+      epiOffsets: [],
+      outShape: keep,
+      outDType: F,
+      outOffset: out,
+    });
   const value = log ? call('sub', F, shifted, call('log', F, si)) : call('div', F, call('exp', F, shifted), si);
   const epi = s.epilogueInputs ?? [];
   const expr = s.epilogue ? substitute(s.epilogue, [value, ...epi.map((id, i) => input(3 + i, bufs[id]!.dtype))]) : value;
@@ -135,7 +188,23 @@ export function routineKernels(s: OpSpec, bufs: readonly BufferDecl[], at: Place
     case 'pad': {
       const p = s.attrs.paddings as number[];
       const fill = (s.attrs.constantValue as number | undefined) ?? 0;
-      return [copyThrough(s, out, s.inputs, [padView(identityView(inShape(0)), outShape.map((_, d) => p[2 * d]!), outShape, fill)], bufs, at)];
+      return [
+        copyThrough(
+          s,
+          out,
+          s.inputs,
+          [
+            padView(
+              identityView(inShape(0)),
+              outShape.map((_, d) => p[2 * d]!),
+              outShape,
+              fill,
+            ),
+          ],
+          bufs,
+          at,
+        ),
+      ];
     }
     case 'concat':
     case 'stack': {
@@ -143,7 +212,8 @@ export function routineKernels(s: OpSpec, bufs: readonly BufferDecl[], at: Place
       let start = 0;
       const views = s.inputs.map((id) => {
         let v = identityView(bufs[id]!.shape);
-        if (s.op === 'stack') v = { shape: [...v.shape.slice(0, axis), 1, ...v.shape.slice(axis)], offset: 0, strides: [...v.strides.slice(0, axis), 0, ...v.strides.slice(axis)] };
+        if (s.op === 'stack')
+          v = { shape: [...v.shape.slice(0, axis), 1, ...v.shape.slice(axis)], offset: 0, strides: [...v.strides.slice(0, axis), 0, ...v.strides.slice(axis)] };
         const piece = concatPieceView(v, axis, start, outShape);
         start += v.shape[axis]!;
         return piece;

@@ -12,7 +12,6 @@ import { WEBGPU_ROUTINES } from './routines.js';
 
 export { WEBGPU_ROUTINES };
 
-
 export interface WebGpuDeviceOptions {
   /** Constant folding at compile time (kiln passes the reference kernels). */
   constantEvaluator?: ConstantEvaluator;

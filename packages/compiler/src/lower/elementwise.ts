@@ -25,8 +25,14 @@ const B = 'bool';
 const SELU_SCALE = 1.0507009873554805;
 const SELU_ALPHA = 1.6732632423543772;
 
-const bin = (fn: Parameters<typeof call>[0]): ElementwiseLowering => ([a, b], _attrs, dt) => call(fn, dt, a!, b!);
-const un = (fn: Parameters<typeof call>[0]): ElementwiseLowering => ([x], _attrs, dt) => call(fn, dt, x!);
+const bin =
+  (fn: Parameters<typeof call>[0]): ElementwiseLowering =>
+  ([a, b], _attrs, dt) =>
+    call(fn, dt, a!, b!);
+const un =
+  (fn: Parameters<typeof call>[0]): ElementwiseLowering =>
+  ([x], _attrs, dt) =>
+    call(fn, dt, x!);
 
 registerElementwiseLowering('add', bin('add'));
 registerElementwiseLowering('sub', bin('sub'));
@@ -59,9 +65,17 @@ registerElementwiseLowering('relu', ([x], _at, dt) => call('select', dt, call('l
 registerElementwiseLowering('relu6', ([x]) => call('min', F, call('max', F, x!, lit(0)), lit(6)));
 registerElementwiseLowering('elu', ([x]) => call('select', F, call('lt', B, lit(0), x!), x!, call('sub', F, call('exp', F, x!), lit(1))));
 registerElementwiseLowering('selu', ([x]) =>
-  call('select', F, call('lt', B, lit(0), x!), call('mul', F, lit(SELU_SCALE), x!), call('mul', F, lit(SELU_SCALE * SELU_ALPHA), call('sub', F, call('exp', F, x!), lit(1)))),
+  call(
+    'select',
+    F,
+    call('lt', B, lit(0), x!),
+    call('mul', F, lit(SELU_SCALE), x!),
+    call('mul', F, lit(SELU_SCALE * SELU_ALPHA), call('sub', F, call('exp', F, x!), lit(1))),
+  ),
 );
-registerElementwiseLowering('softplus', ([x]) => call('add', F, call('max', F, x!, lit(0)), call('log1p', F, call('exp', F, call('neg', F, call('abs', F, x!))))));
+registerElementwiseLowering('softplus', ([x]) =>
+  call('add', F, call('max', F, x!, lit(0)), call('log1p', F, call('exp', F, call('neg', F, call('abs', F, x!))))),
+);
 registerElementwiseLowering('erf', un('erf'));
 registerElementwiseLowering('gelu', ([x], attrs) => {
   if (attrs.approximate) {

@@ -41,10 +41,7 @@ export function resolveFeedName(graph: Graph, name: string): Node {
   const node = graph.nodeByName(name) ?? (m ? graph.nodeByName(m[1]!) : undefined);
   if (!node) {
     const names = graph.placeholders().map((p) => `'${p.name}'`);
-    throw new KilnError(
-      'INVALID_FEED',
-      `Session.run: feed '${name}' names no node in the graph (placeholders: ${names.length ? names.join(', ') : 'none'})`,
-    );
+    throw new KilnError('INVALID_FEED', `Session.run: feed '${name}' names no node in the graph (placeholders: ${names.length ? names.join(', ') : 'none'})`);
   }
   if (node.op !== 'placeholder') {
     throw new KilnError('INVALID_FEED', `Session.run: feed '${name}' is a ${node.op} node, not a placeholder; only placeholders can be fed`);
@@ -57,7 +54,10 @@ export function checkFeedValue(placeholder: Node, value: unknown): Tensor {
   const ph = placeholder.output;
   const want = `${ph.dtype}${fmtShape(ph.shape)}`;
   if (!(value instanceof Tensor)) {
-    throw new KilnError('INVALID_FEED', `Session.run: feed '${placeholder.name}' must be a Tensor (${want}), got ${describe(value)}; wrap values with tensor()`);
+    throw new KilnError(
+      'INVALID_FEED',
+      `Session.run: feed '${placeholder.name}' must be a Tensor (${want}), got ${describe(value)}; wrap values with tensor()`,
+    );
   }
   const got = `${value.dtype}${fmtShape(value.shape)}`;
   if (value.dtype !== ph.dtype) {

@@ -9,16 +9,7 @@ import { KilnError } from '../errors.js';
 import type { AttrSpec, AttrType, AttrValue } from '../ops/registry.js';
 import { Tensor } from '../tensor.js';
 import type { AttrCase, AttrValueMsg, ListValueMsg } from './schema.js';
-import {
-  corrupt,
-  dtypeFromProto,
-  dtypeToProto,
-  int64ToNumber,
-  shapeFromProto,
-  shapeToProto,
-  tensorFromProto,
-  tensorToProto,
-} from './tensor-codec.js';
+import { corrupt, dtypeFromProto, dtypeToProto, int64ToNumber, shapeFromProto, shapeToProto, tensorFromProto, tensorToProto } from './tensor-codec.js';
 
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 const utf8Encoder = new TextEncoder();

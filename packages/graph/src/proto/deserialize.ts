@@ -161,9 +161,7 @@ export function graphFromProto(def: GraphDefMsg, variables: readonly VariableMsg
 
 function checkOutputShapes(node: Node, shapes: (number | null)[][], what: string): void {
   const inferred = node.outputs.map((o) => o.shape);
-  const same =
-    shapes.length === inferred.length &&
-    shapes.every((s, k) => s.length === inferred[k]!.length && s.every((d, j) => d === inferred[k]![j]));
+  const same = shapes.length === inferred.length && shapes.every((s, k) => s.length === inferred[k]!.length && s.every((d, j) => d === inferred[k]![j]));
   if (!same) {
     corrupt(`${what}: _output_shapes ${shapes.map(fmtShape).join(' ')} disagree with the inferred ${inferred.map(fmtShape).join(' ')}`);
   }
@@ -191,7 +189,8 @@ function decodeModel(bytes: Uint8Array): LoadedModel {
   const claimed = peekFormatVersion(bytes);
   const sealed = unsealModelBytes(bytes);
   if ('error' in sealed) {
-    const newer = claimed !== null && claimed > MODEL_FORMAT_VERSION ? ` (it claims format version ${claimed}; this Kiln reads up to ${MODEL_FORMAT_VERSION})` : '';
+    const newer =
+      claimed !== null && claimed > MODEL_FORMAT_VERSION ? ` (it claims format version ${claimed}; this Kiln reads up to ${MODEL_FORMAT_VERSION})` : '';
     corrupt(`${sealed.error}${newer}`);
   }
   const version = peekFormatVersion(sealed.body);
@@ -212,9 +211,7 @@ function decodeModel(bytes: Uint8Array): LoadedModel {
   if (!msg.graph) corrupt('the model has no graph');
   const b = new GraphBuilder(msg.graph.node ?? [], msg.variables ?? []);
   const graph = b.build();
-  const signatures = Object.fromEntries(
-    Object.keys(msg.signature_def ?? {}).map((k) => [k, signatureFromProto(b, k, msg.signature_def![k]!)]),
-  );
+  const signatures = Object.fromEntries(Object.keys(msg.signature_def ?? {}).map((k) => [k, signatureFromProto(b, k, msg.signature_def![k]!)]));
   const metadata = Object.fromEntries(Object.keys(msg.metadata ?? {}).map((k) => [k, String(msg.metadata![k])]));
   return { graph, formatVersion: version, producer: msg.producer ?? '', signatures, metadata };
 }
@@ -235,4 +232,3 @@ export function deserializeModel(bytes: BytesLike): LoadedModel {
 export function deserializeGraph(bytes: BytesLike): Graph {
   return deserializeModel(bytes).graph;
 }
-

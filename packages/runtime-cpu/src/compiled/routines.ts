@@ -52,7 +52,11 @@ function fastRoutine(op: string): CpuRoutine {
 
 /** The routines the CPU device implements. */
 export function cpuRoutineNames(): Set<string> {
-  return new Set(allOps().map((d) => d.name).filter((op) => getCpuKernel(op) !== undefined || hasRefKernel(op)));
+  return new Set(
+    allOps()
+      .map((d) => d.name)
+      .filter((op) => getCpuKernel(op) !== undefined || hasRefKernel(op)),
+  );
 }
 
 /** The CPU implementation of routine `op`. */

@@ -58,7 +58,8 @@ export function contractionWgsl(c: ContractionOperands): GeneratedKernel {
   for (const j of cols) inner.push(`let b${j} = bitcast<f32>(mem[bc${j}]); bc${j} += ${bRow};`);
   for (const r of rows) for (const j of cols) inner.push(`c${r}_${j} = fma(a${r}, b${j}, c${r}_${j});`);
   const stores: string[] = [];
-  for (const r of rows) for (const j of cols) stores.push(`if (m0 + ${r} < ${M} && n0 + ${j * WORKGROUP} < ${N}) { epi((m0 + ${r}) * ${N} + n0 + ${j * WORKGROUP}, c${r}_${j}); }`);
+  for (const r of rows)
+    for (const j of cols) stores.push(`if (m0 + ${r} < ${M} && n0 + ${j * WORKGROUP} < ${N}) { epi((m0 + ${r}) * ${N} + n0 + ${j * WORKGROUP}, c${r}_${j}); }`);
   const wgsl = `${HEADER}
 ${helperSource(used)}
 fn epi(o: i32, acc: f32) {

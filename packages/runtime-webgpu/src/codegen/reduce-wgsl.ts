@@ -71,21 +71,39 @@ export function reduceWgsl(k: ReduceOperands): GeneratedKernel {
   const kept = k.inShape.map((_, d) => d).filter((d) => !red.includes(d));
   const nRed = red.reduce((a, d) => a * k.inShape[d]!, 1);
   const full = k.inShapes.map((s) => broadcastStrides(s, k.inShape));
-  const keptC = collapseDims(kept.map((d) => k.inShape[d]!), full.map((st) => kept.map((d) => st[d]!)));
-  const redC = collapseDims(red.map((d) => k.inShape[d]!), full.map((st) => red.map((d) => st[d]!)));
+  const keptC = collapseDims(
+    kept.map((d) => k.inShape[d]!),
+    full.map((st) => kept.map((d) => st[d]!)),
+  );
+  const redC = collapseDims(
+    red.map((d) => k.inShape[d]!),
+    full.map((st) => red.map((d) => st[d]!)),
+  );
   const accT = k.prologue.dtype;
   const T = wgslType(accT);
   const long = nRed >= LONG_AXIS;
   const count = params.add(nOut);
   const total = params.add(nRed);
-  const outerStmts = walk('o', keptC.shape, keptC.strides, k.inOffsets.map((off) => params.add(off)), params, 'k');
-  const innerStmts = walk('j', redC.shape, redC.strides, k.inOffsets.map((_, i) => `kp${i}`), params, 'r');
+  const outerStmts = walk(
+    'o',
+    keptC.shape,
+    keptC.strides,
+    k.inOffsets.map((off) => params.add(off)),
+    params,
+    'k',
+  );
+  const innerStmts = walk(
+    'j',
+    redC.shape,
+    redC.strides,
+    k.inOffsets.map((_, i) => `kp${i}`),
+    params,
+    'r',
+  );
   const pro = renderExprs([k.prologue], (i) => load(`rp${i}`, k.inDTypes[i]!), 'v', used);
   const v = pro.values[0]!;
   const kahan = k.reducer === 'sum' && accT === 'float32';
-  const step = kahan
-    ? `let ky = ${v} - comp; let kt = acc + ky; comp = (kt - acc) - ky; acc = kt;`
-    : `acc = ${combine(k.reducer, accT, 'acc', v, used)};`;
+  const step = kahan ? `let ky = ${v} - comp; let kt = acc + ky; comp = (kt - acc) - ky; acc = kt;` : `acc = ${combine(k.reducer, accT, 'acc', v, used)};`;
   // Epilogue: %0 is the accumulator, %1.. the epilogue inputs broadcast to the output shape.
   const ix = elementwiseIndexing(k.outShape, [k.outShape, ...k.epiShapes]);
   const epiReads = indexedReads(ix, 'o', [0, ...k.epiOffsets], [accT, ...k.epiDTypes], params, 'e', (i) => i > 0);

@@ -91,7 +91,7 @@ export function indexedReads(
   const pos: string[] = [];
   const conds: string[] = [];
   ix.inputs.forEach((a, i) => {
-    if (!isBuffer(i)) return pos.push(''), conds.push('');
+    if (!isBuffer(i)) return (pos.push(''), conds.push(''));
     const terms = [params.add(a.offset + offsets[i]!), ...a.strides.map((s, d) => `${tag}d${d} * ${params.add(s)}`)];
     stmts.push(`let ${tag}p${i} = ${terms.join(' + ')};`);
     pos.push(`${tag}p${i}`);

@@ -47,8 +47,14 @@ const HELPERS: Record<string, string> = {
     'fn kiln_ipow(x: i32, y: i32) -> i32 { if (abs(f32(x)) >= 2.0f && f32(y) * log2(abs(f32(x))) >= 84.0f) { return 0; } if (y < 0) { if (x == 1) { return 1; } if (x == -1) { return select(1, -1, (y & 1) != 0); } return 0; } var r = 1; var b = x; var e = y; loop { if (e == 0) { break; } if ((e & 1) != 0) { r = r * b; } b = b * b; e = e >> 1u; } return r; }',
 };
 const HELPER_DEPS: Record<string, string[]> = {
-  kiln_fmax: ['kiln_isnan'], kiln_fmin: ['kiln_isnan'], kiln_fsign: ['kiln_isnan'], kiln_tanh: ['kiln_isnan'], kiln_toint: ['kiln_isnan'],
-  kiln_fpow: ['kiln_isnan', 'kiln_isinf'], kiln_fmod: ['kiln_isnan', 'kiln_isinf'], kiln_ffloordiv: ['kiln_isnan', 'kiln_isinf', 'kiln_fmod'],
+  kiln_fmax: ['kiln_isnan'],
+  kiln_fmin: ['kiln_isnan'],
+  kiln_fsign: ['kiln_isnan'],
+  kiln_tanh: ['kiln_isnan'],
+  kiln_toint: ['kiln_isnan'],
+  kiln_fpow: ['kiln_isnan', 'kiln_isinf'],
+  kiln_fmod: ['kiln_isnan', 'kiln_isinf'],
+  kiln_ffloordiv: ['kiln_isnan', 'kiln_isinf', 'kiln_fmod'],
 };
 
 /** The WGSL source of the helpers named in `used` (with their dependencies), in a stable order. */
@@ -90,39 +96,72 @@ function renderCall(e: CallExpr, a: string[], use: (h: string) => string): strin
   const int = at === 'int32';
   const fl = at === 'float32';
   switch (e.fn) {
-    case 'add': return `(${a[0]} + ${a[1]})`;
-    case 'sub': return `(${a[0]} - ${a[1]})`;
-    case 'mul': return `(${a[0]} * ${a[1]})`;
-    case 'div': return int ? `${use('kiln_idiv')}(${a[0]}, ${a[1]})` : `(${a[0]} / ${a[1]})`;
-    case 'floordiv': return int ? `${use('kiln_ifloordiv')}(${a[0]}, ${a[1]})` : `${use('kiln_ffloordiv')}(${a[0]}, ${a[1]})`;
-    case 'mod': return int ? `${use('kiln_imod')}(${a[0]}, ${a[1]})` : `${use('kiln_fmod')}(${a[0]}, ${a[1]})`;
-    case 'neg': return `(-${a[0]})`;
-    case 'abs': return `abs(${a[0]})`;
-    case 'pow': return int ? `${use('kiln_ipow')}(${a[0]}, ${a[1]})` : `${use('kiln_fpow')}(${a[0]}, ${a[1]})`;
-    case 'max': return fl ? `${use('kiln_fmax')}(${a[0]}, ${a[1]})` : `max(${a[0]}, ${a[1]})`;
-    case 'min': return fl ? `${use('kiln_fmin')}(${a[0]}, ${a[1]})` : `min(${a[0]}, ${a[1]})`;
-    case 'exp': return `exp(${a[0]})`;
-    case 'log': return `log(${a[0]})`;
-    case 'sqrt': return `sqrt(${a[0]})`;
-    case 'tanh': return `${use('kiln_tanh')}(${a[0]})`;
-    case 'sin': return `sin(${a[0]})`;
-    case 'cos': return `cos(${a[0]})`;
-    case 'floor': return fl ? `floor(${a[0]})` : a[0]!;
-    case 'ceil': return fl ? `ceil(${a[0]})` : a[0]!;
-    case 'trunc': return fl ? `trunc(${a[0]})` : a[0]!;
-    case 'roundEven': return fl ? `${use('kiln_fround')}(${a[0]})` : a[0]!;
-    case 'sign': return fl ? `${use('kiln_fsign')}(${a[0]})` : int ? `sign(${a[0]})` : a[0]!;
-    case 'lt': return bit(`${a[0]} < ${a[1]}`);
-    case 'le': return bit(`${a[0]} <= ${a[1]}`);
-    case 'eq': return bit(`${a[0]} == ${a[1]}`);
-    case 'ne': return bit(`!(${a[0]} == ${a[1]})`);
-    case 'and': return bit(`${truthy(a[0]!, at)} && ${truthy(a[1]!, e.args[1]!.dtype)}`);
-    case 'or': return bit(`${truthy(a[0]!, at)} || ${truthy(a[1]!, e.args[1]!.dtype)}`);
-    case 'not': return bit(`!${truthy(a[0]!, at)}`);
-    case 'select': return `select(${a[2]}, ${a[1]}, ${truthy(a[0]!, at)})`;
-    case 'toInt': return fl ? `${use('kiln_toint')}(${a[0]})` : int ? a[0]! : `i32(${a[0]})`;
-    case 'toFloat': return fl ? a[0]! : `f32(${a[0]})`;
-    case 'toBool': return bit(truthy(a[0]!, at));
+    case 'add':
+      return `(${a[0]} + ${a[1]})`;
+    case 'sub':
+      return `(${a[0]} - ${a[1]})`;
+    case 'mul':
+      return `(${a[0]} * ${a[1]})`;
+    case 'div':
+      return int ? `${use('kiln_idiv')}(${a[0]}, ${a[1]})` : `(${a[0]} / ${a[1]})`;
+    case 'floordiv':
+      return int ? `${use('kiln_ifloordiv')}(${a[0]}, ${a[1]})` : `${use('kiln_ffloordiv')}(${a[0]}, ${a[1]})`;
+    case 'mod':
+      return int ? `${use('kiln_imod')}(${a[0]}, ${a[1]})` : `${use('kiln_fmod')}(${a[0]}, ${a[1]})`;
+    case 'neg':
+      return `(-${a[0]})`;
+    case 'abs':
+      return `abs(${a[0]})`;
+    case 'pow':
+      return int ? `${use('kiln_ipow')}(${a[0]}, ${a[1]})` : `${use('kiln_fpow')}(${a[0]}, ${a[1]})`;
+    case 'max':
+      return fl ? `${use('kiln_fmax')}(${a[0]}, ${a[1]})` : `max(${a[0]}, ${a[1]})`;
+    case 'min':
+      return fl ? `${use('kiln_fmin')}(${a[0]}, ${a[1]})` : `min(${a[0]}, ${a[1]})`;
+    case 'exp':
+      return `exp(${a[0]})`;
+    case 'log':
+      return `log(${a[0]})`;
+    case 'sqrt':
+      return `sqrt(${a[0]})`;
+    case 'tanh':
+      return `${use('kiln_tanh')}(${a[0]})`;
+    case 'sin':
+      return `sin(${a[0]})`;
+    case 'cos':
+      return `cos(${a[0]})`;
+    case 'floor':
+      return fl ? `floor(${a[0]})` : a[0]!;
+    case 'ceil':
+      return fl ? `ceil(${a[0]})` : a[0]!;
+    case 'trunc':
+      return fl ? `trunc(${a[0]})` : a[0]!;
+    case 'roundEven':
+      return fl ? `${use('kiln_fround')}(${a[0]})` : a[0]!;
+    case 'sign':
+      return fl ? `${use('kiln_fsign')}(${a[0]})` : int ? `sign(${a[0]})` : a[0]!;
+    case 'lt':
+      return bit(`${a[0]} < ${a[1]}`);
+    case 'le':
+      return bit(`${a[0]} <= ${a[1]}`);
+    case 'eq':
+      return bit(`${a[0]} == ${a[1]}`);
+    case 'ne':
+      return bit(`!(${a[0]} == ${a[1]})`);
+    case 'and':
+      return bit(`${truthy(a[0]!, at)} && ${truthy(a[1]!, e.args[1]!.dtype)}`);
+    case 'or':
+      return bit(`${truthy(a[0]!, at)} || ${truthy(a[1]!, e.args[1]!.dtype)}`);
+    case 'not':
+      return bit(`!${truthy(a[0]!, at)}`);
+    case 'select':
+      return `select(${a[2]}, ${a[1]}, ${truthy(a[0]!, at)})`;
+    case 'toInt':
+      return fl ? `${use('kiln_toint')}(${a[0]})` : int ? a[0]! : `i32(${a[0]})`;
+    case 'toFloat':
+      return fl ? a[0]! : `f32(${a[0]})`;
+    case 'toBool':
+      return bit(truthy(a[0]!, at));
     case 'erf':
     case 'log1p':
     case 'relu':
@@ -153,7 +192,16 @@ export function renderExprs(exprs: readonly ScalarExpr[], read: (index: number, 
   const use = (h: string) => (used.add(h), h);
   for (const e of postorder(roots)) {
     const name = `${prefix}${stmts.length}`;
-    let src = e.kind === 'input' ? read(e.index, e.dtype) : e.kind === 'const' ? wgslLiteral(e.value, e.dtype) : renderCall(e, e.args.map((x) => text.get(x)!), use);
+    let src =
+      e.kind === 'input'
+        ? read(e.index, e.dtype)
+        : e.kind === 'const'
+          ? wgslLiteral(e.value, e.dtype)
+          : renderCall(
+              e,
+              e.args.map((x) => text.get(x)!),
+              use,
+            );
     if (e.kind === 'call' && e.dtype === 'float32' && ROUNDED.has(e.fn)) src = `kiln_round(${src})`;
     stmts.push(`let ${name}: ${wgslType(e.dtype)} = ${src};`);
     text.set(e, name);
