@@ -167,9 +167,8 @@ describe('session: user errors', () => {
     expect(await failure(s.run([y], { x, 'x:0': x }))).toMatch(/^INVALID_FEED: .*'x' is fed twice/);
   });
 
-  it('an unknown backend is INVALID_ARGUMENT, webgpu is UNSUPPORTED for now', async () => {
+  it('an unknown backend is INVALID_ARGUMENT (webgpu: tests/webgpu-session.test.ts)', async () => {
     const g = new Graph();
-    expect(await failure(kiln.session(g, { backend: 'webgpu' }))).toMatch(/^UNSUPPORTED: session: backend 'webgpu' is not available/);
     expect(await failure(kiln.session(g, { backend: 'tpu' as never }))).toMatch(/^INVALID_ARGUMENT: session: unknown backend 'tpu'/);
   });
 });

@@ -9,10 +9,13 @@
  */
 import {
   type CompileOptions,
+  type Device,
   type Program,
   type Fetch,
   type FetchValues,
+  ProgramRunner,
   type ProgramStats,
+  checkRoutines,
   compile,
   deserializeProgram,
   runSeed,
@@ -20,6 +23,7 @@ import {
 } from '@kiln/compiler';
 import { type BytesLike, type Graph, KilnError, type SymbolicTensor, Tensor, fmtShape, isSymbolic } from '@kiln/graph';
 import { CpuProgram, referenceConstantEvaluator } from '@kiln/runtime-cpu';
+import { acquireGpu, webgpuDevice } from '@kiln/runtime-webgpu';
 
 export interface CompileModelSpec<F extends readonly SymbolicTensor[] = readonly SymbolicTensor[]> {
   fetches: F;
@@ -75,13 +79,7 @@ export interface CompiledModel<F extends readonly Fetch[] = readonly Fetch[]> {
 }
 
 function checkBackend(backend: unknown, what: string): void {
-  if (backend === 'cpu') return;
-  if (backend === 'webgpu') {
-    throw new KilnError(
-      'UNSUPPORTED',
-      `${what}: backend 'webgpu' is not available yet in this build (the WGSL code generator is not written); use backend: 'cpu'`,
-    );
-  }
+  if (backend === 'cpu' || backend === 'webgpu') return;
   throw new KilnError('INVALID_ARGUMENT', `${what}: unknown backend '${String(backend)}' (expected 'cpu' or 'webgpu')`);
 }
 
@@ -101,7 +99,7 @@ class CpuCompiledModel implements CompiledModel<readonly Fetch[]> {
 
   constructor(
     readonly program: Program,
-    private readonly exec: CpuProgram,
+    private readonly exec: Pick<ProgramRunner, 'run' | 'dispose'>,
     variables: Map<string, Tensor>,
     readonly seed: number,
     runCounter: number,
@@ -215,6 +213,25 @@ async function cpuModel(program: Program, variables: Map<string, Tensor>, seed: 
   return new CpuCompiledModel(program, exec, variables, seed, runCounter);
 }
 
+/** A WebGPU device for one compiled model (UNSUPPORTED when there is no adapter). */
+async function gpuDevice() {
+  return webgpuDevice(await acquireGpu(), { constantEvaluator: referenceConstantEvaluator });
+}
+
+async function modelOn(
+  backend: 'cpu' | 'webgpu',
+  program: Program,
+  variables: Map<string, Tensor>,
+  seed: number,
+  runCounter: number,
+  device?: Device,
+): Promise<CompiledModel> {
+  if (backend === 'cpu') return cpuModel(program, variables, seed, runCounter);
+  const dev = device ?? (await gpuDevice());
+  checkRoutines(program, dev);
+  return new CpuCompiledModel(program, new ProgramRunner(dev.load(program)), variables, seed, runCounter);
+}
+
 /** Concrete shapes for every feed: the placeholder's own, or feedShapes' (which must agree). */
 function resolveFeedShapes(spec: CompileModelSpec): Record<string, number[]> {
   const given = spec.feedShapes ?? {};
@@ -275,15 +292,19 @@ export async function compileModel<const F extends readonly SymbolicTensor[]>(
       );
     }
   }
+  const device = opts.backend === 'webgpu' ? await gpuDevice() : undefined;
   const copts: CompileOptions = { fuse: opts.fuse ?? true, feedShapes: resolveFeedShapes(spec), constantEvaluator: referenceConstantEvaluator };
-  const program = compile(g, { fetches: [...spec.fetches], feeds: [...spec.feeds] }, copts);
+  let program = compile(g, { fetches: [...spec.fetches], feeds: [...spec.feeds] }, copts);
+  // WebGPU runs CPU-layout programs (which serialize) unless a bool tensor needs its 4-byte layout.
+  if (device && program.buffers.some((b) => b.dtype === 'bool'))
+    program = compile(g, { fetches: [...spec.fetches], feeds: [...spec.feeds] }, { ...copts, memoryLayout: device.memoryLayout });
   const variables = new Map(program.graph.variables().map((v) => [v.name, (v.attrs['value'] as Tensor).clone()] as const));
-  return cpuModel(program, variables, seed, 0) as Promise<CompiledModel<F>>;
+  return modelOn(opts.backend, program, variables, seed, 0, device) as Promise<CompiledModel<F>>;
 }
 
 /** Loads bytes written by CompiledModel.serialize(): runs without the graph and without recompiling. */
 export async function loadCompiled(bytes: BytesLike, opts: LoadCompiledOptions): Promise<CompiledModel> {
   checkBackend(opts?.backend, 'loadCompiled');
   const loaded = deserializeProgram(bytes, { maxBytes: opts.maxBytes });
-  return cpuModel(loaded.program, loaded.variables, loaded.seed, loaded.runCounter);
+  return modelOn(opts.backend, loaded.program, loaded.variables, loaded.seed, loaded.runCounter);
 }

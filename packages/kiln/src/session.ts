@@ -1,13 +1,14 @@
 /**
  * kiln.session(): the everyday entry point. Picks the Backend for `opts.backend` and returns
  * a Session (from @kiln/compiler) on it: 'cpu' compiles each run signature (passes, fusion,
- * memory planning, generated JS and WebAssembly kernels) and runs the Program; 'reference'
- * runs the graph node by node on the reference executor (the oracle, for debugging); 'webgpu'
- * is not wired up yet.
+ * memory planning, generated JS and WebAssembly kernels) and runs the Program; 'reference' runs the graph node
+ * by node on the reference executor (the oracle, for debugging); 'webgpu' compiles the same way
+ * and runs the Program's generated WGSL kernels on a WebGPU adapter (@kiln/runtime-webgpu).
  */
 import { type Backend, Session, type SessionOptions } from '@kiln/compiler';
 import { type Graph, KilnError } from '@kiln/graph';
-import { cpuBackend, referenceBackend } from '@kiln/runtime-cpu';
+import { cpuBackend, referenceBackend, referenceConstantEvaluator } from '@kiln/runtime-cpu';
+import { webgpuBackend } from '@kiln/runtime-webgpu';
 
 export interface KilnSessionOptions extends SessionOptions {
   /** Where to run: 'cpu' (default, compiled), 'reference' (the oracle) or 'webgpu'. */
@@ -25,7 +26,7 @@ async function pickBackend(name: string, poisonFreed: boolean, threads: number |
     case 'reference':
       return referenceBackend();
     case 'webgpu':
-      throw new KilnError('UNSUPPORTED', "session: backend 'webgpu' is not available yet in this build; use backend: 'cpu'");
+      return webgpuBackend({ poisonFreed, constantEvaluator: referenceConstantEvaluator });
     default:
       throw new KilnError('INVALID_ARGUMENT', `session: unknown backend '${name}' (expected 'cpu', 'webgpu' or 'reference')`);
   }

@@ -41,7 +41,10 @@ export async function acquireGpu(): Promise<GpuContext> {
       'WebGPU: no adapter found (on a machine without a GPU install Mesa lavapipe: mesa-vulkan-drivers from bookworm-backports, see .ci/install-webgpu.sh)',
     );
   }
-  const device = await adapter.requestDevice();
+  const l = adapter.limits;
+  const device = await adapter.requestDevice({
+    requiredLimits: { maxStorageBufferBindingSize: l.maxStorageBufferBindingSize, maxBufferSize: l.maxBufferSize },
+  });
   const i = adapter.info;
   const info = [i?.vendor, i?.architecture, i?.device, i?.description].filter((s) => s).join(' ') || 'unknown adapter';
   return { gpu, adapter, device, info };

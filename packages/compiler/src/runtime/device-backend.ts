@@ -45,7 +45,13 @@ export class DeviceExecutable implements Executable {
       const program = compile(
         this.plan.graph,
         { fetches: [...this.plan.fetches], feeds: this.plan.feeds.map((n) => n.output) },
-        { fuse: this.opts.fuse && !this.opts.checkNumerics, feedShapes, constantEvaluator: this.device.constantEvaluator, routines: this.device.routines },
+        {
+          fuse: this.opts.fuse && !this.opts.checkNumerics,
+          feedShapes,
+          constantEvaluator: this.device.constantEvaluator,
+          routines: this.device.routines,
+          memoryLayout: this.device.memoryLayout,
+        },
       );
       checkRoutines(program, this.device);
       return new ProgramRunner(this.device.load(program), { poisonFreed: this.opts.poisonFreed });

@@ -18,6 +18,7 @@
  */
 import type { Tensor, TypedArray } from '@kiln/graph';
 import type { ConstantEvaluator } from '../passes/constant-fold.js';
+import type { MemoryLayout } from '../program/memory-plan.js';
 import type { Program } from '../program/program.js';
 
 /** What a kernel may need from the run it belongs to. */
@@ -57,6 +58,8 @@ export interface Device {
   load(program: Program): DeviceProgram;
   /** Evaluates stateless ops on constants (constant folding at compile time). */
   readonly constantEvaluator?: ConstantEvaluator;
+  /** How the device stores tensors (element widths, offset alignment); absent: the CPU's. Programs are compiled for it. */
+  readonly memoryLayout?: MemoryLayout;
   /** Frees the device itself (called when the Session using it is disposed). */
   dispose?(): void;
 }
