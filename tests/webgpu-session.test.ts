@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Session, deviceBackend } from '@kiln/compiler';
-import { Graph, KilnError, type SymbolicTensor, Tensor, add, argMax, exp, makeRandom, matMul, relu, softmaxCrossEntropy, tensor, train } from 'kiln';
+import { Graph, KilnError, type SymbolicTensor, Tensor, add, exp, gather, makeRandom, matMul, relu, softmaxCrossEntropy, tensor, train } from 'kiln';
 import { compileModel, loadCompiled, session } from 'kiln';
 import { type GpuContext, type WebGpuDevice, acquireGpu, webgpuDevice } from '@kiln/runtime-webgpu';
 import { referenceConstantEvaluator } from '@kiln/runtime-cpu';
@@ -189,16 +189,30 @@ describe('WebGPU backend', () => {
     expect((e as KilnError).message).toMatch(new RegExp(`needs \\d+ bytes.*maxStorageBufferBindingSize ${ctx.device.limits.maxStorageBufferBindingSize}`));
   });
 
+  it('a case of a routine the device declines (integer matMul) is UNSUPPORTED at compile time, never a wrong answer', async () => {
+    if (!ctx) return;
+    const g = new Graph();
+    const a = g.placeholder('int32', [2, 3], 'a');
+    const b = g.constant(tensor(new Int32Array([1, 2, 3, 4, 5, 6]), [3, 2]));
+    const s = await session(g, { backend: 'webgpu' });
+    const e = await Promise.resolve()
+      .then(() => s.run([matMul(a, b)], { a: tensor(new Int32Array([1, 0, 2, -1, 3, 1]), [2, 3]) }))
+      .catch((err: unknown) => err);
+    expect((e as KilnError).code).toBe('UNSUPPORTED');
+    expect((e as KilnError).message).toMatch(/routine 'matMul' \(node 'matMul'\) is not implemented by this device for this case: integer matMul/);
+    s.dispose();
+  });
+
   it('a routine the device lacks is UNSUPPORTED at compile time, naming it', async () => {
     if (!ctx) return;
     const g = new Graph();
     const x = g.placeholder('float32', [3, 4], 'x');
     const s = await session(g, { backend: 'webgpu' });
     const e = await Promise.resolve()
-      .then(() => s.run([argMax(x, 1)], { x: randomTensor(makeRandom(1), [3, 4]) }))
+      .then(() => s.run([gather(x, g.constant(tensor(new Int32Array([2, 0]))), 1)], { x: randomTensor(makeRandom(1), [3, 4]) }))
       .catch((err: unknown) => err);
     expect((e as KilnError).code).toBe('UNSUPPORTED');
-    expect((e as KilnError).message).toMatch(/routine 'argMax' \(node 'argMax'\) is not implemented by this device/);
+    expect((e as KilnError).message).toMatch(/routine 'gather' \(node 'gather'\) is not implemented by this device/);
     s.dispose();
   });
 

@@ -17,6 +17,7 @@ import {
   Session,
   type SessionOptions,
   checkRoutines,
+  routineGap,
   compile,
   deviceBackend,
   routinesOf,
@@ -93,6 +94,10 @@ export const WEBGPU_MISSING_ROUTINES: Readonly<Record<string, string>> = {
   depthwiseConv2dBackpropInput: 'convolution family: not written yet',
   cumsum: 'scan: not written yet',
   dropout: 'random routine: the reference random stream is not ported to WGSL yet',
+  multinomial: 'random routine: the reference random stream is not ported to WGSL yet',
+  randomNormal: 'random routine: the reference random stream is not ported to WGSL yet',
+  randomUniform: 'random routine: the reference random stream is not ported to WGSL yet',
+  truncatedNormal: 'random routine: the reference random stream is not ported to WGSL yet',
   gather: 'data-dependent index (gather): not written yet',
   oneHot: 'data-dependent index (oneHot): not written yet',
   unsortedSegmentSum: 'scatter-add: not written yet (needs atomics or a segment sort)',
@@ -115,6 +120,11 @@ export function skipReason(entry: CompiledBackendEntry, program: Program): strin
     const why = entry.missingRoutines?.[op];
     if (why === undefined) checkRoutines(program, device);
     return `${entry.name} lacks routine '${op}': ${why}`;
+  }
+  // Cases the device itself declines (Device.declinesRoutine) are stated in the device's code.
+  for (const k of program.kernels) {
+    const gap = routineGap(program, k, device);
+    if (gap !== undefined) return `${entry.name}: ${gap}`;
   }
   return undefined;
 }

@@ -33,6 +33,10 @@ export function webgpuDevice(ctx: GpuContext, opts: WebGpuDeviceOptions = {}): W
     name: 'webgpu',
     context: ctx,
     routines: WEBGPU_ROUTINES,
+    declinesRoutine: (k, program) =>
+      k.op === 'matMul' && k.inputs.some((b) => program.buffers[b]!.dtype !== 'float32')
+        ? 'integer matMul (the contraction generator accumulates in f32)'
+        : undefined,
     memoryLayout: webgpuMemoryLayout(ctx.device.limits.minStorageBufferOffsetAlignment),
     constantEvaluator: opts.constantEvaluator,
     load: (program) => new WebGpuProgram(program, shared),

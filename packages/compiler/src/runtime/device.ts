@@ -19,7 +19,10 @@
 import type { Tensor, TypedArray } from '@kiln/graph';
 import type { ConstantEvaluator } from '../passes/constant-fold.js';
 import type { MemoryLayout } from '../program/memory-plan.js';
-import type { Program } from '../program/program.js';
+import type { KernelSpec, Program } from '../program/program.js';
+
+/** A kernel of kind 'op' (a routine). */
+export type OpKernelSpec = Extract<KernelSpec, { kind: 'op' }>;
 
 /** What a kernel may need from the run it belongs to. */
 export interface RunContext {
@@ -54,6 +57,11 @@ export interface Device {
    * device that lacks one fails with UNSUPPORTED naming the routine.
    */
   readonly routines: ReadonlySet<string>;
+  /**
+   * Optional: why the device declines one case of a routine it lists (e.g. an integer matMul),
+   * or undefined when it runs it. Checked at compile time with the routine list.
+   */
+  declinesRoutine?(kernel: OpKernelSpec, program: Program): string | undefined;
   /** Allocates a compiled Program's storage and prepares its kernels. */
   load(program: Program): DeviceProgram;
   /** Evaluates stateless ops on constants (constant folding at compile time). */
