@@ -191,7 +191,9 @@ if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1]
     process.exit(2);
   }
   if (opts.backend === 'webgpu') {
-    console.error('--backend webgpu: the WebGPU backend is not available in this build yet; run without the flag to train on the CPU backend.');
+    console.error(
+      '--backend webgpu: Keras models do not run on WebGPU yet, and the WebGPU backend lacks the convolution routines this CNN needs; run without the flag to train on the CPU backend.',
+    );
     process.exit(3);
   }
   run(opts)

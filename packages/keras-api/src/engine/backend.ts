@@ -1,7 +1,9 @@
 /**
  * The backend picker of Keras models: `compile({ backend })` names where training and
  * inference run: 'cpu' (default; compiled, fused kernels), 'reference' (the reference executor,
- * node by node: the oracle) or 'webgpu' (not available in this build yet). The umbrella's
+ * node by node: the oracle) or 'webgpu' (not wired to Keras models yet: kiln.session() runs
+ * graphs on WebGPU, but a model's session is created synchronously and the adapter is acquired
+ * asynchronously). The umbrella's
  * session() makes the same choice; @kiln/keras-api cannot depend on the umbrella.
  */
 import { type Backend, Session } from '@kiln/compiler';
@@ -22,7 +24,10 @@ function pickBackend(name: BackendName): Backend {
     case 'reference':
       return referenceBackend();
     case 'webgpu':
-      throw new KilnError('UNSUPPORTED', "model: backend 'webgpu' is not available yet in this build; use backend: 'cpu'");
+      throw new KilnError(
+        'UNSUPPORTED',
+        "model: backend 'webgpu' does not run Keras models yet (graphs run on WebGPU through kiln.session(g, { backend: 'webgpu' })); use backend: 'cpu'",
+      );
   }
 }
 
