@@ -18,6 +18,7 @@ import {
   oneHot,
   reshape,
   transpose,
+  sum,
   unsortedSegmentSum,
   where,
 } from '@kiln/graph';
@@ -139,4 +140,56 @@ register('Hardmax', (ctx) => {
   const perm = [...Array(rank - 1).keys()];
   perm.splice(axis, 0, rank - 1);
   return [axis === rank - 1 ? hot : transpose(hot, perm)];
+});
+
+/**
+ * Row offsets for GatherND/ScatterND: data viewed as [prod(D[0..b+k]), ...D[b+k..]], each
+ * index tuple (last axis of `indices`, negatives wrapped) names one row; the batch coordinate
+ * (first b axes) is a constant offset.
+ */
+function ndRows(ctx: ConvertContext, indices: SymbolicTensor, dataShape: number[], idxShape: number[], b: number): SymbolicTensor {
+  if (indices.dtype !== 'int32') throw new KilnError('DTYPE_MISMATCH', `${ctx.what}: indices must be integers, got ${indices.dtype}`);
+  const k = idxShape[idxShape.length - 1]!;
+  if (k < 1 || b + k > dataShape.length) {
+    throw new KilnError('SHAPE_MISMATCH', `${ctx.what}: index tuples of length ${k} after ${b} batch dims exceed the data's rank ${dataShape.length}`);
+  }
+  const dims = dataShape.slice(b, b + k);
+  const strides = stridesOf(dims);
+  const perBatch = dims.reduce((x, y) => x * y, 1);
+  const wrapped = where(less(indices, 0), add(indices, ctx.graph.constant(new Tensor('int32', [k], Int32Array.from(dims)))), indices);
+  let rows = sum(mul(wrapped, ctx.graph.constant(new Tensor('int32', [k], Int32Array.from(strides)))), -1);
+  if (b > 0) {
+    const outer = idxShape.slice(0, -1);
+    const inner = outer.slice(b).reduce((x, y) => x * y, 1);
+    const n = outer.reduce((x, y) => x * y, 1);
+    const base = Int32Array.from({ length: n }, (_, i) => Math.floor(i / inner) * perBatch);
+    rows = add(rows, ctx.graph.constant(new Tensor('int32', outer, base)));
+  }
+  return rows;
+}
+
+register('GatherND', (ctx) => {
+  const dataShape = ctx.staticShape(0, 'GatherND');
+  const idxShape = ctx.staticShape(1, 'GatherND');
+  const b = ctx.int('batch_dims', 0);
+  const rows = ndRows(ctx, ctx.input(1), dataShape, idxShape, b);
+  const k = idxShape[idxShape.length - 1]!;
+  return [gather(reshape(ctx.input(0), [-1, ...dataShape.slice(b + k)]), rows, 0)];
+});
+
+register('ScatterND', (ctx) => {
+  const dataShape = ctx.staticShape(0, 'ScatterND');
+  const idxShape = ctx.staticShape(1, 'ScatterND');
+  const reduction = ctx.string('reduction', 'none');
+  if (reduction !== 'none' && reduction !== 'add') ctx.unsupported(`reduction '${reduction}' (Kiln maps 'none' and 'add')`);
+  const k = idxShape[idxShape.length - 1]!;
+  const rest = dataShape.slice(k);
+  const nRows = dataShape.slice(0, k).reduce((x, y) => x * y, 1);
+  const rows = reshape(ndRows(ctx, ctx.input(1), dataShape, idxShape, 0), [-1]);
+  const dataRows = reshape(ctx.input(0), [nRows, ...rest]);
+  const upd = reshape(ctx.input(2), [-1, ...rest]);
+  const scattered = unsortedSegmentSum(upd, rows, nRows);
+  if (reduction === 'add') return [reshape(add(dataRows, scattered), dataShape)];
+  const hit = greater(unsortedSegmentSum(onesLike(rows), rows, nRows), 0);
+  return [reshape(where(reshape(hit, [nRows, ...rest.map(() => 1)]), scattered, dataRows), dataShape)];
 });
