@@ -19,8 +19,32 @@ export function onnxDTypeName(code: number): string {
   return ONNX_DTYPE_NAMES[code] ?? `type#${code}`;
 }
 
+/** Whether the import in progress computes float64 (DOUBLE) values in float32 (opted in). */
+let float64AsFloat32: { warned: boolean; who: string } | undefined;
+
+/**
+ * Runs `fn` with DOUBLE tensors read as float32 (importOnnx's `float64: 'float32'` option): the
+ * first DOUBLE value met prints one console warning, since the results lose precision.
+ */
+export function withFloat64AsFloat32<T>(on: boolean, who: string, fn: () => T): T {
+  const outer = float64AsFloat32;
+  float64AsFloat32 = on ? { warned: false, who } : undefined;
+  try {
+    return fn();
+  } finally {
+    float64AsFloat32 = outer;
+  }
+}
+
 /** The Kiln dtype an ONNX element type maps onto, or undefined when Kiln has none. */
 export function kilnDType(code: number): DType | undefined {
+  if (code === 11 && float64AsFloat32) {
+    if (!float64AsFloat32.warned) {
+      float64AsFloat32.warned = true;
+      console.warn(`${float64AsFloat32.who}: float64 (DOUBLE) values are computed in float32, as the float64: 'float32' option asks; results lose precision`);
+    }
+    return 'float32';
+  }
   switch (code) {
     case 1: // FLOAT
     case 10: // FLOAT16 (widened exactly)
@@ -356,7 +380,8 @@ export function tensorFromProto(t: OnnxTensor, what: string, opts: { saturate?: 
   const sat = opts.saturate ?? false;
   const dtype = kilnDType(t.dataType);
   if (!dtype) {
-    throw new KilnError('UNSUPPORTED', `${what}: element type ${onnxDTypeName(t.dataType)} has no Kiln dtype (float32, int32, int64->int32, bool)`);
+    const hint = t.dataType === 11 ? "; pass float64: 'float32' to compute it in float32" : '';
+    throw new KilnError('UNSUPPORTED', `${what}: element type ${onnxDTypeName(t.dataType)} has no Kiln dtype (float32, int32, int64->int32, bool)${hint}`);
   }
   if (t.external) throw new KilnError('UNSUPPORTED', `${what}: tensor data stored in an external file is not supported`);
   const n = sizeOf(t.dims);
@@ -366,9 +391,9 @@ export function tensorFromProto(t: OnnxTensor, what: string, opts: { saturate?: 
     new KilnError('CORRUPT_MODEL', `${what}: shape ${fmtShape(t.dims)} needs ${n} ${onnxDTypeName(code)} values, got ${got}`);
   // The declared size is checked against the values present (and the import's budget) before
   // anything is allocated: dims [100000, 100000] with no data must not allocate 40 GB.
-  const width: Record<number, number> = { 1: 4, 2: 1, 3: 1, 4: 2, 5: 2, 6: 4, 7: 8, 9: 1, 10: 2, 12: 4, 13: 8 };
+  const width: Record<number, number> = { 1: 4, 2: 1, 3: 1, 4: 2, 5: 2, 6: 4, 7: 8, 9: 1, 10: 2, 11: 8, 12: 4, 13: 8 };
   const w = width[code]!;
-  const present = raw && raw.length > 0 ? raw.length / w : code === 1 ? t.floatData.length : code === 7 ? t.int64Data.length : code === 12 || code === 13 ? t.uint64Data.length : t.int32Data.length;
+  const present = raw && raw.length > 0 ? raw.length / w : code === 1 ? t.floatData.length : code === 11 ? t.doubleData.length : code === 7 ? t.int64Data.length : code === 12 || code === 13 ? t.uint64Data.length : t.int32Data.length;
   if (!Number.isSafeInteger(n) || n !== present) throw bad(present);
   chargeBudget(n * (dtype === 'bool' ? 1 : 4), what);
   const data = allocData(dtype, n);
@@ -388,6 +413,7 @@ export function tensorFromProto(t: OnnxTensor, what: string, opts: { saturate?: 
         case 7: data[i] = toInt32(dv.getBigInt64(o, true), what, i, sat); break;
         case 9: data[i] = dv.getUint8(o) !== 0 ? 1 : 0; break;
         case 10: data[i] = halfToFloat(dv.getUint16(o, true)); break;
+        case 11: data[i] = dv.getFloat64(o, true); break;
         case 12: data[i] = toInt32(BigInt(dv.getUint32(o, true)), what, i, sat); break;
         case 13: data[i] = toInt32(dv.getBigUint64(o, true), what, i, sat); break;
       }
@@ -395,12 +421,13 @@ export function tensorFromProto(t: OnnxTensor, what: string, opts: { saturate?: 
   } else {
     let src: ArrayLike<number | bigint>;
     if (code === 1) src = t.floatData;
+    else if (code === 11) src = t.doubleData;
     else if (code === 7) src = t.int64Data;
     else if (code === 12 || code === 13) src = t.uint64Data;
     else src = t.int32Data;
     for (let i = 0; i < n; i++) {
       const v = src[i]!;
-      if (code === 1) data[i] = v as number;
+      if (code === 1 || code === 11) data[i] = v as number;
       else if (code === 9) data[i] = v !== 0n ? 1 : 0;
       else if (code === 10) data[i] = halfToFloat(Number(v));
       else data[i] = toInt32(BigInt(v), what, i, sat);
