@@ -45,7 +45,7 @@ const numeric2 = (): Sig[] => [[[F, F], F], [[I, I], I]];
 const SIGNATURES: Record<ScalarFn, Sig[]> = {
   add: numeric2(), sub: numeric2(), mul: numeric2(), div: numeric2(), floordiv: numeric2(), mod: numeric2(), pow: numeric2(), max: numeric2(), min: numeric2(),
   neg: [[[F], F], [[I], I]], abs: [[[F], F], [[I], I]], sign: [[[F], F], [[I], I]],
-  exp: [[[F], F]], log: [[[F], F]], log1p: [[[F], F]], sqrt: [[[F], F]], tanh: [[[F], F]], sin: [[[F], F]], cos: [[[F], F]], erf: [[[F], F]],
+  exp: [[[F], F]], log: [[[F], F]], log1p: [[[F], F]], sqrt: [[[F], F]], tanh: [[[F], F]], sin: [[[F], F]], cos: [[[F], F]], atan: [[[F], F]], erf: [[[F], F]],
   floor: [[[F], F]], ceil: [[[F], F]], roundEven: [[[F], F]], trunc: [[[F], F]], relu: [[[F], F]],
   lt: [[[F, F], B], [[I, I], B]], le: [[[F, F], B], [[I, I], B]], eq: [[[F, F], B], [[I, I], B]], ne: [[[F, F], B], [[I, I], B]],
   and: [[[B, B], B]], or: [[[B, B], B]], not: [[[B], B]],

@@ -65,6 +65,7 @@ function apply(fn: ScalarFn, a: readonly number[], argType: DType): number {
     case 'sqrt': return Math.sqrt(x);
     case 'tanh': return Math.tanh(x);
     case 'sin': return Math.sin(x);
+    case 'atan': return Math.atan(x);
     case 'cos': return Math.cos(x);
     case 'erf': return erfScalar(x);
     case 'floor': return Math.floor(x);

@@ -30,6 +30,7 @@ export const OP_NAMES = [
   'reshape', 'round', 'rsqrt', 'selu', 'sigmoid', 'sign', 'sin', 'slice', 'softmax', 'softplus', 'split',
   'sqrt', 'square', 'squaredDifference', 'squeeze', 'stack', 'stopGradient', 'sub', 'sum', 'tanh', 'tile',
   'transpose', 'truncatedNormal', 'unsortedSegmentSum', 'variable', 'where',
+  'acos', 'acosh', 'asin', 'asinh', 'atan', 'atanh', 'cosh', 'sinh', 'tan',
 ] as const;
 
 export type OpName = (typeof OP_NAMES)[number];

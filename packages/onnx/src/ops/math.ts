@@ -15,6 +15,15 @@ import {
   div,
   elu,
   erf,
+  tan,
+  asin,
+  acos,
+  atan,
+  sinh,
+  cosh,
+  asinh,
+  acosh,
+  atanh,
   exp,
   fillTensor,
   floor,
@@ -53,7 +62,7 @@ const unary = (fn: (x: SymbolicTensor) => SymbolicTensor): Converter => (ctx) =>
 for (const [op, fn] of [
   ['Abs', abs], ['Neg', neg], ['Exp', exp], ['Log', log], ['Sqrt', sqrt], ['Reciprocal', reciprocal],
   ['Tanh', tanh], ['Sigmoid', sigmoid], ['Relu', relu], ['Floor', floor], ['Ceil', ceil], ['Round', round],
-  ['Sign', sign], ['Sin', sin], ['Cos', cos], ['Erf', erf], ['Softplus', softplus],
+  ['Sign', sign], ['Sin', sin], ['Cos', cos], ['Erf', erf], ['Tan', tan], ['Asin', asin], ['Acos', acos], ['Atan', atan], ['Sinh', sinh], ['Cosh', cosh], ['Asinh', asinh], ['Acosh', acosh], ['Atanh', atanh], ['Softplus', softplus],
 ] as const) {
   register(op, unary(fn));
 }
