@@ -2,7 +2,8 @@
  * ONNX operators that are compositions of Kiln ops: Mod (both fmod modes, integer and float),
  * InstanceNormalization and GroupNormalization (mean/variance reductions), LRN (a padded
  * channel-window sum of squares), NegativeLogLikelihoodLoss and SoftmaxCrossEntropyLoss
- * (oneHot picks, class weights, ignore_index and the three reductions).
+ * (oneHot picks, class weights, ignore_index and the three reductions), and the small
+ * activations/predicates Shrink, Celu, IsNaN, IsInf, MeanVarianceNormalization and EyeLike.
  */
 import {
   KilnError,
@@ -33,7 +34,14 @@ import {
   where,
   abs,
   sign,
+  equal,
+  exp,
+  greater,
+  logicalOr,
+  maximum,
+  minimum,
 } from '@kiln/graph';
+import { dtypeFor } from './util.js';
 import type { ConvertContext } from '../context.js';
 import { register } from '../registry.js';
 
@@ -157,3 +165,54 @@ register('SoftmaxCrossEntropyLoss', (ctx) => {
   if (ctx.node.outputs.length > 1 && ctx.node.outputs[1]) out.push(logp);
   return out;
 });
+
+register('Shrink', (ctx) => {
+  const x = ctx.input(0);
+  const bias = ctx.float('bias', 0);
+  const lambd = ctx.float('lambd', 0.5);
+  const lit = (v: number): SymbolicTensor => ctx.lit(v, x.dtype);
+  return [where(less(x, lit(-lambd)), add(x, lit(bias)), where(greater(x, lit(lambd)), sub(x, lit(bias)), lit(0)))];
+});
+
+register('IsNaN', (ctx) => {
+  const x = ctx.input(0);
+  return [notEqual(x, x)];
+});
+
+register('IsInf', (ctx) => {
+  const x = ctx.input(0);
+  const pos = ctx.int('detect_positive', 1) !== 0;
+  const negative = ctx.int('detect_negative', 1) !== 0;
+  const isPos = equal(x, ctx.lit(Infinity));
+  const isNeg = equal(x, ctx.lit(-Infinity));
+  if (pos && negative) return [logicalOr(isPos, isNeg)];
+  if (pos) return [isPos];
+  if (negative) return [isNeg];
+  // Neither sign asked for: nothing is reported.
+  return [logicalAnd(isPos, isNeg)];
+});
+
+register('Celu', (ctx) => {
+  const x = ctx.input(0);
+  const alpha = ctx.float('alpha', 1);
+  // max(0, x) + min(0, alpha * (exp(x / alpha) - 1))
+  return [add(maximum(x, 0), minimum(0, mul(alpha, sub(exp(div(x, alpha)), 1))))];
+});
+
+register('MeanVarianceNormalization', (ctx) => {
+  const x = ctx.input(0);
+  const rank = x.shape.length;
+  const axes = (ctx.intList('axes') ?? [0, 2, 3]).map((a) => (a < 0 ? a + rank : a));
+  return [normalize(x, axes, 1e-9)];
+});
+
+register('EyeLike', (ctx) => {
+  const shape = ctx.staticShape(0, 'EyeLike');
+  if (shape.length !== 2) throw new KilnError('SHAPE_MISMATCH', `${ctx.what}: input must be 2-D, got rank ${shape.length}`);
+  const [rows, cols] = shape as [number, number];
+  const k = ctx.int('k', 0);
+  const dtype = ctx.hasAttr('dtype') ? dtypeFor(ctx, ctx.int('dtype', 1)) : ctx.dtype(0);
+  const eye = new Tensor(dtype, [rows, cols]);
+  for (let i = 0; i < rows; i++) if (i + k >= 0 && i + k < cols) eye.data[i * cols + i + k] = 1;
+  return [eye];
+}, { shapeOnlyInputs: [0] });
