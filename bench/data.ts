@@ -68,8 +68,7 @@ export function hwioToOihw(f: Float32Array, [h, w, i, o]: number[]): Float32Arra
   const out = new Float32Array(f.length);
   for (let y = 0; y < h!; y++)
     for (let x = 0; x < w!; x++)
-      for (let c = 0; c < i!; c++)
-        for (let k = 0; k < o!; k++) out[((k * i! + c) * h! + y) * w! + x] = f[((y * w! + x) * i! + c) * o! + k]!;
+      for (let c = 0; c < i!; c++) for (let k = 0; k < o!; k++) out[((k * i! + c) * h! + y) * w! + x] = f[((y * w! + x) * i! + c) * o! + k]!;
   return out;
 }
 

@@ -41,7 +41,10 @@ function cnn() {
   return { g, fetches: [kiln.add(kiln.matMul(h, v.d2!), v.db2!)], feeds: { x: kiln.tensor(d.cnn.x, [CNN_BATCH, 28, 28, 1]) } };
 }
 
-for (const [name, make] of [['mlp-train', mlp], ['cnn-fwd', cnn]] as const) {
+for (const [name, make] of [
+  ['mlp-train', mlp],
+  ['cnn-fwd', cnn],
+] as const) {
   const { g, fetches, feeds } = make();
   const opts: CompileOptions & { decompose?: boolean } = { constantEvaluator: referenceConstantEvaluator };
   const p = compile(g, { fetches, feeds: g.placeholders().map((n) => n.output) }, opts);

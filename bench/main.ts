@@ -23,7 +23,13 @@ import { type CheckRow, renderReport } from './report.js';
 
 const env = process.env;
 const quick = env.BENCH_QUICK === '1';
-const list = (s: string | undefined) => (s ? s.split(',').map((x) => x.trim()).filter(Boolean) : undefined);
+const list = (s: string | undefined) =>
+  s
+    ? s
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean)
+    : undefined;
 const groups = list(env.BENCH_ONLY);
 const fwFilter = list(env.BENCH_FW);
 const opts = {
@@ -71,12 +77,15 @@ async function frameworks(d: ReturnType<typeof makeBenchData>): Promise<{ fws: F
     }
   };
   await add('kiln', async () => (await import('./frameworks/kiln.js')).kilnFramework(d, kilnVersion()));
-  if (fwFilter?.includes('kiln-unfused'))
-    await add('kiln-unfused', async () => (await import('./frameworks/kiln.js')).kilnFramework(d, kilnVersion(), false));
+  if (fwFilter?.includes('kiln-unfused')) await add('kiln-unfused', async () => (await import('./frameworks/kiln.js')).kilnFramework(d, kilnVersion(), false));
   await add('jax-js', async () => (await import('./frameworks/jax.js')).jaxFramework(d, nm('@jax-js/jax')));
   for (const b of ['wasm', 'cpu'] as const)
     await add(`tfjs-${b}`, async () =>
-      (await import('./frameworks/tfjs.js')).tfjsFramework(d, b, b === 'wasm' ? `${nm('@tensorflow/tfjs')}, ${nm('@tensorflow/tfjs-backend-wasm')}` : nm('@tensorflow/tfjs')),
+      (await import('./frameworks/tfjs.js')).tfjsFramework(
+        d,
+        b,
+        b === 'wasm' ? `${nm('@tensorflow/tfjs')}, ${nm('@tensorflow/tfjs-backend-wasm')}` : nm('@tensorflow/tfjs'),
+      ),
     );
   for (const t of ortThreads)
     await add(`onnxruntime-${t}t`, async () => (await import('./frameworks/ort.js')).ortFramework(d, t, `${nm('onnxruntime-node')} (intraOpNumThreads ${t})`));

@@ -39,7 +39,17 @@ function timingTable(cells: Cell[], workloads: readonly Workload[]): string[] {
       const ratio = c.fw.name === 'kiln' ? '1' : Number.isNaN(kilnMed) ? '—' : (med / kilnMed).toFixed(2);
       const stats = typeof c.c !== 'string' ? c.c.stats : undefined;
       out.push(
-        row([w.fresh ? `${w.title}, repeated` : w.title, c.fw.name, medText, ms(Math.min(...c.times)), String(c.times.length), gflops, ratio, stats ? String(stats.kernels) : '', stats ? mib(stats.arenaBytes) : '']),
+        row([
+          w.fresh ? `${w.title}, repeated` : w.title,
+          c.fw.name,
+          medText,
+          ms(Math.min(...c.times)),
+          String(c.times.length),
+          gflops,
+          ratio,
+          stats ? String(stats.kernels) : '',
+          stats ? mib(stats.arenaBytes) : '',
+        ]),
       );
     }
     // First-call workloads also get the cold call (one sample, before anything else compiled).

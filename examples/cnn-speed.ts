@@ -10,7 +10,13 @@ import { loadDigits } from './main.js';
 const { xTrain, yTrain } = loadDigits(3000, 10);
 const model = kiln.sequential({
   layers: [
-    kiln.layers.conv2d({ filters: 16, kernelSize: 3, activation: 'relu', inputShape: [28, 28, 1], kernelInitializer: kiln.initializers.heUniform({ seed: 1 }) }),
+    kiln.layers.conv2d({
+      filters: 16,
+      kernelSize: 3,
+      activation: 'relu',
+      inputShape: [28, 28, 1],
+      kernelInitializer: kiln.initializers.heUniform({ seed: 1 }),
+    }),
     kiln.layers.maxPooling2d({ poolSize: 2 }),
     kiln.layers.conv2d({ filters: 32, kernelSize: 3, activation: 'relu', kernelInitializer: kiln.initializers.heUniform({ seed: 2 }) }),
     kiln.layers.maxPooling2d({ poolSize: 2 }),
@@ -33,5 +39,7 @@ const h = await model.fit(xTrain, yTrain, {
     },
   },
 });
-console.log(`3 epochs of ${xTrain.shape[0]} digits: ${((Date.now() - t0) / 1000).toFixed(1)} s (epochs: ${times.map((s) => s.toFixed(1)).join(', ')} s; the first includes compiling); train accuracy ${(h.history.accuracy!.at(-1)! * 100).toFixed(1)}%`);
+console.log(
+  `3 epochs of ${xTrain.shape[0]} digits: ${((Date.now() - t0) / 1000).toFixed(1)} s (epochs: ${times.map((s) => s.toFixed(1)).join(', ')} s; the first includes compiling); train accuracy ${(h.history.accuracy!.at(-1)! * 100).toFixed(1)}%`,
+);
 model.dispose();

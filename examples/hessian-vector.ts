@@ -8,7 +8,11 @@
 import { pathToFileURL } from 'node:url';
 import * as kiln from 'kiln';
 
-export const A = [[2, 1, 0], [1, 3, -1], [0, -1, 4]];
+export const A = [
+  [2, 1, 0],
+  [1, 3, -1],
+  [0, -1, 4],
+];
 
 export async function run(xValue = [0.5, -1, 2], vValue = [1, 0, -2]): Promise<number[]> {
   const g = new kiln.Graph();

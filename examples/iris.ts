@@ -59,5 +59,7 @@ export async function run(opts: { verbose?: 0 | 1 } = {}): Promise<IrisResult> {
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
   const r = await run({ verbose: 1 });
-  console.log(`iris: ${r.history.loss!.length} epochs; validation accuracy ${(r.valAccuracy * 100).toFixed(1)}%, all 150 flowers ${(r.trainAccuracy * 100).toFixed(1)}%`);
+  console.log(
+    `iris: ${r.history.loss!.length} epochs; validation accuracy ${(r.valAccuracy * 100).toFixed(1)}%, all 150 flowers ${(r.trainAccuracy * 100).toFixed(1)}%`,
+  );
 }

@@ -52,5 +52,7 @@ export async function run(opts: { epochs?: number; verbose?: 0 | 1 } = {}): Prom
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
   const r = await run({ verbose: 1 });
-  console.log(`train mse: ${r.initialLoss.toFixed(4)} before, ${r.history.loss!.at(-1)!.toFixed(4)} after; test mse ${r.test[0]!.toFixed(4)}, mae ${r.test[1]!.toFixed(4)}`);
+  console.log(
+    `train mse: ${r.initialLoss.toFixed(4)} before, ${r.history.loss!.at(-1)!.toFixed(4)} after; test mse ${r.test[0]!.toFixed(4)}, mae ${r.test[1]!.toFixed(4)}`,
+  );
 }

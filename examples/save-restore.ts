@@ -20,7 +20,14 @@ export async function run(log = false): Promise<{ saved: number[]; restored: num
   const trainOp = kiln.train.adam(0.1).minimize(loss);
   // A restored session has its own graph: fetch by name (names are saved).
   const fetches = [loss.name, trainOp.name];
-  const feeds = { x: kiln.tensor([[1, 2], [3, -1], [0, 1]]), y: kiln.tensor([[5], [1], [2]]) };
+  const feeds = {
+    x: kiln.tensor([
+      [1, 2],
+      [3, -1],
+      [0, 1],
+    ]),
+    y: kiln.tensor([[5], [1], [2]]),
+  };
   const steps = async (sess: kiln.Session, n: number) => {
     const out: number[] = [];
     for (let i = 0; i < n; i++) out.push((await sess.run(fetches, feeds))[0]!.dataSync()[0]!);

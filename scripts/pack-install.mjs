@@ -68,7 +68,9 @@ try {
     throw new Error(`the browser bundle pulls in Node modules: ${[...pulled, ...externals, ...onDemand].join(', ')}`);
   }
   const disabled = inputs.filter((i) => i.startsWith('(disabled):')).map((i) => i.slice('(disabled):'.length));
-  console.log(`bundle: ${(code.length / 1024).toFixed(0)} KiB for platform 'browser' from ${inputs.length} modules; Node-only modules mapped away: ${disabled.join(', ')}; loaded on demand under Node only: ${onDemand.join(', ') || 'none'}`);
+  console.log(
+    `bundle: ${(code.length / 1024).toFixed(0)} KiB for platform 'browser' from ${inputs.length} modules; Node-only modules mapped away: ${disabled.join(', ')}; loaded on demand under Node only: ${onDemand.join(', ') || 'none'}`,
+  );
   const bundled = run(process.execPath, ['bundle.mjs'], app);
   console.log(`bundle run: ${bundled.trim().split('\n').join(' | ')}`);
   console.log('pack-install: ok');

@@ -35,7 +35,12 @@ await report('MLP forward', mlp, [logits], ['x']);
 const cnn = new kiln.Graph();
 const img = cnn.placeholder('float32', [64, 28, 28, 1], 'x');
 const conv = (h: kiln.SymbolicTensor, cin: number, cout: number, seed: number) =>
-  kiln.maxPool(kiln.relu(kiln.add(kiln.conv2d(h, cnn.variable(kiln.initializers.heNormal({ seed }), [5, 5, cin, cout]), 1, 'same'), cnn.zeros([cout]))), 2, 2, 'valid');
+  kiln.maxPool(
+    kiln.relu(kiln.add(kiln.conv2d(h, cnn.variable(kiln.initializers.heNormal({ seed }), [5, 5, cin, cout]), 1, 'same'), cnn.zeros([cout]))),
+    2,
+    2,
+    'valid',
+  );
 const features = kiln.reshape(conv(conv(img, 1, 32, 4), 32, 64, 5), [64, 7 * 7 * 64]);
 const out = dense(cnn, kiln.relu(dense(cnn, features, 1024, 6)), 10, 7);
 await report('CNN forward', cnn, [out], ['x']);

@@ -24,7 +24,11 @@ function exportedNames(source: string): string[] {
       const spec = raw.trim();
       if (!spec) continue;
       const isType = Boolean(m[1]) || spec.startsWith('type ');
-      const name = spec.replace(/^type\s+/, '').split(/\s+as\s+/).pop()!.trim();
+      const name = spec
+        .replace(/^type\s+/, '')
+        .split(/\s+as\s+/)
+        .pop()!
+        .trim();
       names.push(isType ? `type ${name}` : name);
     }
   }

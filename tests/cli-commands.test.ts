@@ -44,7 +44,10 @@ beforeAll(async () => {
   const test = mnistBatch(1, 50);
   writeFileSync(p('x.npy'), writeNpy(test.x));
   want = (await sess.run([m.probs], { x: test.x }))[0]!;
-  trainable = m.g.variables().filter((n) => n.attrs.trainable).reduce((s, n) => s + (n.attrs.value as Tensor).size, 0);
+  trainable = m.g
+    .variables()
+    .filter((n) => n.attrs.trainable)
+    .reduce((s, n) => s + (n.attrs.value as Tensor).size, 0);
   sess.dispose();
 });
 
@@ -67,7 +70,11 @@ describe('kiln CLI on a trained model', () => {
     const r = await kilnCli(['inspect', model, '--program', '--feed-shape', 'x=2,28,28,1', '--svg', p('program.svg')]);
     expectOk(r);
     const g = deserializeGraph(modelBytes);
-    const ref = await compileModel(g, { fetches: [g.tensorByName('softmax')], feeds: [g.tensorByName('x')], feedShapes: { x: [2, 28, 28, 1] } }, { backend: 'cpu' });
+    const ref = await compileModel(
+      g,
+      { fetches: [g.tensorByName('softmax')], feeds: [g.tensorByName('x')], feedShapes: { x: [2, 28, 28, 1] } },
+      { backend: 'cpu' },
+    );
     expect(r.stdout).toContain(ref.program.toString());
     expect(r.stdout).toContain(`${ref.stats.kernels} kernels`);
     const svg = readFileSync(p('program.svg'), 'utf8');
@@ -76,7 +83,7 @@ describe('kiln CLI on a trained model', () => {
     expect(svg).toContain('conv2d');
   });
 
-  it('compile, then run the program and the model on .npy inputs: the session\'s predictions', async () => {
+  it("compile, then run the program and the model on .npy inputs: the session's predictions", async () => {
     expectOk(await kilnCli(['compile', model, '--backend', 'cpu', '--feed-shape', 'x=10,28,28,1', '-o', p('cnn.program')]));
     const [fromProgram, fromModel] = await Promise.all([
       kilnCli(['run', p('cnn.program'), '--input', `x=${p('x.npy')}`, '--output-dir', p('out-program')]),
@@ -116,7 +123,10 @@ describe('kiln CLI on a trained model', () => {
       [['inspect', p('missing.kiln')], /kiln inspect: model '.*missing\.kiln' does not exist/],
       [['inspect', p('garbage.kiln')], /kiln inspect: model '.*garbage\.kiln' is not a Kiln model, a compiled program or an ONNX model/],
       [['run', model, '--output-dir', p('o')], /kiln run: missing --input for 'x' \(float32\)/],
-      [['run', model, '--input', `x=${p('ints.npy')}`, '--output-dir', p('o')], /kiln run: input 'x' must be float32, but '.*ints\.npy' holds int32\[1,28,28,1\]/],
+      [
+        ['run', model, '--input', `x=${p('ints.npy')}`, '--output-dir', p('o')],
+        /kiln run: input 'x' must be float32, but '.*ints\.npy' holds int32\[1,28,28,1\]/,
+      ],
       [['compile', model, '--feed-shape', 'y=1,2', '-o', p('x.program')], /--feed-shape names 'y', which is not an input \(inputs: x\)/],
       [['inspect', model, '--frobnicate'], /unknown option '--frobnicate'/],
     ];

@@ -66,7 +66,10 @@ beforeAll(() => {
   const m = buildMnistCnn(2);
   writeFileSync(join(dir, 'mnist-cnn.kiln'), serializeGraph(m.g, { signatures: { serving_default: { inputs: { x: m.x }, outputs: { probs: m.probs } } } }));
   writeFileSync(join(dir, 'images.npy'), writeNpy(mnistBatch(1).x));
-  writeScalarLogs(join(dir, 'logs'), { train: { epoch_loss: [1.2, 0.6, 0.4], epoch_accuracy: [0.6, 0.8, 0.9] }, validation: { epoch_loss: [1.3, 0.8, 0.7], epoch_accuracy: [0.5, 0.7, 0.8] } });
+  writeScalarLogs(join(dir, 'logs'), {
+    train: { epoch_loss: [1.2, 0.6, 0.4], epoch_accuracy: [0.6, 0.8, 0.9] },
+    validation: { epoch_loss: [1.3, 0.8, 0.7], epoch_accuracy: [0.5, 0.7, 0.8] },
+  });
   mkdirSync(join(dir, 'docs'));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -86,12 +89,24 @@ describe('docs/CLI.md examples', () => {
           const what = `kiln ${batch[i]!.join(' ')}`;
           expect({ what, code: r.code, stderr: r.stderr.replace(/^kiln: unknown dims set to 1 .*\n/, '') }).toEqual({ what, code: 0, stderr: '' });
           if (batch[i]![0] === 'bench') {
-            expect(r.stdout).toMatch(/on cpu: \d+\.\d+ ms\/run median, \d+\.\d+ ms min \(\d+ runs after \d+ warm-up\)\nkernels: \d+ \(from \d+ graph nodes\)\narena: \d+ bytes/);
+            expect(r.stdout).toMatch(
+              /on cpu: \d+\.\d+ ms\/run median, \d+\.\d+ ms min \(\d+ runs after \d+ warm-up\)\nkernels: \d+ \(from \d+ graph nodes\)\narena: \d+ bytes/,
+            );
           }
         });
       }
     }
-    for (const f of ['docs/mnist-cnn-graph.svg', 'docs/mnist-cnn-program.svg', 'mnist-cnn.program', 'mnist-cnn.onnx', 'from-onnx.kiln', 'out/probs.npy', 'out/softmax.npy', 'curves.svg', 'curves.png']) {
+    for (const f of [
+      'docs/mnist-cnn-graph.svg',
+      'docs/mnist-cnn-program.svg',
+      'mnist-cnn.program',
+      'mnist-cnn.onnx',
+      'from-onnx.kiln',
+      'out/probs.npy',
+      'out/softmax.npy',
+      'curves.svg',
+      'curves.png',
+    ]) {
       expect({ f, exists: existsSync(join(dir, f)) }).toEqual({ f, exists: true });
     }
   });

@@ -31,7 +31,10 @@ const bytesOf = (a: Float32Array | Float64Array | Int32Array | BigInt64Array | U
 
 describe('.npy reader and writer', () => {
   it('writes exactly the bytes the spec prescribes (what np.save writes)', () => {
-    const t = tensor([[1, 2, 3], [4, 5, 6]]);
+    const t = tensor([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
     const written = writeNpy(t);
     expect(Buffer.from(written).equals(Buffer.from(npyBytes('<f4', '(2, 3)', bytesOf(Float32Array.of(1, 2, 3, 4, 5, 6)))))).toBe(true);
     expect(written.length % 64).toBe(24); // 64-byte aligned header, then 24 data bytes
@@ -52,16 +55,28 @@ describe('.npy reader and writer', () => {
     const u1 = readNpy(npyBytes('|u1', '(2,)', Uint8Array.of(200, 3)), 'u1');
     expect([u1.dtype, [...u1.data]]).toEqual(['int32', [200, 3]]);
     const round = readNpy(writeNpy(tensor([[1.5], [-2]])), 'round trip');
-    expect([round.shape, [...round.data]]).toEqual([[2, 1], [1.5, -2]]);
+    expect([round.shape, [...round.data]]).toEqual([
+      [2, 1],
+      [1.5, -2],
+    ]);
   });
 
   it('rejects bad files with a message naming the file and the problem', () => {
     expect(() => readNpy(new TextEncoder().encode('hello world, no npy'), "'a.npy'")).toThrow("'a.npy': not a .npy file");
-    expect(() => readNpy(npyBytes('<f4', '(4,)', bytesOf(Float32Array.of(1, 2))), "'b.npy'")).toThrow("'b.npy': truncated .npy data: shape (4) needs 16 bytes, got 8");
+    expect(() => readNpy(npyBytes('<f4', '(4,)', bytesOf(Float32Array.of(1, 2))), "'b.npy'")).toThrow(
+      "'b.npy': truncated .npy data: shape (4) needs 16 bytes, got 8",
+    );
     expect(() => readNpy(npyBytes('>f4', '(1,)', bytesOf(Float32Array.of(1))), "'c.npy'")).toThrow("unsupported .npy dtype '>f4'");
     expect(() => readNpy(npyBytes('<i8', '(1,)', bytesOf(BigInt64Array.of(2n ** 40n))), "'d.npy'")).toThrow('does not fit int32');
-    const fortran = new TextDecoder('latin1').decode(npyBytes('<f4', '(2, 2)', bytesOf(new Float32Array(4)))).replace("'fortran_order': False", "'fortran_order': True ");
-    expect(() => readNpy(Uint8Array.from(fortran, (c) => c.charCodeAt(0)), "'e.npy'")).toThrow('Fortran-order');
+    const fortran = new TextDecoder('latin1')
+      .decode(npyBytes('<f4', '(2, 2)', bytesOf(new Float32Array(4))))
+      .replace("'fortran_order': False", "'fortran_order': True ");
+    expect(() =>
+      readNpy(
+        Uint8Array.from(fortran, (c) => c.charCodeAt(0)),
+        "'e.npy'",
+      ),
+    ).toThrow('Fortran-order');
   });
 
   it('agrees with NumPy itself where python3 and numpy are installed', () => {

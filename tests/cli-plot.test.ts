@@ -23,7 +23,10 @@ beforeAll(() => {
   for (const run of ['train', 'validation'] as const) {
     mkdirSync(join(dir, 'logs', run), { recursive: true });
     const version = [...fixed(1, 1700000000, 8), ...stringField(3, 'brain.Event:2')];
-    const events = [version, ...[0, 1, 2].flatMap((e) => [scalarEvent(e, 'epoch_loss', LOSS[run][e]!, false), scalarEvent(e, 'epoch_accuracy', ACC[run][e]!, true)])];
+    const events = [
+      version,
+      ...[0, 1, 2].flatMap((e) => [scalarEvent(e, 'epoch_loss', LOSS[run][e]!, false), scalarEvent(e, 'epoch_accuracy', ACC[run][e]!, true)]),
+    ];
     writeFileSync(join(dir, 'logs', run, 'events.out.tfevents.1700000000.host.1.v2'), tfRecords(events));
   }
   mkdirSync(join(dir, 'empty'));
@@ -35,8 +38,18 @@ describe('TensorBoard event files', () => {
     const s = readScalars(join(dir, 'logs'));
     expect([...s.keys()].sort()).toEqual(['train', 'validation']);
     for (const run of ['train', 'validation'] as const) {
-      expect(s.get(run)!.get('epoch_loss')!.map((p) => [p.step, p.value])).toEqual(LOSS[run].map((v, i) => [i, v]));
-      expect(s.get(run)!.get('epoch_accuracy')!.map((p) => [p.step, p.value])).toEqual(ACC[run].map((v, i) => [i, v]));
+      expect(
+        s
+          .get(run)!
+          .get('epoch_loss')!
+          .map((p) => [p.step, p.value]),
+      ).toEqual(LOSS[run].map((v, i) => [i, v]));
+      expect(
+        s
+          .get(run)!
+          .get('epoch_accuracy')!
+          .map((p) => [p.step, p.value]),
+      ).toEqual(ACC[run].map((v, i) => [i, v]));
     }
   });
 

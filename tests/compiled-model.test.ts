@@ -191,7 +191,11 @@ describe('compileModel / loadCompiled', () => {
     const cases: [Record<string, unknown>, string, RegExp][] = [
       [{ x: feeds.x }, 'MISSING_FEED', /feed 'y' \(float32\[16,3\]\) is missing; the compiled model needs 'x', 'y'/],
       [{ x: feeds.x, y: new Tensor('int32', [BATCH, 3]) }, 'DTYPE_MISMATCH', /feed 'y' expects float32\[16,3\], got int32\[16,3\]/],
-      [{ x: new Tensor('float32', [8, 6]), y: feeds.y }, 'SHAPE_MISMATCH', /feed 'x' expects float32\[16,6\] \(the shape it was compiled for\), got float32\[8,6\]/],
+      [
+        { x: new Tensor('float32', [8, 6]), y: feeds.y },
+        'SHAPE_MISMATCH',
+        /feed 'x' expects float32\[16,6\] \(the shape it was compiled for\), got float32\[8,6\]/,
+      ],
       [{ x: [1, 2, 3], y: feeds.y }, 'INVALID_FEED', /feed 'x' must be a Tensor \(float32\[16,6\]\)/],
     ];
     for (const [f, code, msg] of cases) {
@@ -206,9 +210,21 @@ describe('compileModel / loadCompiled', () => {
   it('compile-time mistakes: unknown dims without feedShapes, mismatching feedShapes, webgpu', async () => {
     const { g, x, loss, probs } = mlp();
     const cases: [() => Promise<unknown>, string, RegExp][] = [
-      [() => compileModel(g, { fetches: [probs], feeds: [x] }, { backend: 'cpu' }), 'INVALID_ARGUMENT', /feed 'x' has unknown dims \[\?,6\]; pass its concrete shape in spec\.feedShapes/],
-      [() => compileModel(g, { fetches: [probs], feeds: [x], feedShapes: { x: [4, 5] } }, { backend: 'cpu' }), 'SHAPE_MISMATCH', /feedShapes\['x'\] is \[4,5\] but placeholder 'x' is \[\?,6\] \(dim 1 must be 6, got 5\)/],
-      [() => compileModel(g, { fetches: [probs], feeds: [x], feedShapes: { z: [1] } }, { backend: 'cpu' }), 'INVALID_ARGUMENT', /feedShapes has 'z', which is not among the feeds/],
+      [
+        () => compileModel(g, { fetches: [probs], feeds: [x] }, { backend: 'cpu' }),
+        'INVALID_ARGUMENT',
+        /feed 'x' has unknown dims \[\?,6\]; pass its concrete shape in spec\.feedShapes/,
+      ],
+      [
+        () => compileModel(g, { fetches: [probs], feeds: [x], feedShapes: { x: [4, 5] } }, { backend: 'cpu' }),
+        'SHAPE_MISMATCH',
+        /feedShapes\['x'\] is \[4,5\] but placeholder 'x' is \[\?,6\] \(dim 1 must be 6, got 5\)/,
+      ],
+      [
+        () => compileModel(g, { fetches: [probs], feeds: [x], feedShapes: { z: [1] } }, { backend: 'cpu' }),
+        'INVALID_ARGUMENT',
+        /feedShapes has 'z', which is not among the feeds/,
+      ],
       [() => compileModel(g, { fetches: [loss], feeds: [x], feedShapes }, { backend: 'cpu' }), 'INVALID_ARGUMENT', /feedShapes has 'y'/],
       [() => compileModel(g, { fetches: [loss], feeds: [x], feedShapes: { x: [2, 6] } }, { backend: 'cpu' }), 'MISSING_FEED', /placeholder 'y'/],
       [() => compileModel(g, { fetches: [probs], feeds: [x], feedShapes }, { backend: 'webgpu' }), 'UNSUPPORTED', /backend 'webgpu' is not available/],

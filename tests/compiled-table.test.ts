@@ -82,7 +82,9 @@ function builder(g: Graph, feeds: Record<string, Tensor>, xs: SymbolicTensor[]):
   return b;
 }
 
-const ops = allOps().map((d) => d.name).filter((op) => !NOT_HERE.has(op));
+const ops = allOps()
+  .map((d) => d.name)
+  .filter((op) => !NOT_HERE.has(op));
 
 describe('compiled backends == reference, every op', () => {
   it('has a case for every registered op', () => {

@@ -13,14 +13,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from '@jest/globals';
-import {
-  type CaseResult,
-  conformanceSources,
-  expectedPassList,
-  listAllCases,
-  repoRoot,
-  runCase,
-} from './conformance/harness.js';
+import { type CaseResult, conformanceSources, expectedPassList, listAllCases, repoRoot, runCase } from './conformance/harness.js';
 
 const sources = conformanceSources();
 const present = new Set(sources.filter((s) => existsSync(s.dir)).map((s) => s.id));
@@ -94,7 +87,9 @@ describe('ONNX conformance (reference executor)', () => {
     const listed = new Set(expectedPass);
     const unlisted = [...results.values()].filter((r) => r.pass && !listed.has(r.name)).map((r) => r.name);
     if (process.env.KILN_CONFORMANCE_WRITE !== '1') {
-      expect(unlisted.length === 0 ? 'listed' : `pass but not in expected-pass.txt (regenerate with KILN_CONFORMANCE_WRITE=1): ${unlisted.join(', ')}`).toBe('listed');
+      expect(unlisted.length === 0 ? 'listed' : `pass but not in expected-pass.txt (regenerate with KILN_CONFORMANCE_WRITE=1): ${unlisted.join(', ')}`).toBe(
+        'listed',
+      );
     }
   });
 

@@ -34,15 +34,45 @@ const NAN_ROWS = tensor([
 
 /** Per op: cases that decompose fully (no op kernel when fused). */
 const DECOMPOSED: Record<string, Case[]> = {
-  softmax: [(g, f) => k.softmax(f(randn([3, 5], 1))), (g, f) => k.softmax(f(randn([2, 3, 4], 2, 30)), 1), (g, f) => k.softmax(f(tensor([[-Infinity, -Infinity], [1e30, -1e30], [Infinity, 0]])))],
-  logSoftmax: [(g, f) => k.logSoftmax(f(randn([3, 5], 3))), (g, f) => k.logSoftmax(f(randn([4, 3], 4, 50)), 0), (g, f) => k.logSoftmax(f(tensor([[-Infinity, -Infinity], [1e30, -1e30]])))],
+  softmax: [
+    (g, f) => k.softmax(f(randn([3, 5], 1))),
+    (g, f) => k.softmax(f(randn([2, 3, 4], 2, 30)), 1),
+    (g, f) =>
+      k.softmax(
+        f(
+          tensor([
+            [-Infinity, -Infinity],
+            [1e30, -1e30],
+            [Infinity, 0],
+          ]),
+        ),
+      ),
+  ],
+  logSoftmax: [
+    (g, f) => k.logSoftmax(f(randn([3, 5], 3))),
+    (g, f) => k.logSoftmax(f(randn([4, 3], 4, 50)), 0),
+    (g, f) =>
+      k.logSoftmax(
+        f(
+          tensor([
+            [-Infinity, -Infinity],
+            [1e30, -1e30],
+          ]),
+        ),
+      ),
+  ],
   layerNorm: [
     (g, f) => k.layerNorm(f(randn([2, 3, 4], 5)), f(randn([4], 6)), f(randn([4], 7))),
     (g, f) => k.layerNorm(f(randn([2, 3, 4], 8)), f(randn([3, 4], 9)), null, [1, 2], 1e-5),
     (g, f) => k.layerNorm(f(randn([3, 4], 10)), null, null, [0]),
   ],
   batchNorm: [(g, f) => k.batchNorm(f(randn([2, 3, 4], 11)), f(randn([4], 12)), f(tensor([0.5, 1, 2, 0.1])), f(randn([4], 13)), f(randn([4], 14)), 1e-3)],
-  argMax: [(g, f) => k.argMax(f(randn([3, 4], 15)), 1), (g, f) => k.argMax(f(randn([3, 4, 2], 16)), 1), (g, f) => k.argMax(f(NAN_ROWS), 1), (g, f) => k.argMax(f(NAN_ROWS), 0)],
+  argMax: [
+    (g, f) => k.argMax(f(randn([3, 4], 15)), 1),
+    (g, f) => k.argMax(f(randn([3, 4, 2], 16)), 1),
+    (g, f) => k.argMax(f(NAN_ROWS), 1),
+    (g, f) => k.argMax(f(NAN_ROWS), 0),
+  ],
   argMin: [(g, f) => k.argMin(f(randn([3, 4], 17)), 0), (g, f) => k.argMin(f(NAN_ROWS), 1), (g, f) => k.argMin(f(NAN_ROWS), 0)],
   cumsum: [
     (g, f) => k.cumsum(f(randn([3, 5], 18)), 1),
@@ -52,7 +82,10 @@ const DECOMPOSED: Record<string, Case[]> = {
     (g, f) => k.cumsum(f(tensor([1, Infinity, 2, 3])), 0),
   ],
   tile: [(g, f) => k.tile(f(randn([2, 3], 21)), [2, 3]), (g, f) => k.tile(f(new Tensor('int32', [2, 1, 2], Int32Array.of(1, -2, 3, 4))), [1, 3, 2])],
-  oneHot: [(g, f) => k.oneHot(f(new Tensor('int32', [5], Int32Array.of(0, 2, -1, 3, 1))), 3), (g, f) => k.oneHot(f(new Tensor('int32', [2, 2], Int32Array.of(1, 0, 4, 2))), 4, 2.5, -1, 'float32')],
+  oneHot: [
+    (g, f) => k.oneHot(f(new Tensor('int32', [5], Int32Array.of(0, 2, -1, 3, 1))), 3),
+    (g, f) => k.oneHot(f(new Tensor('int32', [2, 2], Int32Array.of(1, 0, 4, 2))), 4, 2.5, -1, 'float32'),
+  ],
   matMul: [
     (g, f) => k.matMul(f(randn([2, 3, 4], 22)), f(randn([2, 4, 5], 23))),
     (g, f) => k.matMul(f(randn([2, 4, 3], 24)), f(randn([2, 4, 5], 25)), true, false),
@@ -60,7 +93,10 @@ const DECOMPOSED: Record<string, Case[]> = {
     (g, f) => k.matMul(f(randn([2, 4, 3], 28)), f(randn([5, 4], 29)), true, true),
     (g, f) => k.matMul(f(randn([1, 3, 4], 30)), f(randn([2, 1, 4, 2], 31))),
   ],
-  maxPool: [(g, f) => k.maxPool(f(randn([2, 4, 6, 3], 32)), 2, 2, 'valid'), (g, f) => k.maxPool(f(tensor([NaN, 1, -Infinity, 2, 3, 4, 5, 6], [1, 2, 4, 1])), [2, 2], [2, 2], 'same')],
+  maxPool: [
+    (g, f) => k.maxPool(f(randn([2, 4, 6, 3], 32)), 2, 2, 'valid'),
+    (g, f) => k.maxPool(f(tensor([NaN, 1, -Infinity, 2, 3, 4, 5, 6], [1, 2, 4, 1])), [2, 2], [2, 2], 'same'),
+  ],
   avgPool: [(g, f) => k.avgPool(f(randn([2, 6, 4, 2], 33)), [3, 2], [3, 2], 'valid')],
 };
 
@@ -70,7 +106,8 @@ const DECLINED: Record<string, Case> = {
   avgPool: (g, f) => k.avgPool(f(randn([1, 5, 4, 2], 35)), 2, 2, 'valid'),
   argMax: (g, f) => k.argMax(f(new Tensor('int32', [2, 3], Int32Array.of(1, 5, 5, -3, -7, -3))), 1),
   cumsum: (g, f) => k.cumsum(f(new Tensor('int32', [4], Int32Array.of(1, 2, 3, 4))), 0),
-  matMul: (g, f) => k.matMul(f(new Tensor('int32', [2, 2, 2], Int32Array.of(1, 2, 3, 4, 5, 6, 7, 8))), f(new Tensor('int32', [2, 2], Int32Array.of(1, 0, 2, 1)))),
+  matMul: (g, f) =>
+    k.matMul(f(new Tensor('int32', [2, 2, 2], Int32Array.of(1, 2, 3, 4, 5, 6, 7, 8))), f(new Tensor('int32', [2, 2], Int32Array.of(1, 0, 2, 1)))),
 };
 
 function build(c: Case): { g: Graph; out: SymbolicTensor; feeds: Record<string, Tensor> } {
@@ -97,7 +134,8 @@ async function expectAgrees(g: Graph, out: SymbolicTensor, feeds: Record<string,
 }
 
 /** Compiled fused for a device with no routines at all (what decomposition leaves must be listed). */
-const bare = (g: Graph, out: SymbolicTensor) => compile(g, { fetches: [out], feeds: g.placeholders().map((p) => p.output) }, { constantEvaluator: referenceConstantEvaluator, routines: new Set() });
+const bare = (g: Graph, out: SymbolicTensor) =>
+  compile(g, { fetches: [out], feeds: g.placeholders().map((p) => p.output) }, { constantEvaluator: referenceConstantEvaluator, routines: new Set() });
 const opKernels = (g: Graph, out: SymbolicTensor) =>
   bare(g, out)
     .kernels.filter((kk) => kk.spec.kind === 'op')

@@ -46,7 +46,14 @@ function countingDevice(): Device & { loads: number; disposes: number } {
 function trainGraph() {
   const g = new Graph();
   const x = g.placeholder('float32', [null, 3], 'x');
-  const w = g.variable(tensor([[0.5, -1], [1, 0.25], [-0.5, 2]]), 'w');
+  const w = g.variable(
+    tensor([
+      [0.5, -1],
+      [1, 0.25],
+      [-0.5, 2],
+    ]),
+    'w',
+  );
   const h = relu(matMul(x, w));
   const loss = sum(h);
   const step = assignSub(w, mul(matMul(x, h, true), 0.1));
@@ -99,7 +106,10 @@ describe('program cache', () => {
 
   it('an executable lists its cached programs, least recently used first', () => {
     const { g, x, loss } = trainGraph();
-    const exe = deviceBackend(cpuDevice(), { programCacheSize: 2 }).prepare(makePlan(g, [loss], [x.node]), { fuse: true, checkNumerics: false }) as DeviceExecutable;
+    const exe = deviceBackend(cpuDevice(), { programCacheSize: 2 }).prepare(makePlan(g, [loss], [x.node]), {
+      fuse: true,
+      checkNumerics: false,
+    }) as DeviceExecutable;
     for (const n of [1, 2, 3]) exe.runner({ x: [n, 3] });
     expect(exe.programs().map((p) => p.feeds.map((f) => p.buffers[f.buffer]!.shape))).toEqual([[[2, 3]], [[3, 3]]]);
     exe.dispose();
@@ -114,7 +124,9 @@ describe('routines', () => {
     const y = g.nameScope('pick', () => gather(x, i));
     const device: Device = { ...cpuDevice(), name: 'tiny', routines: new Set(['conv2d']) };
     const s = new Session(g, deviceBackend(device));
-    await expect(s.run([y], { x: batch(2, 0), i: new Tensor('int32', [2], new Int32Array([1, 0])) })).rejects.toThrow(/^compile for device 'tiny': routine 'gather' \(node 'pick\/gather'\) is not implemented by this device; it implements conv2d$/);
+    await expect(s.run([y], { x: batch(2, 0), i: new Tensor('int32', [2], new Int32Array([1, 0])) })).rejects.toThrow(
+      /^compile for device 'tiny': routine 'gather' \(node 'pick\/gather'\) is not implemented by this device; it implements conv2d$/,
+    );
   });
 });
 
@@ -127,7 +139,9 @@ describe('CPU routines', () => {
     const s = new Session(g, deviceBackend(cpuDevice()));
     const ok = await s.run([y], { x: batch(2, 0), i: new Tensor('int32', [2], Int32Array.of(1, 0)) });
     expectClose(ok[0], (await new Session(g, referenceBackend()).run([y], { x: batch(2, 0), i: new Tensor('int32', [2], Int32Array.of(1, 0)) }))[0]!, 'gather');
-    await expect(s.run([y], { x: batch(2, 0), i: new Tensor('int32', [2], Int32Array.of(1, 2)) })).rejects.toThrow(/^gather 'gather': index 2 .*out of range \[0, 2\)/);
+    await expect(s.run([y], { x: batch(2, 0), i: new Tensor('int32', [2], Int32Array.of(1, 2)) })).rejects.toThrow(
+      /^gather 'gather': index 2 .*out of range \[0, 2\)/,
+    );
   });
 });
 

@@ -78,7 +78,9 @@ async function agree(recipe: Recipe): Promise<void> {
         program = `(compile failed: ${String(e)})`;
       }
       const note = recipe.inputs.some((i) => i.unknownFirstDim) ? ' (unknown dims specialized to 1, not to the feeds)' : '';
-      throw new Error(`compiled (${backend.name}) != reference: ${what}\n--- recipe\n${describeRecipe(recipe)}\n--- graph\n${printGraph(b.g)}\n--- program${note}\n${program}`);
+      throw new Error(
+        `compiled (${backend.name}) != reference: ${what}\n--- recipe\n${describeRecipe(recipe)}\n--- graph\n${printGraph(b.g)}\n--- program${note}\n${program}`,
+      );
     };
     let got: { what: string; value: Tensor | null }[] = [];
     try {
@@ -108,26 +110,79 @@ function replay(inputs: number[][], steps: [OpName, number[], Record<string, unk
   };
 }
 /** A fusion-group cycle ('scheduleForMemory: dependency cycle'): y = tile(a * b, [2]) * b, d sum(y) / d [a, b]. */
-const TILE_GRAD_CYCLE = replay([[1], []], [['mul', [0, 1]], ['tile', [2], { reps: [2] }], ['mul', [3, 1]]], 0, true);
+const TILE_GRAD_CYCLE = replay(
+  [[1], []],
+  [
+    ['mul', [0, 1]],
+    ['tile', [2], { reps: [2] }],
+    ['mul', [3, 1]],
+  ],
+  0,
+  true,
+);
 /** cast(tanh(x^4), int32): tanh saturates to 1 in float32 where float64 gives 0.99999999, so a fused
  * kernel must round to float32 before a cast, as the unfused graph does. */
-const SATURATED_CAST = replay([[8]], [['square', [0]], ['square', [1]], ['tanh', [2]], ['castInt', [3]]], 1);
+const SATURATED_CAST = replay(
+  [[8]],
+  [
+    ['square', [0]],
+    ['square', [1]],
+    ['tanh', [2]],
+    ['castInt', [3]],
+  ],
+  1,
+);
 /** cast(b - (a + (b - a)), bool): 0 in float64, not in float32 (rounding at each op). */
-const CANCELLED_CAST = replay([[], []], [['sub', [1, 0]], ['add', [0, 2]], ['sub', [1, 3]], ['castBool', [4]]], 944360765);
+const CANCELLED_CAST = replay(
+  [[], []],
+  [
+    ['sub', [1, 0]],
+    ['add', [0, 2]],
+    ['sub', [1, 3]],
+    ['castBool', [4]],
+  ],
+  944360765,
+);
 /** In-place reuse under a view: sub(abs(x), slice(abs(x))) wrote into abs's buffer while the slice
  * (folded into the kernel's indexing) still read it. */
-const SLICE_VIEW_IN_PLACE = replay([[1, 2]], [['abs', [0]], ['slice', [1], { begin: [0, 0], size: [1, 1] }], ['sub', [1, 2]]], 0);
+const SLICE_VIEW_IN_PLACE = replay(
+  [[1, 2]],
+  [
+    ['abs', [0]],
+    ['slice', [1], { begin: [0, 0], size: [1, 1] }],
+    ['sub', [1, 2]],
+  ],
+  0,
+);
 /** neg(neg(mean(mean(sum(x))))): a multi-node simplification named a new node like an
  * original one that was copied later ("a node named 'mean_1' already exists"). */
-const SIMPLIFY_NAME_CLASH = replay([[]], [['sum', [0], { axes: null, keepDims: false }], ['mean', [1], { axes: null, keepDims: false }], ['mean', [2], { axes: null, keepDims: false }], ['neg', [3]], ['neg', [4]]], 0);
+const SIMPLIFY_NAME_CLASH = replay(
+  [[]],
+  [
+    ['sum', [0], { axes: null, keepDims: false }],
+    ['mean', [1], { axes: null, keepDims: false }],
+    ['mean', [2], { axes: null, keepDims: false }],
+    ['neg', [3]],
+    ['neg', [4]],
+  ],
+  0,
+);
 
 // FUZZ_SEED / FUZZ_RUNS override the fixed seed and run count for longer hunts by hand.
 describe('fuzz: compiled backends == reference on random graphs', () => {
   it('forward graphs', async () => {
-    await fc.assert(fc.asyncProperty(recipeArbitrary({ grad: false }), agree), { seed: Number(process.env.FUZZ_SEED ?? 20240611), numRuns: Number(process.env.FUZZ_RUNS ?? 1000), examples: [[SATURATED_CAST], [CANCELLED_CAST], [SLICE_VIEW_IN_PLACE], [SIMPLIFY_NAME_CLASH]] });
+    await fc.assert(fc.asyncProperty(recipeArbitrary({ grad: false }), agree), {
+      seed: Number(process.env.FUZZ_SEED ?? 20240611),
+      numRuns: Number(process.env.FUZZ_RUNS ?? 1000),
+      examples: [[SATURATED_CAST], [CANCELLED_CAST], [SLICE_VIEW_IN_PLACE], [SIMPLIFY_NAME_CLASH]],
+    });
   });
 
   it('gradients and optimizer steps', async () => {
-    await fc.assert(fc.asyncProperty(recipeArbitrary({ grad: true }), agree), { seed: Number(process.env.FUZZ_SEED ?? 977), numRuns: Number(process.env.FUZZ_RUNS ?? 500), examples: [[TILE_GRAD_CYCLE]] });
+    await fc.assert(fc.asyncProperty(recipeArbitrary({ grad: true }), agree), {
+      seed: Number(process.env.FUZZ_SEED ?? 977),
+      numRuns: Number(process.env.FUZZ_RUNS ?? 500),
+      examples: [[TILE_GRAD_CYCLE]],
+    });
   });
 });

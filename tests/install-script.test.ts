@@ -51,7 +51,8 @@ describe('install-webgpu.sh backports entry', () => {
 
   it('rewrites the first bookworm line of a one-line sources.list, keeping its options', () => {
     const r = entryFor({
-      'sources.list': '# comment\ndeb http://ftp.example.org/debian-security bookworm-security main\ndeb [arch=amd64] http://ftp.example.org/debian bookworm main contrib\n',
+      'sources.list':
+        '# comment\ndeb http://ftp.example.org/debian-security bookworm-security main\ndeb [arch=amd64] http://ftp.example.org/debian bookworm main contrib\n',
     });
     expect(r.status).toBe(0);
     expect(r.out).toBe('deb [arch=amd64] http://ftp.example.org/debian bookworm-backports main');

@@ -19,7 +19,11 @@ function randomTensor(shape: number[], seed: number): Tensor {
 }
 
 const x = randomTensor([20, 4], 1);
-const y = new Tensor('float32', [20, 1], Float32Array.from({ length: 20 }, (_, i) => x.data[i * 4]! - 2 * x.data[i * 4 + 1]!));
+const y = new Tensor(
+  'float32',
+  [20, 1],
+  Float32Array.from({ length: 20 }, (_, i) => x.data[i * 4]! - 2 * x.data[i * 4 + 1]!),
+);
 
 function small(lr = 0.05): LayersModel {
   const m = sequential({ layers: [layers.dense({ units: 1, inputShape: [4], kernelInitializer: { className: 'GlorotUniform', config: { seed: 1 } } })] });
@@ -31,12 +35,24 @@ describe('callbacks', () => {
   it('fire in order: trainBegin, (epochBegin, (batchBegin, batchEnd)*, epochEnd)*, trainEnd', async () => {
     const events: string[] = [];
     class Recorder extends Callback {
-      async onTrainBegin() { events.push('trainBegin'); }
-      async onEpochBegin(e: number) { events.push(`epochBegin ${e}`); }
-      async onBatchBegin(b: number, logs?: Logs) { events.push(`batchBegin ${b} size ${logs!.size}`); }
-      async onBatchEnd(b: number, logs?: Logs) { events.push(`batchEnd ${b} ${Number.isFinite(logs!.loss) && Number.isFinite(logs!.mae) ? 'logs' : 'missing'}`); }
-      async onEpochEnd(e: number, logs?: Logs) { events.push(`epochEnd ${e} ${Object.keys(logs!).sort().join(',')}`); }
-      async onTrainEnd() { events.push('trainEnd'); }
+      async onTrainBegin() {
+        events.push('trainBegin');
+      }
+      async onEpochBegin(e: number) {
+        events.push(`epochBegin ${e}`);
+      }
+      async onBatchBegin(b: number, logs?: Logs) {
+        events.push(`batchBegin ${b} size ${logs!.size}`);
+      }
+      async onBatchEnd(b: number, logs?: Logs) {
+        events.push(`batchEnd ${b} ${Number.isFinite(logs!.loss) && Number.isFinite(logs!.mae) ? 'logs' : 'missing'}`);
+      }
+      async onEpochEnd(e: number, logs?: Logs) {
+        events.push(`epochEnd ${e} ${Object.keys(logs!).sort().join(',')}`);
+      }
+      async onTrainEnd() {
+        events.push('trainEnd');
+      }
     }
     const order: string[] = [];
     await small().fit(x, y, {
@@ -48,8 +64,10 @@ describe('callbacks', () => {
     });
     const epoch = (e: number) => [
       `epochBegin ${e}`,
-      'batchBegin 0 size 8', 'batchEnd 0 logs',
-      'batchBegin 1 size 8', 'batchEnd 1 logs',
+      'batchBegin 0 size 8',
+      'batchEnd 0 logs',
+      'batchBegin 1 size 8',
+      'batchEnd 1 logs',
       `epochEnd ${e} loss,mae,val_loss,val_mae`,
     ];
     expect(events).toEqual(['trainBegin', ...epoch(0), ...epoch(1), 'trainEnd']);

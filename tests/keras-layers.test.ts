@@ -41,11 +41,12 @@ function dense(x: Tensor, k: Tensor, b: Tensor | null): Float32Array {
   const [n, d] = [x.shape[0]!, x.shape[1]!];
   const u = k.shape[1]!;
   const y = new Float32Array(n * u);
-  for (let i = 0; i < n; i++) for (let j = 0; j < u; j++) {
-    let s = b ? b.data[j]! : 0;
-    for (let t = 0; t < d; t++) s += x.data[i * d + t]! * k.data[t * u + j]!;
-    y[i * u + j] = s;
-  }
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < u; j++) {
+      let s = b ? b.data[j]! : 0;
+      for (let t = 0; t < d; t++) s += x.data[i * d + t]! * k.data[t * u + j]!;
+      y[i * u + j] = s;
+    }
   return y;
 }
 
@@ -56,7 +57,10 @@ describe('layer forward passes against hand-computed values', () => {
     const m = oneLayer(layers.dense({ units: 3, activation: 'relu', name: 'd' }), [4]);
     const [k, b] = randomizeWeights(m, 1);
     const x = randomTensor([5, 4], 2);
-    expectClose(await m.predict(x), dense(x, k!, b!).map((v) => Math.max(v, 0)));
+    expectClose(
+      await m.predict(x),
+      dense(x, k!, b!).map((v) => Math.max(v, 0)),
+    );
   });
 
   it('dense on rank 3 inputs applies to the last axis', async () => {
@@ -69,7 +73,10 @@ describe('layer forward passes against hand-computed values', () => {
   });
 
   it('conv2d (valid and same padding, strides) matches a direct convolution', async () => {
-    for (const [padding, stride] of [['valid', 1], ['same', 2]] as const) {
+    for (const [padding, stride] of [
+      ['valid', 1],
+      ['same', 2],
+    ] as const) {
       const m = oneLayer(layers.conv2d({ filters: 3, kernelSize: 3, strides: stride, padding, name: `c_${padding}` }), [5, 6, 2]);
       const [k, b] = randomizeWeights(m, 5);
       const x = randomTensor([2, 5, 6, 2], 6);
@@ -80,15 +87,20 @@ describe('layer forward passes against hand-computed values', () => {
       const padT = padding === 'same' ? Math.floor(Math.max((oh - 1) * stride + 3 - 5, 0) / 2) : 0;
       const padL = padding === 'same' ? Math.floor(Math.max((ow - 1) * stride + 3 - 6, 0) / 2) : 0;
       const want: number[] = [];
-      for (let n = 0; n < 2; n++) for (let i = 0; i < oh; i++) for (let j = 0; j < ow; j++) for (let f = 0; f < 3; f++) {
-        let s = b!.data[f]!;
-        for (let di = 0; di < 3; di++) for (let dj = 0; dj < 3; dj++) for (let c = 0; c < 2; c++) {
-          const [r, q] = [i * stride + di - padT, j * stride + dj - padL];
-          if (r < 0 || r >= 5 || q < 0 || q >= 6) continue;
-          s += x.data[((n * 5 + r) * 6 + q) * 2 + c]! * k!.data[((di * 3 + dj) * 2 + c) * 3 + f]!;
-        }
-        want.push(s);
-      }
+      for (let n = 0; n < 2; n++)
+        for (let i = 0; i < oh; i++)
+          for (let j = 0; j < ow; j++)
+            for (let f = 0; f < 3; f++) {
+              let s = b!.data[f]!;
+              for (let di = 0; di < 3; di++)
+                for (let dj = 0; dj < 3; dj++)
+                  for (let c = 0; c < 2; c++) {
+                    const [r, q] = [i * stride + di - padT, j * stride + dj - padL];
+                    if (r < 0 || r >= 5 || q < 0 || q >= 6) continue;
+                    s += x.data[((n * 5 + r) * 6 + q) * 2 + c]! * k!.data[((di * 3 + dj) * 2 + c) * 3 + f]!;
+                  }
+              want.push(s);
+            }
       expectClose(y, want, 1e-3, 1e-4);
     }
   });
@@ -98,19 +110,23 @@ describe('layer forward passes against hand-computed values', () => {
     const at = (n: number, i: number, j: number, c: number) => x.data[((n * 4 + i) * 4 + j) * 3 + c]!;
     const maxWant: number[] = [];
     const avgWant: number[] = [];
-    for (let n = 0; n < 2; n++) for (let i = 0; i < 2; i++) for (let j = 0; j < 2; j++) for (let c = 0; c < 3; c++) {
-      const v = [at(n, 2 * i, 2 * j, c), at(n, 2 * i + 1, 2 * j, c), at(n, 2 * i, 2 * j + 1, c), at(n, 2 * i + 1, 2 * j + 1, c)];
-      maxWant.push(Math.max(...v));
-      avgWant.push(v.reduce((a, b) => a + b) / 4);
-    }
+    for (let n = 0; n < 2; n++)
+      for (let i = 0; i < 2; i++)
+        for (let j = 0; j < 2; j++)
+          for (let c = 0; c < 3; c++) {
+            const v = [at(n, 2 * i, 2 * j, c), at(n, 2 * i + 1, 2 * j, c), at(n, 2 * i, 2 * j + 1, c), at(n, 2 * i + 1, 2 * j + 1, c)];
+            maxWant.push(Math.max(...v));
+            avgWant.push(v.reduce((a, b) => a + b) / 4);
+          }
     expectClose(await oneLayer(layers.maxPooling2d({ poolSize: 2, name: 'mp' }), [4, 4, 3]).predict(x), maxWant);
     expectClose(await oneLayer(layers.averagePooling2d({ poolSize: 2, name: 'ap' }), [4, 4, 3]).predict(x), avgWant);
     const gap: number[] = [];
-    for (let n = 0; n < 2; n++) for (let c = 0; c < 3; c++) {
-      let s = 0;
-      for (let i = 0; i < 4; i++) for (let j = 0; j < 4; j++) s += at(n, i, j, c);
-      gap.push(s / 16);
-    }
+    for (let n = 0; n < 2; n++)
+      for (let c = 0; c < 3; c++) {
+        let s = 0;
+        for (let i = 0; i < 4; i++) for (let j = 0; j < 4; j++) s += at(n, i, j, c);
+        gap.push(s / 16);
+      }
     expectClose(await oneLayer(layers.globalAveragePooling2d({ name: 'gap' }), [4, 4, 3]).predict(x), gap);
   });
 
@@ -127,7 +143,10 @@ describe('layer forward passes against hand-computed values', () => {
   it('activation layers: relu, sigmoid, tanh, softmax', async () => {
     const x = randomTensor([3, 4], 9, -3, 3);
     const v = Array.from(x.data);
-    expectClose(await oneLayer(layers.activation({ activation: 'relu', name: 'a1' }), [4]).predict(x), v.map((t) => Math.max(t, 0)));
+    expectClose(
+      await oneLayer(layers.activation({ activation: 'relu', name: 'a1' }), [4]).predict(x),
+      v.map((t) => Math.max(t, 0)),
+    );
     expectClose(await oneLayer(layers.activation({ activation: 'sigmoid', name: 'a2' }), [4]).predict(x), v.map(sig));
     expectClose(await oneLayer(layers.activation({ activation: 'tanh', name: 'a3' }), [4]).predict(x), v.map(Math.tanh));
     const sm: number[] = [];
@@ -145,11 +164,17 @@ describe('layer forward passes against hand-computed values', () => {
     const m = sequential({ layers: [layers.dropout({ rate: 0.5, inputShape: [50], name: 'dr' })] });
     const x = randomTensor([4, 50], 10, 1, 2);
     expectClose(await m.predict(x), x.data, 0, 0);
-    const d = sequential({ layers: [layers.dense({ units: 50, inputShape: [50], name: 'dd', kernelInitializer: 'identity' }), layers.dropout({ rate: 0.5, name: 'dr2' })] });
+    const d = sequential({
+      layers: [layers.dense({ units: 50, inputShape: [50], name: 'dd', kernelInitializer: 'identity' }), layers.dropout({ rate: 0.5, name: 'dr2' })],
+    });
     d.compile({ optimizer: 'sgd', loss: 'mse', seed: 1 });
     // Training loss against zero targets: mean(y^2) where each y is 0 or x / (1 - rate).
     const t = d.modelGraph.training!;
-    const [loss] = await d.session.run([t.loss], { [d.modelGraph.inputs[0]!.name]: x, [t.target.name]: new Tensor('float32', [4, 50]), [t.sampleWeight.name]: tensor([1, 1, 1, 1]) });
+    const [loss] = await d.session.run([t.loss], {
+      [d.modelGraph.inputs[0]!.name]: x,
+      [t.target.name]: new Tensor('float32', [4, 50]),
+      [t.sampleWeight.name]: tensor([1, 1, 1, 1]),
+    });
     const full = Array.from(x.data).reduce((s, v) => s + (2 * v) ** 2, 0) / x.size;
     expect(loss!.data[0]!).toBeGreaterThan(0.2 * full);
     expect(loss!.data[0]!).toBeLessThan(0.8 * full);
@@ -171,12 +196,20 @@ describe('layer forward passes against hand-computed values', () => {
     // One step: the loss uses batch statistics; the moving averages move 10% toward them.
     const t = m.modelGraph.training!;
     const target = new Tensor('float32', [6, 3]);
-    const [loss] = await m.session.run([t.step, t.loss], { [m.modelGraph.inputs[0]!.name]: x, [t.target.name]: target, [t.sampleWeight.name]: tensor([1, 1, 1, 1, 1, 1]) }).then((r) => r.slice(1));
+    const [loss] = await m.session
+      .run([t.step, t.loss], { [m.modelGraph.inputs[0]!.name]: x, [t.target.name]: target, [t.sampleWeight.name]: tensor([1, 1, 1, 1, 1, 1]) })
+      .then((r) => r.slice(1));
     const y = Array.from(x.data).map((v, i) => ((v - mean[i % 3]!) / Math.sqrt(vari[i % 3]! + 1e-3)) * gamma!.data[i % 3]! + beta!.data[i % 3]!);
     expect(loss!.data[0]!).toBeCloseTo(y.reduce((s, v) => s + v * v, 0) / 18, 4);
     const [, , mm2, mv2] = m.getWeights();
-    expectClose(mm2!, [0, 1, 2].map((c) => 0.9 * mm!.data[c]! + 0.1 * mean[c]!));
-    expectClose(mv2!, [0, 1, 2].map((c) => 0.9 * mv!.data[c]! + 0.1 * vari[c]!));
+    expectClose(
+      mm2!,
+      [0, 1, 2].map((c) => 0.9 * mm!.data[c]! + 0.1 * mean[c]!),
+    );
+    expectClose(
+      mv2!,
+      [0, 1, 2].map((c) => 0.9 * mv!.data[c]! + 0.1 * vari[c]!),
+    );
   });
 
   it('layerNormalization normalizes each example over its last axis', async () => {
@@ -199,7 +232,12 @@ describe('layer forward passes against hand-computed values', () => {
     const ids = tensor(new Int32Array([0, 5, 2, 2, 1, 3, 4, 0]), [2, 4]);
     const y = await m.predict(ids);
     expect(y.shape).toEqual([2, 4, 3]);
-    expectClose(y, Array.from(ids.data).flatMap((id) => Array.from(table!.data.slice(id * 3, id * 3 + 3))), 0, 0);
+    expectClose(
+      y,
+      Array.from(ids.data).flatMap((id) => Array.from(table!.data.slice(id * 3, id * 3 + 3))),
+      0,
+      0,
+    );
   });
 
   it('concatenate and add merge several inputs', async () => {
@@ -212,7 +250,10 @@ describe('layer forward passes against hand-computed values', () => {
     const xc = randomTensor([2, 2], 17);
     const [cat, sum] = (await m.predict([xa, xb, xc])) as unknown as Tensor[];
     expectClose(cat!, [...xa.data.slice(0, 2), ...xb.data.slice(0, 3), ...xa.data.slice(2, 4), ...xb.data.slice(3, 6)], 0, 0);
-    expectClose(sum!, Array.from(xa.data).map((v, i) => v + xc.data[i]!));
+    expectClose(
+      sum!,
+      Array.from(xa.data).map((v, i) => v + xc.data[i]!),
+    );
   });
 
   it('lstm and gru match step-by-step recurrences', async () => {
@@ -267,7 +308,10 @@ async function checkGradientFlow(m: LayersModel, x: Tensor | Tensor[], y: Tensor
   const mg = m.modelGraph;
   const t = mg.training!;
   const xs = Array.isArray(x) ? x : [x];
-  const feeds: Record<string, Tensor> = { [t.target.name]: y, [t.sampleWeight.name]: new Tensor('float32', [y.shape[0]!], new Float32Array(y.shape[0]!).fill(1)) };
+  const feeds: Record<string, Tensor> = {
+    [t.target.name]: y,
+    [t.sampleWeight.name]: new Tensor('float32', [y.shape[0]!], new Float32Array(y.shape[0]!).fill(1)),
+  };
   mg.inputs.forEach((p, i) => (feeds[p.name] = xs[i]!));
   const trainable = m.trainableWeights;
   const vars: SymbolicTensor[] = trainable.map((w) => mg.variables.get(w)!);
@@ -290,7 +334,19 @@ async function checkGradientFlow(m: LayersModel, x: Tensor | Tensor[], y: Tensor
   const base = trainable.map((w) => m.session.getVariable(mg.variables.get(w)!));
   const dirs = base.map((b, i) => randomTensor(b.shape, 100 + i));
   const lossAt = async (eps: number) => {
-    m.session.setVariables(trainable.map((w, i) => [mg.variables.get(w)!, new Tensor('float32', base[i]!.shape, base[i]!.data.map((v, j) => v + eps * dirs[i]!.data[j]!))] as const));
+    m.session.setVariables(
+      trainable.map(
+        (w, i) =>
+          [
+            mg.variables.get(w)!,
+            new Tensor(
+              'float32',
+              base[i]!.shape,
+              base[i]!.data.map((v, j) => v + eps * dirs[i]!.data[j]!),
+            ),
+          ] as const,
+      ),
+    );
     return (await m.session.run([t.loss], feeds))[0]!.data[0]!;
   };
   // Small enough not to cross max pooling's kinks from the seeded weights; float32 losses keep

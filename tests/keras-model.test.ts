@@ -71,7 +71,13 @@ describe('Keras models', () => {
     const m = seedModel(5);
     m.compile({ optimizer: 'sgd', loss: 'mse', seed: 3 });
     const batches: { size: number; loss: number }[] = [];
-    const h = await m.fit(x, y, { epochs: 1, batchSize: 16, verbose: 0, shuffle: false, callbacks: { onBatchEnd: (_b, logs) => void batches.push({ size: logs!.size!, loss: logs!.loss! }) } });
+    const h = await m.fit(x, y, {
+      epochs: 1,
+      batchSize: 16,
+      verbose: 0,
+      shuffle: false,
+      callbacks: { onBatchEnd: (_b, logs) => void batches.push({ size: logs!.size!, loss: logs!.loss! }) },
+    });
     expect(batches.map((b) => b.size)).toEqual([16, 16, 5]);
     expect(h.history.loss![0]!).toBeCloseTo(batches.reduce((s, b) => s + b.size * b.loss, 0) / 37, 6);
   });
@@ -118,7 +124,9 @@ describe('Keras models', () => {
 
   it('regularizers add their penalties to the loss', async () => {
     const { x, y } = regressionData(16, 7);
-    const m = sequential({ layers: [layers.dense({ units: 1, inputShape: [8], name: 'reg_dense', kernelRegularizer: regularizers.l1l2({ l1: 0.1, l2: 0.2 }) })] });
+    const m = sequential({
+      layers: [layers.dense({ units: 1, inputShape: [8], name: 'reg_dense', kernelRegularizer: regularizers.l1l2({ l1: 0.1, l2: 0.2 }) })],
+    });
     m.compile({ optimizer: 'sgd', loss: 'mse' });
     const [k] = m.getWeights();
     const p = await m.predict(x);
@@ -131,7 +139,12 @@ describe('Keras models', () => {
     const x = randomTensor([4, 8], 8);
     const cat = sequential({ layers: [layers.dense({ units: 3, activation: 'softmax', inputShape: [8], name: 'cat_d' })] });
     cat.compile({ optimizer: 'sgd', loss: 'categoricalCrossentropy', metrics: ['accuracy'] });
-    const y = tensor([[1, 0, 0], [0, 1, 0], [0, 0, 1], [0, 1, 0]]);
+    const y = tensor([
+      [1, 0, 0],
+      [0, 1, 0],
+      [0, 0, 1],
+      [0, 1, 0],
+    ]);
     const p = await cat.predict(x);
     const cls = [0, 1, 2, 1];
     const ce = cls.reduce((s, c, i) => s - Math.log(p.data[i * 3 + c]!), 0) / 4;
@@ -159,11 +172,14 @@ describe('Keras models', () => {
     expect((err as KilnError).message).toContain("Dense 'first_dense'");
     expect((err as KilnError).message).toContain('[?,8]');
     expect((err as KilnError).message).toContain('[4,5]');
-    const conv = () => sequential({ layers: [layers.dense({ units: 4, inputShape: [8], name: 'flat_in' }), layers.conv2d({ filters: 2, kernelSize: 3, name: 'bad_conv' })] });
+    const conv = () =>
+      sequential({ layers: [layers.dense({ units: 4, inputShape: [8], name: 'flat_in' }), layers.conv2d({ filters: 2, kernelSize: 3, name: 'bad_conv' })] });
     expect(conv).toThrow(KilnError);
     expect(conv).toThrow(/Conv2D 'bad_conv'.*rank 4.*\(None, 4\)/);
     m.compile({ optimizer: 'sgd', loss: 'mse' });
-    await expect(m.fit(randomTensor([4, 8], 1), randomTensor([4, 3], 2), { verbose: 0 })).rejects.toThrow(/Dense 'first_dense' must have shape \[\?,2\], got \[4,3\]/);
+    await expect(m.fit(randomTensor([4, 8], 1), randomTensor([4, 3], 2), { verbose: 0 })).rejects.toThrow(
+      /Dense 'first_dense' must have shape \[\?,2\], got \[4,3\]/,
+    );
     const twice = () => sequential({ layers: [layers.dense({ units: 4, inputShape: [8], name: 'same' }), layers.dense({ units: 4, name: 'same' })] });
     expect(twice).toThrow(/two layers are named 'same'/);
   });
@@ -215,4 +231,3 @@ describe('Keras models', () => {
     expect(m.graph.nodes.some((n) => n.name.startsWith('Adam/'))).toBe(false);
   });
 });
-

@@ -32,7 +32,11 @@ function build(): LayersModel {
 }
 
 const x = randomTensor([40, 6], 1);
-const y = new Tensor('int32', [40], Int32Array.from({ length: 40 }, (_, i) => (x.data[i * 6]! > 0 ? 1 : 0) + (x.data[i * 6 + 1]! > 0.5 ? 1 : 0)));
+const y = new Tensor(
+  'int32',
+  [40],
+  Int32Array.from({ length: 40 }, (_, i) => (x.data[i * 6]! > 0 ? 1 : 0) + (x.data[i * 6 + 1]! > 0.5 ? 1 : 0)),
+);
 
 describe('save and load', () => {
   const dir = mkdtempSync(join(tmpdir(), 'kiln-keras-save-'));
@@ -105,7 +109,16 @@ describe('save and load', () => {
     const path = join(dir, 'over.kiln.pb');
     const m = build();
     await m.save(path);
-    m.setWeights(m.getWeights().map((w) => new Tensor('float32', w.shape, w.data.map((v) => v + 1))));
+    m.setWeights(
+      m.getWeights().map(
+        (w) =>
+          new Tensor(
+            'float32',
+            w.shape,
+            w.data.map((v) => v + 1),
+          ),
+      ),
+    );
     await m.save(path);
     expect(readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
     const r = await loadModel(path);

@@ -26,7 +26,16 @@ const UNSUPPORTED = ['assign', 'assignAdd', 'assignSub', 'dropout', 'multinomial
 const SOURCES = ['const', 'placeholder', 'variable'];
 /** ONNX operators that some exports use and Kiln's importer does not read (yet), by Kiln op. */
 const NOT_IMPORTABLE: Record<string, string[]> = {};
-const LOOSE = new Set(['conv2d', 'depthwiseConv2d', 'conv2dTranspose', 'conv2dBackpropInput', 'conv2dBackpropFilter', 'depthwiseConv2dBackpropInput', 'depthwiseConv2dBackpropFilter', 'matMul']);
+const LOOSE = new Set([
+  'conv2d',
+  'depthwiseConv2d',
+  'conv2dTranspose',
+  'conv2dBackpropInput',
+  'conv2dBackpropFilter',
+  'depthwiseConv2dBackpropInput',
+  'depthwiseConv2dBackpropFilter',
+  'matMul',
+]);
 
 const EXTRA: CaseTable = {
   equal: [(b) => k.cast(k.equal(b.fixed(tensor([1, 2, 3])), b.fixed(tensor([1, 0, 3]))), 'float32')],
@@ -103,7 +112,11 @@ afterAll(() => ort.close());
 
 /** Runs exported bytes in onnxruntime-node with the feeds of the given inputs. */
 function runOrt(bytes: Uint8Array, feeds: Record<string, Tensor>, inputs: readonly SymbolicTensor[]): Promise<Tensor[]> {
-  return ort.run(bytes, feeds, inputs.map((t) => t.name));
+  return ort.run(
+    bytes,
+    feeds,
+    inputs.map((t) => t.name),
+  );
 }
 
 interface Built {
@@ -120,7 +133,9 @@ function build(make: CaseTable[string][number]): Built {
   return { g, feeds, inputs: g.placeholders().map((p) => p.output), outputs: Array.isArray(out) ? out : [out] };
 }
 
-const ops = allOps().map((d) => d.name).filter((op) => !SOURCES.includes(op));
+const ops = allOps()
+  .map((d) => d.name)
+  .filter((op) => !SOURCES.includes(op));
 
 describe('exportOnnx: every registry op', () => {
   it('maps every op except the pinned unsupported list, and has a case for each', () => {
@@ -188,19 +203,39 @@ describe('exportOnnx: graph-level behaviour', () => {
   it('writes variables as initializers (given values override the initial ones) and unknown dims as dim_params', async () => {
     const g = new Graph();
     const x = g.placeholder('float32', [null, 3], 'x');
-    const w = g.variable(tensor([[1, 2], [3, 4], [5, 6]]), 'w');
+    const w = g.variable(
+      tensor([
+        [1, 2],
+        [3, 4],
+        [5, 6],
+      ]),
+      'w',
+    );
     const y = k.relu(k.matMul(x, w));
-    const feeds = { x: tensor([[1, -1, 2], [0, 1, 0], [2, 2, 2], [-3, 1, 1]]) };
+    const feeds = {
+      x: tensor([
+        [1, -1, 2],
+        [0, 1, 0],
+        [2, 2, 2],
+        [-3, 1, 1],
+      ]),
+    };
     const [initial] = await runOrt(exportOnnx(g, { inputs: [x], outputs: [y] }), feeds, [x]);
     expectClose(initial, evaluate([y], feeds)[0]!, 'initial value');
-    const trained = tensor([[0.5, -1], [1, 1], [-2, 0.25]]);
+    const trained = tensor([
+      [0.5, -1],
+      [1, 1],
+      [-2, 0.25],
+    ]);
     const [got] = await runOrt(exportOnnx(g, { inputs: [x], outputs: [y], variables: new Map([['w', trained]]) }), feeds, [x]);
     const g2 = new Graph();
     const x2 = g2.placeholder('float32', [null, 3], 'x');
     expectClose(got, evaluate([k.relu(k.matMul(x2, g2.constant(trained)))], feeds)[0]!, 'overridden value');
     const back = importOnnxModel(exportOnnx(g, { inputs: [x], outputs: [y] }));
     expect(back.inputs[0]!.shape).toEqual([null, 3]);
-    expect(() => exportOnnx(g, { inputs: [x], outputs: [y], variables: { w: tensor([1, 2]) } })).toThrow(/variable 'w' must be a float32\[3,2\] Tensor, got float32\[2\]/);
+    expect(() => exportOnnx(g, { inputs: [x], outputs: [y], variables: { w: tensor([1, 2]) } })).toThrow(
+      /variable 'w' must be a float32\[3,2\] Tensor, got float32\[2\]/,
+    );
   });
 
   it('exports an output that is also an input, or listed twice', async () => {
@@ -209,6 +244,10 @@ describe('exportOnnx: graph-level behaviour', () => {
     const y = k.neg(x);
     const feeds = { x: tensor([1, -2]) };
     const got = await runOrt(exportOnnx(g, { inputs: [x], outputs: [x, y, y] }), feeds, [x]);
-    expect(got.map((t) => [...t.data])).toEqual([[1, -2], [-1, 2], [-1, 2]]);
+    expect(got.map((t) => [...t.data])).toEqual([
+      [1, -2],
+      [-1, 2],
+      [-1, 2],
+    ]);
   });
 });

@@ -11,7 +11,10 @@ describe('optimizer node names', () => {
     const g = new kiln.Graph();
     const w = g.variable(kiln.tensor([1, 2]), 'w');
     kiln.train.adam(0.1).minimize(kiln.sum(kiln.square(w)));
-    const assigns = g.nodes.filter((n) => n.op.startsWith('assign')).map((n) => n.name).sort();
+    const assigns = g.nodes
+      .filter((n) => n.op.startsWith('assign'))
+      .map((n) => n.name)
+      .sort();
     expect(assigns).toEqual(['Adam/beta1_power/assign', 'Adam/beta2_power/assign', 'Adam/w/assignSub', 'Adam/w/m/assign', 'Adam/w/v/assign']);
     expect(g.nodes.some((n) => n.name.includes('Adam/Adam'))).toBe(false);
   });

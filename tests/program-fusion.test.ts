@@ -64,7 +64,10 @@ function mlp(sizes: number[], batch: number | null) {
 }
 
 function labels(n: number, classes: number): Tensor {
-  return tensor(Array.from({ length: n * classes }, (_, i) => (i % classes === Math.floor(i / classes) % classes ? 1 : 0)), [n, classes]);
+  return tensor(
+    Array.from({ length: n * classes }, (_, i) => (i % classes === Math.floor(i / classes) % classes ? 1 : 0)),
+    [n, classes],
+  );
 }
 
 describe('the MLP training step (784-512-256-10, batch 128, Adam)', () => {
@@ -80,7 +83,9 @@ describe('the MLP training step (784-512-256-10, batch 128, Adam)', () => {
 
   it('updates each variable (and its two Adam moments) in one kernel', () => {
     for (const v of ['w0', 'b0', 'w1', 'b1', 'w2', 'b2']) {
-      const writers = program.kernels.filter((k) => k.spec.kind === 'elementwise' && k.spec.outputs.some((o) => program.buffers[o]!.kind === 'variable' && program.buffers[o]!.source === v));
+      const writers = program.kernels.filter(
+        (k) => k.spec.kind === 'elementwise' && k.spec.outputs.some((o) => program.buffers[o]!.kind === 'variable' && program.buffers[o]!.source === v),
+      );
       expect(writers).toHaveLength(1);
       const spec = writers[0]!.spec as { outputs: number[] };
       expect(spec.outputs.map((o) => program.buffers[o]!.kind)).toEqual(['variable', 'variable', 'variable']);
@@ -242,13 +247,47 @@ describe('views fold into consumers', () => {
     const x = g.placeholder('float32', [3, 4], 'x');
     const y = g.placeholder('float32', [6, 5], 'y');
     const feeds0 = { x: randomTensor(makeRandom(12), [3, 4]), y: randomTensor(makeRandom(13), [6, 5]) };
-    const a = add(pad(x, [[1, 2], [0, 1]], 0.5), y); // [6,5]
-    const b = mul(slice(pad(transpose(x), [[2, 0], [1, 1]], -1), [1, 1], [4, 4]), 2); // [4,4]
+    const a = add(
+      pad(
+        x,
+        [
+          [1, 2],
+          [0, 1],
+        ],
+        0.5,
+      ),
+      y,
+    ); // [6,5]
+    const b = mul(
+      slice(
+        pad(
+          transpose(x),
+          [
+            [2, 0],
+            [1, 1],
+          ],
+          -1,
+        ),
+        [1, 1],
+        [4, 4],
+      ),
+      2,
+    ); // [4,4]
     const p = compile(g, { fetches: [a, b], feeds: [x, y] });
     expect(p.kernels.filter((k) => k.spec.kind === 'op')).toEqual([]);
     expect(p.toString()).toContain('valid 1:4,0:4 else 0.5');
     const c = mul(concat([x, neg(x), slice(y, [0, 0], [3, 2])], 1), 3); // [3,10]
-    const d = add(pad(concat([transpose(x), transpose(x)], 0), [[1, 0], [0, 2]], 7), 1); // [9,5]
+    const d = add(
+      pad(
+        concat([transpose(x), transpose(x)], 0),
+        [
+          [1, 0],
+          [0, 2],
+        ],
+        7,
+      ),
+      1,
+    ); // [9,5]
     const p2 = compile(g, { fetches: [c, d], feeds: [x, y] });
     expect(p2.kernels.filter((k) => k.spec.kind === 'op')).toEqual([]);
     const want2 = await (await session(g, { backend: 'reference' })).run([c, d], { x: feeds0.x, y: feeds0.y });
@@ -277,7 +316,8 @@ describe('threads', () => {
 });
 
 describe('float32 and int32 semantics in fused kernels (review findings)', () => {
-  const same = (got: Tensor, want: Tensor) => expect(Array.from(got.data).map((v) => (Object.is(v, -0) ? '-0' : v))).toEqual(Array.from(want.data).map((v) => (Object.is(v, -0) ? '-0' : v)));
+  const same = (got: Tensor, want: Tensor) =>
+    expect(Array.from(got.data).map((v) => (Object.is(v, -0) ? '-0' : v))).toEqual(Array.from(want.data).map((v) => (Object.is(v, -0) ? '-0' : v)));
 
   it('matches the reference exactly at relu(-Infinity), int32 overflow, float32 attr constants, float32 overflow and -0 variables', async () => {
     const g = new Graph();

@@ -53,7 +53,10 @@ describe('random draws', () => {
 
   it('multinomial samples follow softmax(logits) and take one class when the others have no mass', async () => {
     const g = new Graph();
-    const logits = g.constant([[Math.log(0.2), Math.log(0.5), Math.log(0.3)], [0, 0, 100]]);
+    const logits = g.constant([
+      [Math.log(0.2), Math.log(0.5), Math.log(0.3)],
+      [0, 0, 100],
+    ]);
     const m = kiln.multinomial(logits, 10000, 5);
     const p = kiln.multinomial(g.constant([0, 1, 0, 0]), 20, undefined, true);
     const s = await kiln.session(g, { seed: 1 });
@@ -124,10 +127,16 @@ describe('constant-making graph methods', () => {
     const s = await kiln.session(g);
     const got = await s.run(outs);
     expect(got.map((t) => t.arraySync())).toEqual([
-      [[0, 0], [0, 0]],
+      [
+        [0, 0],
+        [0, 0],
+      ],
       [1, 1, 1],
       [7.5, 7.5],
-      [[1, 0, 0], [0, 1, 0]],
+      [
+        [1, 0, 0],
+        [0, 1, 0],
+      ],
       [1, 1.25, 1.5, 1.75],
       [5, 3, 1],
       [0, 0.25, 0.5, 0.75, 1],
@@ -143,8 +152,19 @@ describe('constant-making graph methods', () => {
     const z = kiln.zerosLike(x);
     const o = kiln.onesLike(i);
     const s = await kiln.session(g);
-    const [zv, ov] = await s.run([z, o], { x: tensor([[NaN, 1], [2, Infinity], [3, 4]]), i: tensor(new Int32Array([4, 5, 6])) });
-    expect(zv.arraySync()).toEqual([[0, 0], [0, 0], [0, 0]]);
+    const [zv, ov] = await s.run([z, o], {
+      x: tensor([
+        [NaN, 1],
+        [2, Infinity],
+        [3, 4],
+      ]),
+      i: tensor(new Int32Array([4, 5, 6])),
+    });
+    expect(zv.arraySync()).toEqual([
+      [0, 0],
+      [0, 0],
+      [0, 0],
+    ]);
     expect(ov.dtype).toBe('int32');
     expect(ov.arraySync()).toEqual([1, 1, 1]);
   });

@@ -45,7 +45,14 @@ function extractSnippets(file: string, text: string): Snippet[] {
   return out;
 }
 
-const docs = ['README.md', ...(existsSync(join(root, 'docs')) ? readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`) : [])];
+const docs = [
+  'README.md',
+  ...(existsSync(join(root, 'docs'))
+    ? readdirSync(join(root, 'docs'))
+        .filter((f) => f.endsWith('.md'))
+        .map((f) => `docs/${f}`)
+    : []),
+];
 const snippets = docs.flatMap((f) => extractSnippets(f, readFileSync(join(root, f), 'utf8')));
 
 describe('documentation snippets', () => {

@@ -10,7 +10,22 @@ import { afterAll, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Graph, KilnError, add, compileModel, deserializeGraph, importOnnx, loadCompiled, matMul, parseGraph, printGraph, relu, serializeGraph, staticInputNames, tensor } from 'kiln';
+import {
+  Graph,
+  KilnError,
+  add,
+  compileModel,
+  deserializeGraph,
+  importOnnx,
+  loadCompiled,
+  matMul,
+  parseGraph,
+  printGraph,
+  relu,
+  serializeGraph,
+  staticInputNames,
+  tensor,
+} from 'kiln';
 import { decodeOnnxTensor } from '@kiln/onnx';
 import { evaluate } from '@kiln/runtime-cpu';
 import { FLOAT, INT64, modelProto, tensorProto } from '../packages/onnx/test/onnx-builder.js';
@@ -41,13 +56,23 @@ function variants(bytes: Uint8Array): [string, Uint8Array | ArrayBuffer][] {
 function mlpGraph(): { g: Graph; x: ReturnType<Graph['placeholder']>; y: ReturnType<typeof relu> } {
   const g = new Graph();
   const x = g.placeholder('float32', [2, 3], 'x');
-  const w = g.variable(tensor([[0.5, -1, 2], [1.5, 0.25, -3], [4, -0.75, 1]]), 'w');
+  const w = g.variable(
+    tensor([
+      [0.5, -1, 2],
+      [1.5, 0.25, -3],
+      [4, -0.75, 1],
+    ]),
+    'w',
+  );
   const b = g.variable(tensor([0.125, -0.5, 1]), 'b');
   const y = relu(add(matMul(x, w), b));
   return { g, x, y };
 }
 
-const X = tensor([[1, 2, 3], [-1, 0.5, 2]]);
+const X = tensor([
+  [1, 2, 3],
+  [-1, 0.5, 2],
+]);
 
 describe('entry points that read bytes accept Buffers, offset views and ArrayBuffers', () => {
   it('importOnnx and staticInputNames read raw_data at any offset (the MNIST-from-Buffer bug)', () => {

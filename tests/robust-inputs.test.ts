@@ -34,7 +34,15 @@ describe('tensors validate dtype, shape and data at construction', () => {
 
   it('tensor() refuses values that are not numbers or booleans, and typed arrays it cannot hold exactly', () => {
     expectKilnError(() => tensor([1, 'a'] as never), 'INVALID_ARGUMENT', /element \[1\] is the string "a"/);
-    expectKilnError(() => tensor([[1, 2], [3, {}]] as never), 'INVALID_ARGUMENT', /element \[1\]\[1\] is an object/);
+    expectKilnError(
+      () =>
+        tensor([
+          [1, 2],
+          [3, {}],
+        ] as never),
+      'INVALID_ARGUMENT',
+      /element \[1\]\[1\] is an object/,
+    );
     expectKilnError(() => tensor('abc' as never), 'INVALID_ARGUMENT', /got the string "abc"/);
     expectKilnError(() => tensor([1n, 2n] as never), 'INVALID_ARGUMENT', /the bigint 1n/);
     expectKilnError(() => tensor(new BigInt64Array(2) as never), 'INVALID_ARGUMENT', /BigInt64Array holds 64-bit integers/);
@@ -56,11 +64,14 @@ describe('tensors validate dtype, shape and data at construction', () => {
     expect(t.toFlat()).toEqual([7]);
   });
 
-  it('a tensor\'s shape and data cannot be changed to disagree after construction', () => {
-    const t = tensor([[1, 2], [3, 4]]);
+  it("a tensor's shape and data cannot be changed to disagree after construction", () => {
+    const t = tensor([
+      [1, 2],
+      [3, 4],
+    ]);
     expect(() => ((t.shape as number[])[0] = 5)).toThrow(TypeError);
-    expect(() => (t as { data: unknown }).data = new Float32Array(9)).toThrow(TypeError);
-    expect(() => (t as { dtype: unknown }).dtype = 'int32').toThrow(TypeError);
+    expect(() => ((t as { data: unknown }).data = new Float32Array(9))).toThrow(TypeError);
+    expect(() => ((t as { dtype: unknown }).dtype = 'int32')).toThrow(TypeError);
     expect([t.shape, t.data.length, t.dtype]).toEqual([[2, 2], 4, 'float32']);
   });
 });
@@ -97,7 +108,12 @@ describe('optimizer hyperparameters must be finite numbers', () => {
 });
 
 describe('sparseSoftmaxCrossEntropy with labels out of range', () => {
-  const logits = [[1, 2, 3, 4, 0, 0, 0, 0, 0, 0], [0.5, -1, 0, 0, 0, 0, 0, 0, 0, 2], [0, 0, 0, 0, 0, 0, 0, 0, 0, 0], [3, 1, 0, 0, 0, 0, 0, 0, 0, -2]];
+  const logits = [
+    [1, 2, 3, 4, 0, 0, 0, 0, 0, 0],
+    [0.5, -1, 0, 0, 0, 0, 0, 0, 0, 2],
+    [0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    [3, 1, 0, 0, 0, 0, 0, 0, 0, -2],
+  ];
   const lse = (row: number[]) => Math.log(row.reduce((s, v) => s + Math.exp(v), 0));
   function build() {
     const g = new Graph();
@@ -126,7 +142,10 @@ describe('sparseSoftmaxCrossEntropy with labels out of range', () => {
   it.each(['reference', 'cpu'] as const)('is a NUMERIC_ERROR naming the label check with checkNumerics on %s', async (backend) => {
     const { g, perExample } = build();
     const s = await session(g, { backend, checkNumerics: true });
-    const err = await s.run([perExample], feeds).then(() => null, (e: unknown) => e);
+    const err = await s.run([perExample], feeds).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(KilnError);
     expect((err as KilnError).code).toBe('NUMERIC_ERROR');
     expect((err as KilnError).message).toMatch(/sparseSoftmaxCrossEntropy_label_out_of_range/);
@@ -137,7 +156,7 @@ describe('sparseSoftmaxCrossEntropy with labels out of range', () => {
   });
 });
 
-describe('serializeGraph takes a session\'s variable values as they come (keyed by name)', () => {
+describe("serializeGraph takes a session's variable values as they come (keyed by name)", () => {
   it('saves Session.variableValues() and names the variables when a key is wrong', async () => {
     const g = new Graph();
     const w = g.variable(tensor([1, 2]), 'w');
@@ -145,14 +164,22 @@ describe('serializeGraph takes a session\'s variable values as they come (keyed 
     await s.run([g.addNode('assign', [w, g.constant(tensor([5, -6]))], {}).output]);
     const saved = deserializeGraph(serializeGraph(g, { variables: s.variableValues() }));
     expect(evaluate([saved.tensorByName('w')], {})[0]!.toFlat()).toEqual([5, -6]);
-    expectKilnError(() => serializeGraph(g, { variables: new Map([['v', tensor([0, 0])]]) }), 'INVALID_ARGUMENT', /a value for 'v', which names no variable of this graph \(its variables: 'w'\)/);
+    expectKilnError(
+      () => serializeGraph(g, { variables: new Map([['v', tensor([0, 0])]]) }),
+      'INVALID_ARGUMENT',
+      /a value for 'v', which names no variable of this graph \(its variables: 'w'\)/,
+    );
   });
 });
 
 describe('graphs cannot be built unserializable or cyclic', () => {
   it('refuses node names that serializeGraph cannot write', () => {
     const g = new Graph();
-    expectKilnError(() => g.placeholder('float32', [2], ''), 'INVALID_ARGUMENT', /placeholder: a node name must be a non-empty string not starting with '\^', got ''/);
+    expectKilnError(
+      () => g.placeholder('float32', [2], ''),
+      'INVALID_ARGUMENT',
+      /placeholder: a node name must be a non-empty string not starting with '\^', got ''/,
+    );
     expectKilnError(() => g.placeholder('float32', [2], '^q'), 'INVALID_ARGUMENT', /got '\^q'/);
     const x = g.placeholder('float32', [2], 'x');
     expectKilnError(() => g.addNode('neg', [x], {}, { name: '' }), 'INVALID_ARGUMENT', /neg: a node name must be/);

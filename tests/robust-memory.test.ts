@@ -38,7 +38,10 @@ describe('compiled models give their memory back', () => {
     expect(m.disposed).toBe(true);
     const after = heapStats();
     expect([after.inUseBytes, after.regions]).toEqual([before.inUseBytes, before.regions]);
-    const err = await m.run({ x: feed(1000) }).then(() => null, (e: unknown) => e);
+    const err = await m.run({ x: feed(1000) }).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(KilnError);
     expect((err as KilnError).message).toMatch(/CompiledModel.run: the model was disposed/);
     m.dispose(); // twice is harmless
@@ -91,11 +94,16 @@ describe('compiled models give their memory back', () => {
     const g = new Graph();
     const x = g.placeholder('float32', [40000, 40000], 'huge_x');
     const y = sum(relu(x));
-    const err = await compileModel(g, { fetches: [y], feeds: [x] }, { backend: 'cpu' }).then(() => null, (e: unknown) => e);
+    const err = await compileModel(g, { fetches: [y], feeds: [x] }, { backend: 'cpu' }).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(KilnError);
     const e = err as KilnError;
     expect(e.code).toBe('RESOURCE_EXHAUSTED');
-    expect(e.message).toMatch(/the compiled program fetching 'sum' \(\d+ kernels, arena \d+ B\) needs 64000\d+ bytes .* cannot grow .* in use by \d+ live programs, .* free.* Dispose compiled models/);
+    expect(e.message).toMatch(
+      /the compiled program fetching 'sum' \(\d+ kernels, arena \d+ B\) needs 64000\d+ bytes .* cannot grow .* in use by \d+ live programs, .* free.* Dispose compiled models/,
+    );
     // Nothing was taken: the pool still serves ordinary programs.
     const m = await model(10);
     expect((await m.run({ x: feed(10) }))[0]!.data[0]).toBe(0.5);

@@ -28,7 +28,17 @@ async function bigFeedModel(): Promise<Uint8Array> {
 async function convModel(): Promise<Uint8Array> {
   const g = new Graph();
   const x = g.placeholder('float32', [1, 5, 5, 2], 'x');
-  const f = g.variable(tensor(Array.from({ length: 3 }, () => Array.from({ length: 3 }, () => [[1, -1], [0.5, 2]]))), 'f');
+  const f = g.variable(
+    tensor(
+      Array.from({ length: 3 }, () =>
+        Array.from({ length: 3 }, () => [
+          [1, -1],
+          [0.5, 2],
+        ]),
+      ),
+    ),
+    'f',
+  );
   const y = relu(conv2d(x, f, 1, 'same'));
   const m = await compileModel(g, { fetches: [y], feeds: [x] }, { backend: 'cpu' });
   return m.serialize();
@@ -69,7 +79,7 @@ async function unrelatedStillRight(): Promise<void> {
 }
 
 describe('loadCompiled validates programs before touching memory', () => {
-  it('the issue\'s exploit: a contraction reading the [20000,8] feed and writing a [1,3] variable is CORRUPT_MODEL', async () => {
+  it("the issue's exploit: a contraction reading the [20000,8] feed and writing a [1,3] variable is CORRUPT_MODEL", async () => {
     const bytes = await bigFeedModel();
     const bad = damaged(bytes, (p) => {
       const k = p.kernels.find((x) => x.spec.kind === 'contraction')!;
@@ -84,27 +94,55 @@ describe('loadCompiled validates programs before touching memory', () => {
   it('refuses each way a kernel could leave its buffers, naming it', async () => {
     const bytes = await bigFeedModel();
     const cases: [string, (p: Program) => void, RegExp][] = [
-      ['misaligned arena offset', (p) => (p.buffers.find((b) => b.kind === 'temp' && b.aliasOf === undefined)!.offset += 4), /arena offset \d+ is not a multiple of (the )?16/],
-      ['a variable claiming an arena offset', (p) => (p.buffers.find((b) => b.kind === 'variable')!.offset = 0), /a variable buffer has its own storage, yet it claims arena offset 0/],
-      ['contraction transposed', (p) => ((p.kernels.find((k) => k.spec.kind === 'contraction')!.spec as { transposeB: boolean }).transposeB = true), /cannot write/],
-      ['elementwise output of another shape', (p) => {
-        const k = p.kernels.find((x) => x.spec.kind === 'elementwise')!;
-        const s = k.spec as { outputs: number[] };
-        s.outputs = [s.outputs[0]!, bufferId(p, (b) => b.kind === 'variable' && b.source === 'b')];
-        (k.spec as { exprs: unknown[] }).exprs.push((k.spec as { exprs: unknown[] }).exprs[0]);
-      }, /output 1 %b\d+ float32\[1,3\] differs from the index space \[20000,3\]/],
-      ['a kernel writing a feed', (p) => {
-        const k = p.kernels.find((x) => x.spec.kind === 'contraction')!;
-        (k.spec as { output: number }).output = bufferId(p, (b) => b.kind === 'feed');
-      }, /writes %b\d+ float32\[20000,8\], a feed buffer/],
-      ['reduce in_shape grown to 2^31-1', (p) => {
-        const s = p.kernels.find((k) => k.spec.kind === 'reduce')!.spec as { inShape: number[] };
-        s.inShape = [2147483647, ...s.inShape.slice(1)];
-      }, /does not broadcast to \[2147483647,3\]|index space/],
-      ['reduce output too small', (p) => {
-        const s = p.kernels.find((k) => k.spec.kind === 'reduce')!.spec as { axes: number[] };
-        s.axes = [1];
-      }, /gives 20000 elements, but the output is %b\d+ float32\[3\]/],
+      [
+        'misaligned arena offset',
+        (p) => (p.buffers.find((b) => b.kind === 'temp' && b.aliasOf === undefined)!.offset += 4),
+        /arena offset \d+ is not a multiple of (the )?16/,
+      ],
+      [
+        'a variable claiming an arena offset',
+        (p) => (p.buffers.find((b) => b.kind === 'variable')!.offset = 0),
+        /a variable buffer has its own storage, yet it claims arena offset 0/,
+      ],
+      [
+        'contraction transposed',
+        (p) => ((p.kernels.find((k) => k.spec.kind === 'contraction')!.spec as { transposeB: boolean }).transposeB = true),
+        /cannot write/,
+      ],
+      [
+        'elementwise output of another shape',
+        (p) => {
+          const k = p.kernels.find((x) => x.spec.kind === 'elementwise')!;
+          const s = k.spec as { outputs: number[] };
+          s.outputs = [s.outputs[0]!, bufferId(p, (b) => b.kind === 'variable' && b.source === 'b')];
+          (k.spec as { exprs: unknown[] }).exprs.push((k.spec as { exprs: unknown[] }).exprs[0]);
+        },
+        /output 1 %b\d+ float32\[1,3\] differs from the index space \[20000,3\]/,
+      ],
+      [
+        'a kernel writing a feed',
+        (p) => {
+          const k = p.kernels.find((x) => x.spec.kind === 'contraction')!;
+          (k.spec as { output: number }).output = bufferId(p, (b) => b.kind === 'feed');
+        },
+        /writes %b\d+ float32\[20000,8\], a feed buffer/,
+      ],
+      [
+        'reduce in_shape grown to 2^31-1',
+        (p) => {
+          const s = p.kernels.find((k) => k.spec.kind === 'reduce')!.spec as { inShape: number[] };
+          s.inShape = [2147483647, ...s.inShape.slice(1)];
+        },
+        /does not broadcast to \[2147483647,3\]|index space/,
+      ],
+      [
+        'reduce output too small',
+        (p) => {
+          const s = p.kernels.find((k) => k.spec.kind === 'reduce')!.spec as { axes: number[] };
+          s.axes = [1];
+        },
+        /gives 20000 elements, but the output is %b\d+ float32\[3\]/,
+      ],
     ];
     for (const [what, damage, want] of cases) {
       const e = await loadError(damaged(bytes, damage));
@@ -115,7 +153,8 @@ describe('loadCompiled validates programs before touching memory', () => {
 
   it('an op kernel must be its graph node: a conv stride of 0 or another shape is CORRUPT_MODEL', async () => {
     const bytes = await convModel();
-    const conv = (p: Program) => p.kernels.find((k) => k.spec.kind === 'op' && k.spec.op === 'conv2d')!.spec as { attrs: Record<string, unknown>; outputs: number[] };
+    const conv = (p: Program) =>
+      p.kernels.find((k) => k.spec.kind === 'op' && k.spec.op === 'conv2d')!.spec as { attrs: Record<string, unknown>; outputs: number[] };
     const stride0 = await loadError(damaged(bytes, (p) => (conv(p).attrs['strides'] = [0, 1])));
     expect(stride0?.code).toBe('CORRUPT_MODEL');
     expect(stride0?.message).toMatch(/conv2d '.*': attr 'strides' differs from the graph node's/);

@@ -23,7 +23,12 @@ describe('text IR nesting', () => {
   it('reasonable nesting still round-trips (a rank-8 constant)', () => {
     const g = new Graph();
     const shape = [1, 2, 1, 2, 1, 2, 1, 2];
-    const c = g.constant(tensor(Array.from({ length: 16 }, (_, i) => i - 7.5), shape));
+    const c = g.constant(
+      tensor(
+        Array.from({ length: 16 }, (_, i) => i - 7.5),
+        shape,
+      ),
+    );
     const g2 = parseGraph(printGraph(g));
     expect(printGraph(g2)).toBe(printGraph(g));
     expect(evaluate([g2.tensorByName(c.name)], {})[0]!.toFlat()).toEqual(Array.from({ length: 16 }, (_, i) => i - 7.5));
@@ -41,7 +46,11 @@ describe('ONNX declared sizes', () => {
     });
 
   it('dims [100000,100000] or [2147483647,2] with no data are CORRUPT_MODEL before any allocation', () => {
-    for (const dims of [[100000, 100000], [2147483647, 2], [2147483647, 2147483647, 2147483647]]) {
+    for (const dims of [
+      [100000, 100000],
+      [2147483647, 2],
+      [2147483647, 2147483647, 2147483647],
+    ]) {
       const e = kilnErrorOf(() => importOnnx(withInit(dims, [])));
       expect([dims, e.code, e.message]).toEqual([dims, 'CORRUPT_MODEL', expect.stringMatching(/initializer 'w': shape .* needs \d.* FLOAT values, got 0/)]);
     }
@@ -66,7 +75,12 @@ describe('ONNX declared sizes', () => {
       outputs: [{ name: 'y', type: FLOAT, dims: [2] }],
     });
     expect(kilnErrorOf(() => importOnnx(twice)).message).toMatch(/node 'second' \(Neg\) writes 'y', which node 'first' \(Relu\) already defines/);
-    const shadow = withInit([2], [1, 2], { nodes: [{ op: 'Identity', inputs: ['w'], outputs: ['w'], name: 'n' }, { op: 'Identity', inputs: ['w'], outputs: ['y'] }] });
+    const shadow = withInit([2], [1, 2], {
+      nodes: [
+        { op: 'Identity', inputs: ['w'], outputs: ['w'], name: 'n' },
+        { op: 'Identity', inputs: ['w'], outputs: ['y'] },
+      ],
+    });
     const e = kilnErrorOf(() => importOnnx(shadow));
     expect([e.code, e.message]).toEqual(['CORRUPT_MODEL', expect.stringMatching(/writes 'w', which initializer 'w' already defines/)]);
   });
@@ -91,12 +105,18 @@ describe('model files: one budget for every one-value fill', () => {
     expect(bytes.length).toBeLessThan(1024);
     const before = process.memoryUsage().rss;
     const e = kilnErrorOf(() => deserializeGraph(bytes));
-    expect([e.code, e.message]).toEqual(['CORRUPT_MODEL', expect.stringMatching(/filled from single numbers would expand to 3221225472 bytes, over the limit of 268435456/)]);
+    expect([e.code, e.message]).toEqual([
+      'CORRUPT_MODEL',
+      expect.stringMatching(/filled from single numbers would expand to 3221225472 bytes, over the limit of 268435456/),
+    ]);
     expect(process.memoryUsage().rss - before).toBeLessThan(64 * 2 ** 20);
   });
 
   it('small fills still load with their value', () => {
     const g = deserializeGraph(fills(3, 2, 2));
-    expect(evaluate([g.tensorByName('v2')], {})[0]!.toArray()).toEqual([[1, 1], [1, 1]]);
+    expect(evaluate([g.tensorByName('v2')], {})[0]!.toArray()).toEqual([
+      [1, 1],
+      [1, 1],
+    ]);
   });
 });

@@ -35,7 +35,11 @@ function mlp() {
   const loss = softmaxCrossEntropy(y, logits);
   const step = train.adam(0.01).minimize(loss);
   const xs = new Tensor('float32', [8, 16], rand(128, 3));
-  const ys = new Tensor('float32', [8, 4], Float32Array.from({ length: 32 }, (_, i) => (i % 4 === (i >> 2) % 4 ? 1 : 0)));
+  const ys = new Tensor(
+    'float32',
+    [8, 4],
+    Float32Array.from({ length: 32 }, (_, i) => (i % 4 === (i >> 2) % 4 ? 1 : 0)),
+  );
   return { g, x, y, logits, loss, step, xs, ys, w1 };
 }
 
@@ -63,7 +67,9 @@ async function soak(name: string, n: number, body: (i: number) => Promise<void>)
   const k = 1000 / (n - warm);
   const perK = { rss: total.rss * k, heap: total.heap * k, pool: total.pool * k, inUse: total.inUse * k };
   const f = (v: number) => `${(v / MiB).toFixed(2)} MiB`;
-  report.push(`${name}: ${n} runs; growth per 1,000 runs: RSS ${f(perK.rss)}, JS heap ${f(perK.heap)}, pool memory ${f(perK.pool)}, pool in use ${f(perK.inUse)}`);
+  report.push(
+    `${name}: ${n} runs; growth per 1,000 runs: RSS ${f(perK.rss)}, JS heap ${f(perK.heap)}, pool memory ${f(perK.pool)}, pool in use ${f(perK.inUse)}`,
+  );
   return { perK, total };
 }
 

@@ -21,7 +21,14 @@ function build() {
   const h = kiln.dropout(kiln.relu(kiln.matMul(x, w)), 0.25);
   const loss = kiln.losses.meanSquaredError(y, kiln.matMul(h, v));
   const step = kiln.train.adam(0.05).minimize(loss);
-  const feeds = { x: tensor([[1, 2, 3], [0, -1, 2], [3, 0, 1]]), y: tensor([[1], [0], [2]]) };
+  const feeds = {
+    x: tensor([
+      [1, 2, 3],
+      [0, -1, 2],
+      [3, 0, 1],
+    ]),
+    y: tensor([[1], [0], [2]]),
+  };
   return { g, loss, step, feeds };
 }
 

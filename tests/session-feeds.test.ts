@@ -75,7 +75,13 @@ describe('feeds that disagree', () => {
     const g = new Graph();
     const x = g.placeholder('float32', [null, 2], 'x');
     const y = g.placeholder('float32', [null, 3], 'y');
-    const w = g.variable(tensor([[1, 2, 3], [4, 5, 6]]), 'w');
+    const w = g.variable(
+      tensor([
+        [1, 2, 3],
+        [4, 5, 6],
+      ]),
+      'w',
+    );
     const loss = kiln.mean(kiln.square(kiln.sub(kiln.matMul(x, w), y)));
     const step = kiln.train.sgd(0.1).minimize(loss);
     for (const backend of ['cpu', 'reference'] as const) {
@@ -83,7 +89,10 @@ describe('feeds that disagree', () => {
       const msg = await failure(s.run([loss, step], { x: new kiln.Tensor('float32', [300, 2]), y: new kiln.Tensor('float32', [200, 3]) }));
       expect(msg).toMatch(/^SHAPE_MISMATCH: Session\.run: feeds 'x' float32\[300,2\] and 'y' float32\[200,3\] do not agree: /);
       expect(s.runCounter).toBe(0);
-      expect(s.getVariable('w').arraySync()).toEqual([[1, 2, 3], [4, 5, 6]]);
+      expect(s.getVariable('w').arraySync()).toEqual([
+        [1, 2, 3],
+        [4, 5, 6],
+      ]);
     }
   });
 });

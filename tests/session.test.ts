@@ -33,8 +33,27 @@ describe('session: running graphs', () => {
   it('fetches by SymbolicTensor and by name, with feeds by placeholder name', async () => {
     const { g, x, y } = counterGraph();
     const s = await kiln.session(g, { backend: 'cpu' });
-    const out = await s.run([y, 'add', 'w', x.name + ':0'], { x: tensor([[1, 1], [-5, 5]]) });
-    expect(arr(out)).toEqual([[[2, 0], [0, 3]], [[2, -1], [-4, 3]], [1, -2], [[1, 1], [-5, 5]]]);
+    const out = await s.run([y, 'add', 'w', x.name + ':0'], {
+      x: tensor([
+        [1, 1],
+        [-5, 5],
+      ]),
+    });
+    expect(arr(out)).toEqual([
+      [
+        [2, 0],
+        [0, 3],
+      ],
+      [
+        [2, -1],
+        [-4, 3],
+      ],
+      [1, -2],
+      [
+        [1, 1],
+        [-5, 5],
+      ],
+    ]);
     expect(await s.run([])).toEqual([]);
   });
 
@@ -138,9 +157,7 @@ describe('session: user errors', () => {
     const { g, y, train } = counterGraph();
     const s = await kiln.session(g);
     const x = tensor([[1, 2]]);
-    expect(await failure(s.run([y], { x, xx: x }))).toBe(
-      "INVALID_FEED: Session.run: feed 'xx' names no node in the graph (placeholders: 'x', 'step')",
-    );
+    expect(await failure(s.run([y], { x, xx: x }))).toBe("INVALID_FEED: Session.run: feed 'xx' names no node in the graph (placeholders: 'x', 'step')");
     expect(await failure(s.run([y], { x, [train.name]: tensor([1, 2]) }))).toBe(
       "INVALID_FEED: Session.run: feed 'group' is a target (noOp) with no value; only tensors with values can be fed",
     );
@@ -167,9 +184,7 @@ describe('session: failed runs change nothing', () => {
     const second = assign(b, p); // fails at run time unless p has 2 elements
     const train = group(first, second);
     const s = await kiln.session(g, { seed: 1 });
-    expect(await failure(s.run([train], { p: tensor([1, 2, 3]) }))).toMatch(
-      /^SHAPE_MISMATCH: assign 'b\/assign': .*float32\[3\]/,
-    );
+    expect(await failure(s.run([train], { p: tensor([1, 2, 3]) }))).toMatch(/^SHAPE_MISMATCH: assign 'b\/assign': .*float32\[3\]/);
     expect(s.getVariable('a').toArray()).toEqual([1, 1]);
     expect(s.getVariable('b').toArray()).toEqual([2, 2]);
     expect(s.runCounter).toBe(0);
@@ -192,7 +207,10 @@ describe('session: failed runs change nothing', () => {
     );
     expect(checked.getVariable('v').toArray()).toEqual([1, 1]);
     expect(await failure(checked.run([z], { x: tensor([NaN, 1]) }))).toMatch(/^NUMERIC_ERROR: log 'loss\/log' produced NaN .*input 'x' already held/);
-    expect(arr(await checked.run([upd, z], { x: tensor([1, 1]) }))).toEqual([[2, 2], [1, 1]]);
+    expect(arr(await checked.run([upd, z], { x: tensor([1, 1]) }))).toEqual([
+      [2, 2],
+      [1, 1],
+    ]);
     // Without checkNumerics the same run succeeds and returns the infinity.
     const plain = await kiln.session(g);
     const [, out] = await plain.run([upd, z], { x: tensor([1, 0]) });

@@ -9,13 +9,22 @@ import { Graph, tensor } from 'kiln';
 
 describe('tensor reading', () => {
   it('dataSync copies, arraySync/array nest, print logs toString', async () => {
-    const t = tensor([[1, NaN], [-Infinity, 4]]);
+    const t = tensor([
+      [1, NaN],
+      [-Infinity, 4],
+    ]);
     const flat = t.dataSync();
     expect(Array.from(flat)).toEqual([1, NaN, -Infinity, 4]);
     flat[0] = 9;
     expect(t.data[0]).toBe(1);
-    expect(t.arraySync()).toEqual([[1, NaN], [-Infinity, 4]]);
-    expect(await t.array()).toEqual([[1, NaN], [-Infinity, 4]]);
+    expect(t.arraySync()).toEqual([
+      [1, NaN],
+      [-Infinity, 4],
+    ]);
+    expect(await t.array()).toEqual([
+      [1, NaN],
+      [-Infinity, 4],
+    ]);
     expect(t.toString()).toBe('Tensor<float32[2,2]>([[1,NaN],[-Infinity,4]])');
     expect(tensor([true, false]).toString()).toBe('Tensor<bool[2]>([true,false])');
     expect(tensor(3).toString()).toBe('Tensor<float32[]>(3)');

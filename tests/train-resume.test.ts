@@ -47,11 +47,20 @@ function build(opt: Optimizer): { g: Graph; loss: SymbolicTensor; step: Symbolic
   const loss = sigmoidCrossEntropy(y, logits);
   const step = opt.minimize(loss);
   const xs = randomTensor(rand, [16, 3]);
-  const ys = tensor(Array.from({ length: 16 }, (_, i) => (xs.data[3 * i]! + xs.data[3 * i + 1]! > 0 ? 1 : 0)), [16, 1]);
+  const ys = tensor(
+    Array.from({ length: 16 }, (_, i) => (xs.data[3 * i]! + xs.data[3 * i + 1]! > 0 ? 1 : 0)),
+    [16, 1],
+  );
   return { g, loss, step, feeds: { x: xs, y: ys } };
 }
 
-async function trainSteps(s: Session, loss: SymbolicTensor | string, step: SymbolicTensor | string, feeds: Record<string, Tensor>, n: number): Promise<number[]> {
+async function trainSteps(
+  s: Session,
+  loss: SymbolicTensor | string,
+  step: SymbolicTensor | string,
+  feeds: Record<string, Tensor>,
+  n: number,
+): Promise<number[]> {
   const out: number[] = [];
   for (let i = 0; i < n; i++) {
     const [l, done] = await s.run([loss, step], feeds);
@@ -88,7 +97,10 @@ describe('training resumes from a saved model', () => {
 
       const g2 = deserializeGraph(bytes);
       // The optimizer's slots came back as non-trainable variables holding the trained state.
-      const slotNames = g2.variables().filter((v) => v.attrs.trainable === false).map((v) => v.name);
+      const slotNames = g2
+        .variables()
+        .filter((v) => v.attrs.trainable === false)
+        .map((v) => v.name);
       expect(slotNames.length).toBeGreaterThan(0);
       const s2 = await session(g2);
       for (const [varName, t] of values.entries()) {

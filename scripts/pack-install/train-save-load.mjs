@@ -5,7 +5,6 @@
 import * as kiln from 'kiln';
 
 export async function trainSaveLoad(roundTrip = async (bytes) => bytes) {
-
   const g = new kiln.Graph();
   const x = g.placeholder('float32', [null, 2], 'x');
   const y = g.placeholder('float32', [null, 1], 'y');
@@ -32,7 +31,6 @@ export async function trainSaveLoad(roundTrip = async (bytes) => bytes) {
   const [last, before] = await sess.run([loss, pred], feeds);
   console.log(`train: loss ${first.data[0].toFixed(4)} -> ${last.data[0].toExponential(2)}`);
   if (!(last.data[0] < 1e-3)) throw new Error(`training did not converge: loss ${last.data[0]}`);
-
 
   // Save with the trained values, load back, predict again.
   const variables = new Map(g.variables().map((n) => [n, sess.getVariable(n.output)]));

@@ -103,7 +103,12 @@ export function listCases(dir: string): string[] {
 const KILN_OF: Record<string, string> = { FLOAT: 'float32', INT32: 'int32', INT64: 'int32', BOOL: 'bool' };
 
 function firstLine(s: string, max = 300): string {
-  const line = s.split('\n').filter((l) => l.trim()).slice(0, 3).join(' ').replace(/\s+/g, ' ');
+  const line = s
+    .split('\n')
+    .filter((l) => l.trim())
+    .slice(0, 3)
+    .join(' ')
+    .replace(/\s+/g, ' ');
   return line.length > max ? `${line.slice(0, max)}...` : line;
 }
 

@@ -4,20 +4,7 @@
  * the docs' pictures): trainable in a few seconds on the CPU backend.
  */
 import { createRequire } from 'node:module';
-import {
-  Graph,
-  type SymbolicTensor,
-  Tensor,
-  add,
-  conv2d,
-  initializers,
-  matMul,
-  maxPool,
-  relu,
-  reshape,
-  softmax,
-  softmaxCrossEntropy,
-} from '@kiln/graph';
+import { Graph, type SymbolicTensor, Tensor, add, conv2d, initializers, matMul, maxPool, relu, reshape, softmax, softmaxCrossEntropy } from '@kiln/graph';
 import { train } from '@kiln/compiler';
 
 const require = createRequire(import.meta.url);

@@ -95,7 +95,12 @@ export function mutate<T>(obj: T, m: Mutation, names: readonly string[]): { valu
 }
 
 /** Byte-level damage: flip, truncate, insert or duplicate a span. */
-export const byteMutationArb = fc.record({ kind: fc.integer({ min: 0, max: 3 }), at: fc.nat(), len: fc.integer({ min: 1, max: 16 }), byte: fc.integer({ min: 0, max: 255 }) });
+export const byteMutationArb = fc.record({
+  kind: fc.integer({ min: 0, max: 3 }),
+  at: fc.nat(),
+  len: fc.integer({ min: 1, max: 16 }),
+  byte: fc.integer({ min: 0, max: 255 }),
+});
 
 export function mutateBytes(b: Uint8Array, m: { kind: number; at: number; len: number; byte: number }): { bytes: Uint8Array; what: string } {
   const at = b.length === 0 ? 0 : m.at % b.length;

@@ -14,10 +14,40 @@ import * as k from 'kiln';
 import { gradientsOrNull } from '@kiln/compiler';
 import { Graph, type SymbolicTensor, Tensor, makeRandom } from 'kiln';
 
-export const UNARY = ['neg', 'abs', 'exp', 'tanh', 'sigmoid', 'relu', 'square', 'sqrtAbs', 'log1pAbs', 'sin', 'softplus', 'elu', 'leakyRelu', 'relu6', 'castInt', 'castBool'] as const;
+export const UNARY = [
+  'neg',
+  'abs',
+  'exp',
+  'tanh',
+  'sigmoid',
+  'relu',
+  'square',
+  'sqrtAbs',
+  'log1pAbs',
+  'sin',
+  'softplus',
+  'elu',
+  'leakyRelu',
+  'relu6',
+  'castInt',
+  'castBool',
+] as const;
 export const BINARY = ['add', 'sub', 'mul', 'divSafe', 'maximum', 'minimum', 'squaredDifference', 'where'] as const;
 export const REDUCE = ['sum', 'mean', 'max', 'min'] as const;
-export const OTHER = ['matMul', 'transpose', 'reshape', 'expandDims', 'squeeze', 'slice', 'concat', 'broadcastTo', 'softmax', 'logSoftmax', 'pad', 'tile'] as const;
+export const OTHER = [
+  'matMul',
+  'transpose',
+  'reshape',
+  'expandDims',
+  'squeeze',
+  'slice',
+  'concat',
+  'broadcastTo',
+  'softmax',
+  'logSoftmax',
+  'pad',
+  'tile',
+] as const;
 export const OPS = [...UNARY, ...BINARY, ...REDUCE, ...OTHER] as const;
 export type OpName = (typeof OPS)[number];
 
@@ -184,7 +214,8 @@ function resolveRecipe(raw: RawRecipe): Recipe {
     const c = new Chooser(rs.picks);
     // Unconsumed and recent values are likelier operands, so that most steps reach a fetch.
     const open = [...Array(vals.length).keys()].filter((i) => i >= inputs.length && !consumed.has(i));
-    const pickVal = () => (open.length > 0 && c.int(3) > 0 ? open[open.length - 1 - c.int(open.length)]! : vals.length - 1 - Math.min(c.int(vals.length), c.int(vals.length)));
+    const pickVal = () =>
+      open.length > 0 && c.int(3) > 0 ? open[open.length - 1 - c.int(open.length)]! : vals.length - 1 - Math.min(c.int(vals.length), c.int(vals.length));
     let step = resolveStep(rs.op, pickVal(), vals, c);
     let out = step && outVal(step, vals);
     let sym = step && out && out.bound <= MAX_BOUND && sizeOf(out.shape) <= MAX_SIZE ? trySymbolic(step, syms) : null;
@@ -283,10 +314,12 @@ function resolveStep(op: OpName, a: number, vals: Val[], c: Chooser): Step | nul
     case 'concat': {
       if (r === 0) return null;
       const axis = c.int(r);
-      const fits = vals.map((v, i) => i).filter((i) => {
-        const s = vals[i]!.shape;
-        return s.length === r && s.every((d, j) => j === axis || d === sa[j]);
-      });
+      const fits = vals
+        .map((v, i) => i)
+        .filter((i) => {
+          const s = vals[i]!.shape;
+          return s.length === r && s.every((d, j) => j === axis || d === sa[j]);
+        });
       const more = 1 + c.int(2);
       const args = [a];
       for (let i = 0; i < more; i++) args.push(fits[fits.length - 1 - c.int(fits.length)]!);
@@ -316,25 +349,52 @@ function outVal(step: Step, vals: Val[]): Val | null {
   const b = x!.bound;
   const same = (bound: number): Val => ({ shape: x!.shape, bound });
   switch (step.op) {
-    case 'neg': case 'abs': case 'relu': case 'leakyRelu': case 'castInt': return same(b);
-    case 'elu': return same(Math.max(b, 1));
-    case 'exp': return same(Math.exp(b));
-    case 'tanh': case 'sigmoid': case 'castBool': return same(1);
+    case 'neg':
+    case 'abs':
+    case 'relu':
+    case 'leakyRelu':
+    case 'castInt':
+      return same(b);
+    case 'elu':
+      return same(Math.max(b, 1));
+    case 'exp':
+      return same(Math.exp(b));
+    case 'tanh':
+    case 'sigmoid':
+    case 'castBool':
+      return same(1);
     // sin of a large x turns x's float32 rounding (ulp(1e3) = 6e-5) into an absolute error.
-    case 'sin': return b > 100 ? null : same(1);
-    case 'square': return same(b * b);
-    case 'sqrtAbs': return same(Math.sqrt(b + 0.01));
-    case 'log1pAbs': return same(Math.log1p(b));
-    case 'softplus': return same(b + 1);
-    case 'relu6': return same(6);
-    case 'softmax': return same(1);
-    case 'logSoftmax': return same(2 * b + Math.log(sizeOf(x!.shape)) + 1);
+    case 'sin':
+      return b > 100 ? null : same(1);
+    case 'square':
+      return same(b * b);
+    case 'sqrtAbs':
+      return same(Math.sqrt(b + 0.01));
+    case 'log1pAbs':
+      return same(Math.log1p(b));
+    case 'softplus':
+      return same(b + 1);
+    case 'relu6':
+      return same(6);
+    case 'softmax':
+      return same(1);
+    case 'logSoftmax':
+      return same(2 * b + Math.log(sizeOf(x!.shape)) + 1);
   }
   if ((BINARY as readonly string[]).includes(step.op)) {
     const shape = y ? broadcastShape(x!.shape, y.shape) : x!.shape;
     const bb = y ? y.bound : 2;
     if (!shape) return null;
-    const bound = { add: b + bb, sub: b + bb, mul: b * bb, divSafe: Math.max(b, bb), maximum: Math.max(b, bb), minimum: Math.max(b, bb), squaredDifference: (b + bb) ** 2, where: Math.max(b, bb) }[step.op as (typeof BINARY)[number]];
+    const bound = {
+      add: b + bb,
+      sub: b + bb,
+      mul: b * bb,
+      divSafe: Math.max(b, bb),
+      maximum: Math.max(b, bb),
+      minimum: Math.max(b, bb),
+      squaredDifference: (b + bb) ** 2,
+      where: Math.max(b, bb),
+    }[step.op as (typeof BINARY)[number]];
     return { shape, bound };
   }
   if ((REDUCE as readonly string[]).includes(step.op)) {
@@ -355,8 +415,10 @@ function outVal(step: Step, vals: Val[]): Val | null {
       const batch = broadcastShape(as.slice(0, -2), bs.slice(0, -2));
       return batch ? { shape: [...batch, m, n], bound: b * y!.bound * kk } : null;
     }
-    case 'transpose': return { shape: (a.perm as number[]).map((p) => s[p]!), bound: b };
-    case 'reshape': return { shape: a.shape as number[], bound: b };
+    case 'transpose':
+      return { shape: (a.perm as number[]).map((p) => s[p]!), bound: b };
+    case 'reshape':
+      return { shape: a.shape as number[], bound: b };
     case 'expandDims': {
       const ax = a.axis as number;
       const shape = [...s];
@@ -367,7 +429,8 @@ function outVal(step: Step, vals: Val[]): Val | null {
       const axes = a.axes as number[];
       return { shape: s.filter((d, i) => (axes.length === 0 ? d !== 1 : !axes.includes(i))), bound: b };
     }
-    case 'slice': return { shape: s.map((d, i) => ((a.size as number[])[i] === -1 ? d - (a.begin as number[])[i]! : (a.size as number[])[i]!)), bound: b };
+    case 'slice':
+      return { shape: s.map((d, i) => ((a.size as number[])[i] === -1 ? d - (a.begin as number[])[i]! : (a.size as number[])[i]!)), bound: b };
     case 'concat': {
       const r = s.length;
       const ax = (a.axis as number) < 0 ? (a.axis as number) + r : (a.axis as number);
@@ -375,9 +438,12 @@ function outVal(step: Step, vals: Val[]): Val | null {
       shape[ax] = step.args.reduce((t, i) => t + vals[i]!.shape[ax]!, 0);
       return { shape, bound: Math.max(...step.args.map((i) => vals[i]!.bound)) };
     }
-    case 'broadcastTo': return { shape: a.shape as number[], bound: b };
-    case 'pad': return { shape: s.map((d, i) => d + (a.paddings as number[][])[i]![0]! + (a.paddings as number[][])[i]![1]!), bound: Math.max(b, 2) };
-    case 'tile': return { shape: s.map((d, i) => d * (a.reps as number[])[i]!), bound: b };
+    case 'broadcastTo':
+      return { shape: a.shape as number[], bound: b };
+    case 'pad':
+      return { shape: s.map((d, i) => d + (a.paddings as number[][])[i]![0]! + (a.paddings as number[][])[i]![1]!), bound: Math.max(b, 2) };
+    case 'tile':
+      return { shape: s.map((d, i) => d * (a.reps as number[])[i]!), bound: b };
   }
   return null;
 }
@@ -401,54 +467,95 @@ function applyStep(step: Step, vals: SymbolicTensor[]): SymbolicTensor {
   const other = (): SymbolicTensor | number => y ?? (a.scalar as number);
   const bin = (f: (p: SymbolicTensor | number, q: SymbolicTensor | number) => SymbolicTensor) => (a.scalarFirst ? f(other(), x!) : f(x!, other()));
   switch (step.op) {
-    case 'neg': return k.neg(x!);
-    case 'abs': return k.abs(x!);
-    case 'exp': return k.exp(x!);
-    case 'tanh': return k.tanh(x!);
-    case 'sigmoid': return k.sigmoid(x!);
-    case 'relu': return k.relu(x!);
-    case 'square': return k.square(x!);
+    case 'neg':
+      return k.neg(x!);
+    case 'abs':
+      return k.abs(x!);
+    case 'exp':
+      return k.exp(x!);
+    case 'tanh':
+      return k.tanh(x!);
+    case 'sigmoid':
+      return k.sigmoid(x!);
+    case 'relu':
+      return k.relu(x!);
+    case 'square':
+      return k.square(x!);
     // + 0.01 keeps the gradient bounded (1 / (2 sqrt(|x|)) near 0 amplifies 1-ulp differences).
-    case 'sqrtAbs': return k.sqrt(k.add(k.abs(x!), 0.01));
-    case 'log1pAbs': return k.log(k.add(k.abs(x!), 1));
-    case 'sin': return k.sin(x!);
-    case 'softplus': return k.softplus(x!);
-    case 'elu': return k.elu(x!);
-    case 'leakyRelu': return k.leakyRelu(x!, 0.1);
-    case 'relu6': return k.relu6(x!);
-    case 'castInt': return k.cast(k.cast(x!, 'int32'), 'float32');
-    case 'castBool': return k.cast(k.cast(x!, 'bool'), 'float32');
-    case 'add': return bin(k.add);
-    case 'sub': return bin(k.sub);
-    case 'mul': return bin(k.mul);
-    case 'divSafe': return bin((p, q) => k.div(p, typeof q === 'number' ? Math.abs(q) + 1 : k.add(k.abs(q), 1)));
-    case 'maximum': return bin(k.maximum);
-    case 'minimum': return bin(k.minimum);
-    case 'squaredDifference': return bin(k.squaredDifference);
+    case 'sqrtAbs':
+      return k.sqrt(k.add(k.abs(x!), 0.01));
+    case 'log1pAbs':
+      return k.log(k.add(k.abs(x!), 1));
+    case 'sin':
+      return k.sin(x!);
+    case 'softplus':
+      return k.softplus(x!);
+    case 'elu':
+      return k.elu(x!);
+    case 'leakyRelu':
+      return k.leakyRelu(x!, 0.1);
+    case 'relu6':
+      return k.relu6(x!);
+    case 'castInt':
+      return k.cast(k.cast(x!, 'int32'), 'float32');
+    case 'castBool':
+      return k.cast(k.cast(x!, 'bool'), 'float32');
+    case 'add':
+      return bin(k.add);
+    case 'sub':
+      return bin(k.sub);
+    case 'mul':
+      return bin(k.mul);
+    case 'divSafe':
+      return bin((p, q) => k.div(p, typeof q === 'number' ? Math.abs(q) + 1 : k.add(k.abs(q), 1)));
+    case 'maximum':
+      return bin(k.maximum);
+    case 'minimum':
+      return bin(k.minimum);
+    case 'squaredDifference':
+      return bin(k.squaredDifference);
     case 'where': {
       const cond = k[a.cmp as (typeof CMPS)[number]](x!, y!);
       return a.swap ? k.where(cond, y!, x!) : k.where(cond, x!, y!);
     }
-    case 'sum': return k.sum(x!, a.axes as number[] | null, a.keepDims as boolean);
-    case 'mean': return k.mean(x!, a.axes as number[] | null, a.keepDims as boolean);
-    case 'max': return k.max(x!, a.axes as number[] | null, a.keepDims as boolean);
-    case 'min': return k.min(x!, a.axes as number[] | null, a.keepDims as boolean);
+    case 'sum':
+      return k.sum(x!, a.axes as number[] | null, a.keepDims as boolean);
+    case 'mean':
+      return k.mean(x!, a.axes as number[] | null, a.keepDims as boolean);
+    case 'max':
+      return k.max(x!, a.axes as number[] | null, a.keepDims as boolean);
+    case 'min':
+      return k.min(x!, a.axes as number[] | null, a.keepDims as boolean);
     case 'matMul': {
       const p = a.aShape ? k.reshape(x!, a.aShape as number[]) : x!;
       const q = a.bShape ? k.reshape(y!, a.bShape as number[]) : y!;
       return k.matMul(p, q, a.transposeA as boolean, a.transposeB as boolean);
     }
-    case 'transpose': return k.transpose(x!, a.perm as number[]);
-    case 'reshape': return k.reshape(x!, a.shape as number[]);
-    case 'expandDims': return k.expandDims(x!, a.axis as number);
-    case 'squeeze': return k.squeeze(x!, a.axes as number[]);
-    case 'slice': return k.slice(x!, a.begin as number[], a.size as number[]);
-    case 'concat': return k.concat(step.args.map((i) => vals[i]!), a.axis as number);
-    case 'broadcastTo': return k.broadcastTo(x!, a.shape as number[]);
-    case 'softmax': return k.softmax(x!, a.axis as number);
-    case 'logSoftmax': return k.logSoftmax(x!, a.axis as number);
-    case 'pad': return k.pad(x!, a.paddings as number[][], a.value as number);
-    case 'tile': return k.tile(x!, a.reps as number[]);
+    case 'transpose':
+      return k.transpose(x!, a.perm as number[]);
+    case 'reshape':
+      return k.reshape(x!, a.shape as number[]);
+    case 'expandDims':
+      return k.expandDims(x!, a.axis as number);
+    case 'squeeze':
+      return k.squeeze(x!, a.axes as number[]);
+    case 'slice':
+      return k.slice(x!, a.begin as number[], a.size as number[]);
+    case 'concat':
+      return k.concat(
+        step.args.map((i) => vals[i]!),
+        a.axis as number,
+      );
+    case 'broadcastTo':
+      return k.broadcastTo(x!, a.shape as number[]);
+    case 'softmax':
+      return k.softmax(x!, a.axis as number);
+    case 'logSoftmax':
+      return k.logSoftmax(x!, a.axis as number);
+    case 'pad':
+      return k.pad(x!, a.paddings as number[][], a.value as number);
+    case 'tile':
+      return k.tile(x!, a.reps as number[]);
   }
 }
 
@@ -503,10 +610,15 @@ export function buildGraph(recipe: Recipe): BuiltGraph {
  */
 function makeOptimizer(name: OptimizerName): k.Optimizer {
   switch (name) {
-    case 'sgd': return k.train.sgd(0.1);
-    case 'momentum': return k.train.momentum(0.1, 0.9);
-    case 'adam': return k.train.adam(0.05, 0.9, 0.999, 1e-3);
-    case 'rmsprop': return k.train.rmsprop(0.05, 0.9, 0.5, 1e-3, true);
-    case 'adagrad': return k.train.adagrad(0.1);
+    case 'sgd':
+      return k.train.sgd(0.1);
+    case 'momentum':
+      return k.train.momentum(0.1, 0.9);
+    case 'adam':
+      return k.train.adam(0.05, 0.9, 0.999, 1e-3);
+    case 'rmsprop':
+      return k.train.rmsprop(0.05, 0.9, 0.5, 1e-3, true);
+    case 'adagrad':
+      return k.train.adagrad(0.1);
   }
 }

@@ -42,7 +42,11 @@ describe('fused chains compile in time linear in their length', () => {
   it('t + relu(t) x16', () => checkChain(repeat(16, (t) => add(t, relu(t)))));
   it('square x32 (values stay finite: the input is scaled into [-1, 1])', () => checkChain(repeat(32, (t) => square(t))));
   it('relu/neg x3000', () => checkChain(repeat(3000, (t, i) => (i % 2 ? neg(t) : relu(t)))));
-  it('a 10,000-node elementwise chain', () => checkChain(repeat(10_000, (t, i) => (i % 3 === 0 ? relu(t) : i % 3 === 1 ? neg(t) : add(t, t))), 7));
+  it('a 10,000-node elementwise chain', () =>
+    checkChain(
+      repeat(10_000, (t, i) => (i % 3 === 0 ? relu(t) : i % 3 === 1 ? neg(t) : add(t, t))),
+      7,
+    ));
 });
 
 describe('expression DAG utilities', () => {

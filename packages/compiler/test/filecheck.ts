@@ -33,7 +33,11 @@ export function fileCheck(output: string, checks: Check[]): string | null {
       if (pos < lines.length && lines[pos]!.includes(c.text)) found = pos;
       else return fail(`CHECK-NEXT: '${c.text}' not on line ${pos + 1}`);
     } else {
-      for (let i = pos; i < lines.length; i++) if (lines[i]!.includes(c.text)) { found = i; break; }
+      for (let i = pos; i < lines.length; i++)
+        if (lines[i]!.includes(c.text)) {
+          found = i;
+          break;
+        }
       if (found < 0) return fail(`CHECK: '${c.text}' not found after line ${pos}`);
     }
     for (const n of pendingNot) {

@@ -28,7 +28,10 @@ function unaryCases(f: Un, d: Domain = 'any'): Case[] {
 }
 
 /** Values on a 0.5 grid shifted by `shift`: two such sets with different shifts never tie. */
-const grid = (shift: number): Domain => (r) => Math.floor(r() * 5) * 0.5 - 1 + shift;
+const grid =
+  (shift: number): Domain =>
+  (r) =>
+    Math.floor(r() * 5) * 0.5 - 1 + shift;
 /** Avoids relu6's kinks at 0 and 6. */
 const relu6Domain: Domain = (r) => [-0.7, 0.4, 2.5, 5.6, 6.5][Math.floor(r() * 5)]! + r() * 0.2;
 /** Avoids clipByValue(-0.5, 0.5)'s kinks. */
@@ -83,7 +86,17 @@ export function elementwiseCases(): CaseTable {
 export function compareCases(): CaseTable {
   return {
     where: [
-      (b) => k.where(b.g.constant(tensor([[true, false, true], [false, false, true]])), b.x([2, 3]), b.x([2, 3])),
+      (b) =>
+        k.where(
+          b.g.constant(
+            tensor([
+              [true, false, true],
+              [false, false, true],
+            ]),
+          ),
+          b.x([2, 3]),
+          b.x([2, 3]),
+        ),
       (b) => k.where(b.fixed(tensor([[true], [false]])), b.x([2, 3]), b.x([3])),
       (b) => k.where(b.fixed(tensor([true, false, true])), b.x([2, 1]), b.x([])),
     ],
@@ -93,12 +106,7 @@ export function compareCases(): CaseTable {
 export function reduceCases(): CaseTable {
   const red = (f: (x: SymbolicTensor, axis?: number | number[], keepDims?: boolean) => SymbolicTensor, distinct: boolean): Case[] => {
     const X = (b: CaseBuilder, shape: number[]): SymbolicTensor => (distinct ? b.xDistinct(shape, -0.95) : b.x(shape));
-    return [
-      (b) => f(X(b, [2, 3])),
-      (b) => f(X(b, [2, 3]), 1),
-      (b) => f(X(b, [2, 3, 2]), [0, 2], true),
-      (b) => f(X(b, [3, 2]), -2),
-    ];
+    return [(b) => f(X(b, [2, 3])), (b) => f(X(b, [2, 3]), 1), (b) => f(X(b, [2, 3, 2]), [0, 2], true), (b) => f(X(b, [3, 2]), -2)];
   };
   return {
     sum: red(k.sum, false),

@@ -22,11 +22,27 @@ export function movementCases(): CaseTable {
       (b) => k.gather(b.x([2, 4]), b.fixed(ids([3, 1, 1, 0], [2, 2])), 1),
       (b) => k.gather(b.x([2, 3, 2]), b.fixed(ids([2, 0, 1, 1], [2, 2])), 1, 1),
     ],
-    pad: [(b) => k.pad(b.x([2, 3]), [[1, 0], [2, 1]]), (b) => k.pad(b.x([3]), [[0, 2]], 5)],
+    pad: [
+      (b) =>
+        k.pad(b.x([2, 3]), [
+          [1, 0],
+          [2, 1],
+        ]),
+      (b) => k.pad(b.x([3]), [[0, 2]], 5),
+    ],
     tile: [(b) => k.tile(b.x([2, 3]), [2, 1]), (b) => k.tile(b.x([1, 2]), [3, 2])],
     broadcastTo: [(b) => k.broadcastTo(b.x([3]), [2, 3]), (b) => k.broadcastTo(b.x([2, 1]), [2, 2, 3])],
     broadcastLike: [
-      (b) => k.broadcastLike(b.x([3]), b.fixed(tensor([[0, 0, 0], [0, 0, 0]]))),
+      (b) =>
+        k.broadcastLike(
+          b.x([3]),
+          b.fixed(
+            tensor([
+              [0, 0, 0],
+              [0, 0, 0],
+            ]),
+          ),
+        ),
       (b) => k.broadcastLike(b.x([2, 1]), b.x([2, 4])),
     ],
   };

@@ -44,20 +44,10 @@ export function nnCases(): CaseTable {
       (b) => k.conv2dBackpropFilter(b.x([1, 4, 4, 2]), shapeOnly(b, [2, 2, 2, 3]), b.x([1, 3, 3, 3]), 1, 'valid'),
       (b) => k.conv2dBackpropFilter(b.x([1, 5, 5, 1]), shapeOnly(b, [3, 3, 1, 2]), b.x([1, 3, 3, 2]), 2, 'same'),
     ],
-    depthwiseConv2dBackpropInput: [
-      (b) => k.depthwiseConv2dBackpropInput(shapeOnly(b, [1, 4, 4, 2]), b.x([2, 2, 2, 2]), b.x([1, 3, 3, 4]), 1, 'valid'),
-    ],
-    depthwiseConv2dBackpropFilter: [
-      (b) => k.depthwiseConv2dBackpropFilter(b.x([1, 4, 4, 2]), shapeOnly(b, [2, 2, 2, 2]), b.x([1, 3, 3, 4]), 1, 'valid'),
-    ],
-    maxPool: [
-      (b) => k.maxPool(b.xDistinct([1, 4, 4, 2]), 2, 2, 'valid'),
-      (b) => k.maxPool(b.xDistinct([1, 5, 5, 1]), 3, 2, 'same'),
-    ],
-    avgPool: [
-      (b) => k.avgPool(b.x([1, 4, 4, 2]), 2, 2, 'valid'),
-      (b) => k.avgPool(b.x([1, 5, 5, 1]), 3, 2, 'same'),
-    ],
+    depthwiseConv2dBackpropInput: [(b) => k.depthwiseConv2dBackpropInput(shapeOnly(b, [1, 4, 4, 2]), b.x([2, 2, 2, 2]), b.x([1, 3, 3, 4]), 1, 'valid')],
+    depthwiseConv2dBackpropFilter: [(b) => k.depthwiseConv2dBackpropFilter(b.x([1, 4, 4, 2]), shapeOnly(b, [2, 2, 2, 2]), b.x([1, 3, 3, 4]), 1, 'valid')],
+    maxPool: [(b) => k.maxPool(b.xDistinct([1, 4, 4, 2]), 2, 2, 'valid'), (b) => k.maxPool(b.xDistinct([1, 5, 5, 1]), 3, 2, 'same')],
+    avgPool: [(b) => k.avgPool(b.x([1, 4, 4, 2]), 2, 2, 'valid'), (b) => k.avgPool(b.x([1, 5, 5, 1]), 3, 2, 'same')],
     maxPoolGrad: [(b) => k.maxPoolGrad(b.xDistinct([1, 4, 4, 1]), b.x([1, 2, 2, 1]), 2, 2, 'valid')],
     maxPoolGradGrad: [
       (b) => {

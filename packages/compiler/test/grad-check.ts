@@ -71,11 +71,7 @@ function randTensor(r: () => number, shape: number[], domain: Domain = 'any'): T
 }
 
 /** Runs `build` in a fresh graph and checks every input's gradient against finite differences. */
-export function gradCheck(
-  g: Graph,
-  build: (b: CaseBuilder) => SymbolicTensor | SymbolicTensor[],
-  opts: GradCheckOptions = {},
-): GradCheckResult {
+export function gradCheck(g: Graph, build: (b: CaseBuilder) => SymbolicTensor | SymbolicTensor[], opts: GradCheckOptions = {}): GradCheckResult {
   const eps = opts.eps ?? 1e-2;
   const rtol = opts.rtol ?? 1e-2;
   const atol = opts.atol ?? 1e-2;

@@ -79,7 +79,13 @@ describe('gradients()', () => {
     const [dx, dz] = gradients(y, [x, z]);
     expect(dx!.shape).toEqual([null, 3]);
     expect(dz!.shape).toEqual([null, 2]);
-    const feeds = { x: tensor([[1, 1, 1], [2, 2, 2]]), z: tensor([[Infinity, NaN]]) };
+    const feeds = {
+      x: tensor([
+        [1, 1, 1],
+        [2, 2, 2],
+      ]),
+      z: tensor([[Infinity, NaN]]),
+    };
     const [gx, gz] = evaluate([dx!, dz!], feeds);
     expect(gx!.shape).toEqual([2, 3]);
     close(gx!, [1, 2, 3, 1, 2, 3]);
@@ -205,38 +211,81 @@ describe('second derivatives', () => {
 describe('second derivatives by finite differences of the first (tolerances as grad-check.ts)', () => {
   // Each case returns a first gradient; gradCheck differentiates it again and compares with
   // central differences of it.
-  const first = (f: (b: CaseBuilder) => { y: SymbolicTensor; xs: SymbolicTensor[] }) => (b: CaseBuilder): SymbolicTensor[] => {
-    const { y, xs } = f(b);
-    return gradients(y, xs);
-  };
+  const first =
+    (f: (b: CaseBuilder) => { y: SymbolicTensor; xs: SymbolicTensor[] }) =>
+    (b: CaseBuilder): SymbolicTensor[] => {
+      const { y, xs } = f(b);
+      return gradients(y, xs);
+    };
   const cases: [string, (b: CaseBuilder) => SymbolicTensor[]][] = [
-    ['dense + tanh', first((b) => {
-      const x = b.x([2, 3]);
-      const w = b.x([3, 2]);
-      return { y: k.sum(k.tanh(k.matMul(x, w))), xs: [x, w] };
-    })],
-    ['softmax cross entropy', first((b) => {
-      const x = b.x([2, 3]);
-      return { y: k.softmaxCrossEntropy(b.g.constant(tensor([[0, 1, 0], [0.2, 0.3, 0.5]])), x), xs: [x] };
-    })],
-    ['sigmoid cross entropy + broadcasting bias', first((b) => {
-      const x = b.x([3, 2]);
-      const bias = b.x([2]);
-      return { y: k.sigmoidCrossEntropy(b.g.constant(tensor([[1, 0], [0, 1], [1, 1]])), k.add(x, bias)), xs: [x, bias] };
-    })],
-    ['conv2d + relu-free smooth head', first((b) => {
-      const x = b.x([1, 4, 4, 1]);
-      const f = b.x([2, 2, 1, 2]);
-      return { y: k.sum(k.square(k.conv2d(x, f, 1, 'same'))), xs: [x, f] };
-    })],
-    ['layerNorm', first((b) => {
-      const x = b.x([2, 4]);
-      return { y: k.sum(k.mul(k.layerNorm(x), b.g.constant(tensor([1, -2, 0.5, 3])))), xs: [x] };
-    })],
-    ['mean and exp over a reduced axis', first((b) => {
-      const x = b.x([3, 2]);
-      return { y: k.sum(k.exp(k.mean(x, 0))), xs: [x] };
-    })],
+    [
+      'dense + tanh',
+      first((b) => {
+        const x = b.x([2, 3]);
+        const w = b.x([3, 2]);
+        return { y: k.sum(k.tanh(k.matMul(x, w))), xs: [x, w] };
+      }),
+    ],
+    [
+      'softmax cross entropy',
+      first((b) => {
+        const x = b.x([2, 3]);
+        return {
+          y: k.softmaxCrossEntropy(
+            b.g.constant(
+              tensor([
+                [0, 1, 0],
+                [0.2, 0.3, 0.5],
+              ]),
+            ),
+            x,
+          ),
+          xs: [x],
+        };
+      }),
+    ],
+    [
+      'sigmoid cross entropy + broadcasting bias',
+      first((b) => {
+        const x = b.x([3, 2]);
+        const bias = b.x([2]);
+        return {
+          y: k.sigmoidCrossEntropy(
+            b.g.constant(
+              tensor([
+                [1, 0],
+                [0, 1],
+                [1, 1],
+              ]),
+            ),
+            k.add(x, bias),
+          ),
+          xs: [x, bias],
+        };
+      }),
+    ],
+    [
+      'conv2d + relu-free smooth head',
+      first((b) => {
+        const x = b.x([1, 4, 4, 1]);
+        const f = b.x([2, 2, 1, 2]);
+        return { y: k.sum(k.square(k.conv2d(x, f, 1, 'same'))), xs: [x, f] };
+      }),
+    ],
+    [
+      'layerNorm',
+      first((b) => {
+        const x = b.x([2, 4]);
+        return { y: k.sum(k.mul(k.layerNorm(x), b.g.constant(tensor([1, -2, 0.5, 3])))), xs: [x] };
+      }),
+    ],
+    [
+      'mean and exp over a reduced axis',
+      first((b) => {
+        const x = b.x([3, 2]);
+        return { y: k.sum(k.exp(k.mean(x, 0))), xs: [x] };
+      }),
+    ],
   ];
   for (const [name, build] of cases) {
     it(name, () => {

@@ -39,7 +39,10 @@ describe('view operations', () => {
     expect(at(p, [0, 1])).toBeUndefined();
     expect(at(p, [2, 2])).toBe(5);
     const s = sliceView(p, [2, 0], [2, 3]);
-    expect(s.valid).toEqual([[0, 1], [0, 3]]);
+    expect(s.valid).toEqual([
+      [0, 1],
+      [0, 3],
+    ]);
     expect(at(s, [0, 0])).toBe(3);
   });
 
@@ -56,7 +59,9 @@ describe('view operations', () => {
     expect(checkView(ok, 5, 0, 1, () => null)).toBe('reaches outside its buffer (5 elements)');
     expect(checkView({ ...ok, strides: [3, -1] }, 6, 0, 1, () => null)).toBe('has a negative stride or a range outside its shape');
     expect(checkView({ ...ok, offset: 0.5 }, 6, 0, 1, () => null)).toBe('has non-integral fields or mismatched ranks');
-    expect(checkView({ ...padView(ok, [1, 0], [3, 3], 0), orElse: 0 }, 6, 1, 2, () => null)).toBe('falls back to input 0, which must be a later input with a view');
+    expect(checkView({ ...padView(ok, [1, 0], [3, 3], 0), orElse: 0 }, 6, 1, 2, () => null)).toBe(
+      'falls back to input 0, which must be a later input with a view',
+    );
   });
 });
 

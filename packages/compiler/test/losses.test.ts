@@ -52,8 +52,18 @@ describe('regression losses', () => {
     expectClose(run(meanSquaredError(l, p), { p: tensor(preds) }), (0.25 + 0 + 1) / 3);
     expectClose(run(absoluteDifference(l, p), { p: tensor(preds) }), (0.5 + 0 + 1) / 3);
     // 2-D: mean over everything
-    const l2d = g.constant(tensor([[0, 1], [2, 3]]));
-    const p2d = g.constant(tensor([[1, 1], [0, 3]]));
+    const l2d = g.constant(
+      tensor([
+        [0, 1],
+        [2, 3],
+      ]),
+    );
+    const p2d = g.constant(
+      tensor([
+        [1, 1],
+        [0, 3],
+      ]),
+    );
     expectClose(run(meanSquaredError(l2d, p2d)), (1 + 0 + 4 + 0) / 4);
   });
 
@@ -67,9 +77,22 @@ describe('regression losses', () => {
     expectClose(run(meanSquaredError(l, p, w, Reduction.MEAN)), 2.25 / 3);
     expectClose(run(meanSquaredError(l, p, w, Reduction.SUM)), 2.25);
     expectClose(run(meanSquaredError(l, p, w, Reduction.NONE)), [0.25, 0, 2]);
-    expectClose(run(meanSquaredError(l, p, 3)), (0.25 + 0 + 1) * 3 / 3);
+    expectClose(run(meanSquaredError(l, p, 3)), ((0.25 + 0 + 1) * 3) / 3);
     expectClose(run(meanSquaredError(l, p, g.constant(tensor([0, 0, 0])))), 0);
-    expectClose(run(losses.computeWeightedLoss(g.constant(tensor([[1, 2], [3, 4]])), g.constant(tensor([[1], [0]])))), 3 / 2);
+    expectClose(
+      run(
+        losses.computeWeightedLoss(
+          g.constant(
+            tensor([
+              [1, 2],
+              [3, 4],
+            ]),
+          ),
+          g.constant(tensor([[1], [0]])),
+        ),
+      ),
+      3 / 2,
+    );
   });
 
   it('huberLoss is quadratic inside delta and linear outside', () => {
@@ -82,7 +105,12 @@ describe('regression losses', () => {
 
   it('l1 and l2 penalties', () => {
     const g = new Graph();
-    const x = g.constant(tensor([[1, -2], [3, -0.5]]));
+    const x = g.constant(
+      tensor([
+        [1, -2],
+        [3, -0.5],
+      ]),
+    );
     expectClose(run(l1(x, 0.1)), 0.1 * 6.5);
     expectClose(run(l2(x, 0.1)), 0.1 * (1 + 4 + 9 + 0.25));
     expectClose(run(l2(x)), 0.01 * 14.25);
@@ -123,8 +151,14 @@ describe('cross entropies from logits', () => {
 
   it('softmaxCrossEntropy is -sum(labels * logSoftmax) per example, stable for large logits', () => {
     const g = new Graph();
-    const logits = [[1, 2, 3], [1000, 0, -1000]];
-    const labels = [[0, 0, 1], [0.5, 0.5, 0]];
+    const logits = [
+      [1, 2, 3],
+      [1000, 0, -1000],
+    ];
+    const labels = [
+      [0, 0, 1],
+      [0.5, 0.5, 0],
+    ];
     const per = logits.map((row, b) => row.reduce((s, v, c) => s - labels[b]![c]! * (v - logsumexp(row)), 0));
     const x = g.placeholder('float32', [null, 3], 'x');
     expectClose(run(softmaxCrossEntropy(g.constant(tensor(labels)), x, null, 0, Reduction.NONE), { x: tensor(logits) }), per);
@@ -137,7 +171,11 @@ describe('cross entropies from logits', () => {
 
   it('sparseSoftmaxCrossEntropy equals softmaxCrossEntropy with one-hot labels', () => {
     const g = new Graph();
-    const logits = [[0.2, -1, 2, 0.5], [3, 1, 0, -2], [0, 0, 0, 0]];
+    const logits = [
+      [0.2, -1, 2, 0.5],
+      [3, 1, 0, -2],
+      [0, 0, 0, 0],
+    ];
     const cls = [2, 0, 3];
     const want = logits.map((row, b) => logsumexp(row) - row[cls[b]!]!);
     const x = g.placeholder('float32', [null, 4], 'x');
@@ -151,8 +189,14 @@ describe('cross entropies from logits', () => {
 
   it('has the gradient (softmax - labels) / batch', () => {
     const g = new Graph();
-    const logits = [[1, 2, 3], [0.5, 0.5, -1]];
-    const labels = [[0, 1, 0], [1, 0, 0]];
+    const logits = [
+      [1, 2, 3],
+      [0.5, 0.5, -1],
+    ];
+    const labels = [
+      [0, 1, 0],
+      [1, 0, 0],
+    ];
     const x = g.placeholder('float32', [2, 3], 'x');
     const [dx] = gradients(softmaxCrossEntropy(g.constant(tensor(labels)), x), [x]);
     const want = logits.flatMap((row, b) => row.map((v, c) => (Math.exp(v - logsumexp(row)) - labels[b]![c]!) / 2));
@@ -162,6 +206,9 @@ describe('cross entropies from logits', () => {
     const xv = [0.3, -2, 4];
     const s = g.placeholder('float32', [3], 's');
     const [ds] = gradients(sigmoidCrossEntropy(g.constant(tensor(z)), s), [s]);
-    expectClose(run(ds!, { s: tensor(xv) }), xv.map((v, i) => (1 / (1 + Math.exp(-v)) - z[i]!) / 3));
+    expectClose(
+      run(ds!, { s: tensor(xv) }),
+      xv.map((v, i) => (1 / (1 + Math.exp(-v)) - z[i]!) / 3),
+    );
   });
 });

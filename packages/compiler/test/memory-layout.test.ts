@@ -29,7 +29,8 @@ function build(layout: MemoryLayout | undefined, fuse: boolean): Program {
 
 /** Checks the plan against the layout: widths, alignment, no overlap of simultaneously live temporaries, honest stats. */
 function checkPlan(p: Program, layout: MemoryLayout): void {
-  for (const b of p.buffers) expect({ name: b.name, bytes: b.bytes }).toEqual({ name: b.name, bytes: b.shape.reduce((a, d) => a * d, 1) * layout.elementBytes[b.dtype] });
+  for (const b of p.buffers)
+    expect({ name: b.name, bytes: b.bytes }).toEqual({ name: b.name, bytes: b.shape.reduce((a, d) => a * d, 1) * layout.elementBytes[b.dtype] });
   const base = (id: number) => p.buffers[id]!.aliasOf ?? id;
   const temps = p.buffers.filter((b) => b.kind === 'temp' && b.aliasOf === undefined);
   const live = new Map<number, [number, number]>();
@@ -81,7 +82,9 @@ describe.each([true, false])('memory plans per target (fuse %s)', (fuse) => {
 
 describe('memory layout errors', () => {
   it('rejects an alignment that is not a power of two, naming it', () => {
-    expect(() => webgpuMemoryLayout(100)).toThrow(new KilnError('INVALID_ARGUMENT', "memory layout 'webgpu': alignment must be a positive power of two, got 100"));
+    expect(() => webgpuMemoryLayout(100)).toThrow(
+      new KilnError('INVALID_ARGUMENT', "memory layout 'webgpu': alignment must be a positive power of two, got 100"),
+    );
   });
   it('ProgramProto stores CPU-layout programs only, and says so', () => {
     expect(() => serializeProgram(build(webgpuMemoryLayout(), true))).toThrow(/stores CPU-layout programs only/);

@@ -9,7 +9,11 @@ import { OP_NAMES, allOps, isOpName } from '@kiln/graph';
 
 describe('OpName', () => {
   it('lists exactly the registered ops', () => {
-    expect([...OP_NAMES].sort()).toEqual(allOps().map((d) => d.name).sort());
+    expect([...OP_NAMES].sort()).toEqual(
+      allOps()
+        .map((d) => d.name)
+        .sort(),
+    );
     expect(new Set(OP_NAMES).size).toBe(OP_NAMES.length);
   });
   it('isOpName accepts the ops and nothing else', () => {
@@ -21,6 +25,10 @@ describe('OpName', () => {
     const lowered = OP_NAMES.filter((n) => getElementwiseLowering(n) !== undefined);
     expect(lowered).toContain('relu');
     expect(lowered).not.toContain('matMul');
-    for (const n of lowered) expect({ n, family: ['elementwise', 'compare'].includes(allOps().find((d) => d.name === n)!.family) || n === 'cast' || n.startsWith('broadcast') || n === 'where' }).toEqual({ n, family: true });
+    for (const n of lowered)
+      expect({
+        n,
+        family: ['elementwise', 'compare'].includes(allOps().find((d) => d.name === n)!.family) || n === 'cast' || n.startsWith('broadcast') || n === 'where',
+      }).toEqual({ n, family: true });
   });
 });

@@ -9,14 +9,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
-import {
-  type GraphWithFetches,
-  commonSubexpressionElimination,
-  constantFold,
-  deadCodeElimination,
-  pruneToFetches,
-  simplify,
-} from '@kiln/compiler';
+import { type GraphWithFetches, commonSubexpressionElimination, constantFold, deadCodeElimination, pruneToFetches, simplify } from '@kiln/compiler';
 import { parseGraph, printGraph } from '@kiln/graph';
 import { evaluate, referenceConstantEvaluator } from '@kiln/runtime-cpu';
 import { expectClose, randomFeeds } from '../../../tests/helpers/reference-compare.js';

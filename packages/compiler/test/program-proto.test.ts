@@ -22,18 +22,7 @@ import {
   sigmoidCrossEntropy,
   tensor,
 } from '@kiln/graph';
-import {
-  PROGRAM_FORMAT_VERSION,
-  type Program,
-  call,
-  compile,
-  deserializeProgram,
-  input,
-  lit,
-  programToString,
-  serializeProgram,
-  train,
-} from '@kiln/compiler';
+import { PROGRAM_FORMAT_VERSION, type Program, call, compile, deserializeProgram, input, lit, programToString, serializeProgram, train } from '@kiln/compiler';
 import { makeRandom } from '@kiln/runtime-cpu';
 import { kilnErrorOf, kilnErrorText } from '../../../tests/helpers/kiln-error.js';
 
@@ -41,7 +30,14 @@ import { kilnErrorOf, kilnErrorText } from '../../../tests/helpers/kiln-error.js
 function allKinds(): Program {
   const g = new Graph();
   const x = g.placeholder('float32', [2, 3], 'x');
-  const w = g.variable(tensor([[0.5, -1], [2, 0.25], [-0.125, 4]]), 'w');
+  const w = g.variable(
+    tensor([
+      [0.5, -1],
+      [2, 0.25],
+      [-0.125, 4],
+    ]),
+    'w',
+  );
   const c = g.constant(tensor([NaN, -0]), undefined, 'c');
   const mm = add(matMul(x, w), c);
   g.addNode('transpose', [mm], { perm: [1, 0] }, { name: 'tr' });
@@ -63,7 +59,16 @@ function allKinds(): Program {
       {
         id: 0,
         // wᵀ·xᵀ: both flags set, and the shapes agree ([3,2]ᵀ·[2,3]ᵀ = [2,2]): loading checks them.
-        spec: { kind: 'contraction', a: 1, b: 0, transposeA: true, transposeB: true, epilogue: call('add', f, input(0, f), input(1, f)), epilogueInputs: [2], output: 3 },
+        spec: {
+          kind: 'contraction',
+          a: 1,
+          b: 0,
+          transposeA: true,
+          transposeB: true,
+          epilogue: call('add', f, input(0, f), input(1, f)),
+          epilogueInputs: [2],
+          output: 3,
+        },
         nodes: ['MatMul', 'Add'],
         reasons: ['add into matMul: bias epilogue'],
       },
@@ -176,12 +181,20 @@ describe('serializeProgram / deserializeProgram', () => {
 
   it('saves the given variable values and run state (default: the initial values)', () => {
     const p = allKinds();
-    const w = tensor([[1, 2], [3, 4], [5, 6]]);
+    const w = tensor([
+      [1, 2],
+      [3, 4],
+      [5, 6],
+    ]);
     const loaded = deserializeProgram(serializeProgram(p, { variables: new Map([['w', w]]), seed: 1234, runCounter: 17, producer: 'test' }));
     expect(loaded.variables.get('w')!.toArray()).toEqual(w.toArray());
     expect([loaded.seed, loaded.runCounter, loaded.producer]).toEqual([1234, 17, 'test']);
     const initial = deserializeProgram(serializeProgram(p));
-    expect(initial.variables.get('w')!.toArray()).toEqual([[0.5, -1], [2, 0.25], [-0.125, 4]]);
+    expect(initial.variables.get('w')!.toArray()).toEqual([
+      [0.5, -1],
+      [2, 0.25],
+      [-0.125, 4],
+    ]);
     expect([initial.seed, initial.runCounter]).toEqual([0, 0]);
     expect(kilnErrorText(() => serializeProgram(p, { variables: new Map([['v', w]]) }))).toMatch(/INVALID_ARGUMENT: .*'v', which is not a variable/);
     expect(kilnErrorText(() => serializeProgram(p, { variables: new Map([['w', tensor([1, 2])]]) }))).toMatch(/SHAPE_MISMATCH: .*'w'.*\[2\].*\[3,2\]/);
@@ -191,14 +204,22 @@ describe('serializeProgram / deserializeProgram', () => {
     const { g, x, y, logits, loss, step } = mlp();
     for (const [fetches, feeds] of [
       [[logits], [x]],
-      [[loss, step], [x, y]],
+      [
+        [loss, step],
+        [x, y],
+      ],
     ] as [SymbolicTensor[], SymbolicTensor[]][]) {
       const p = compile(g, { fetches, feeds }, { fuse, feedShapes: { x: [5, 4], y: [5, 1] } });
       const bytes = serializeProgram(p);
       const loaded = deserializeProgram(bytes);
       expectSameProgram(loaded.program, p);
       expect(serializeProgram(loaded.program)).toEqual(bytes);
-      expect([...loaded.variables.keys()].sort()).toEqual(p.graph.variables().map((v) => v.name).sort());
+      expect([...loaded.variables.keys()].sort()).toEqual(
+        p.graph
+          .variables()
+          .map((v) => v.name)
+          .sort(),
+      );
     }
   });
 
@@ -218,9 +239,21 @@ describe('serializeProgram / deserializeProgram', () => {
 
   it('validates what it decodes: bad references, unknown functions and arities are CORRUPT_MODEL naming the problem', () => {
     const cases: [string, (p: Program) => void, RegExp][] = [
-      ['expression input out of range', (p) => ((p.kernels[4]!.spec as { exprs: unknown[] }).exprs[1] = input(2, 'float32')), /kernel k4 expr 1: expression reads %2 but has 2 inputs/],
-      ['unknown scalar fn', (p) => ((p.kernels[1]!.spec as { prologue: unknown }).prologue = call('frobnicate' as 'exp', 'float32', input(0, 'float32'))), /unknown scalar function 'frobnicate'/],
-      ['wrong arity', (p) => ((p.kernels[0]!.spec as { epilogue: unknown }).epilogue = call('add', 'float32', input(0, 'float32'))), /add takes 2 arguments, got 1/],
+      [
+        'expression input out of range',
+        (p) => ((p.kernels[4]!.spec as { exprs: unknown[] }).exprs[1] = input(2, 'float32')),
+        /kernel k4 expr 1: expression reads %2 but has 2 inputs/,
+      ],
+      [
+        'unknown scalar fn',
+        (p) => ((p.kernels[1]!.spec as { prologue: unknown }).prologue = call('frobnicate' as 'exp', 'float32', input(0, 'float32'))),
+        /unknown scalar function 'frobnicate'/,
+      ],
+      [
+        'wrong arity',
+        (p) => ((p.kernels[0]!.spec as { epilogue: unknown }).epilogue = call('add', 'float32', input(0, 'float32'))),
+        /add takes 2 arguments, got 1/,
+      ],
       ['buffer out of range', (p) => ((p.kernels[2]!.spec as { input: number }).input = 99), /view refers to buffer %b99, but there are 9/],
       ['op node missing', (p) => ((p.kernels[3]!.spec as { node: string }).node = 'nope'), /node 'nope' is not a transpose node/],
       ['temp outside the arena', (p) => (p.buffers[7]!.offset = 60), /outside the 64-byte arena/],

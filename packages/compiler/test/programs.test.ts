@@ -63,7 +63,9 @@ async function runCase(text: string): Promise<void> {
   const variables = new Map<Node, Tensor>(g.nodes.filter((n) => n.op === 'variable').map((n) => [n, n.attrs.value as Tensor]));
   const want = evaluateWithState(fetches, { feeds, variables, seed: 1 });
   // Each backend runs the golden program (where it has its routines) and the default compile.
-  const variants = run.decompose ? [program] : [program, compile(g, { fetches, feeds: feedNodes }, { fuse: run.fuse, constantEvaluator: referenceConstantEvaluator })];
+  const variants = run.decompose
+    ? [program]
+    : [program, compile(g, { fetches, feeds: feedNodes }, { fuse: run.fuse, constantEvaluator: referenceConstantEvaluator })];
   const devices = [...new Map(COMPILED_BACKENDS.map((b) => [b.device().name, b])).values()];
   for (const backend of devices) {
     const device = backend.device();
@@ -90,7 +92,9 @@ async function runCase(text: string): Promise<void> {
 }
 
 const dir = join(here, 'programs');
-const files = readdirSync(dir).filter((f) => f.endsWith('.kir')).sort();
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith('.kir'))
+  .sort();
 
 describe.each(files)('%s', (file) => {
   const cases = readFileSync(join(dir, file), 'utf8').split(/^\/\/ -----$/m);

@@ -194,9 +194,7 @@ describe('Session on a fake backend', () => {
     expect(failure(() => s.setVariable('w', tensor([1, 2], [2], 'int32')))).toBe(
       "DTYPE_MISMATCH: Session.setVariable: variable 'w' is float32[2], got int32[2]",
     );
-    expect(failure(() => s.setVariable('w', tensor([1, 2, 3])))).toBe(
-      "SHAPE_MISMATCH: Session.setVariable: variable 'w' is float32[2], got float32[3]",
-    );
+    expect(failure(() => s.setVariable('w', tensor([1, 2, 3])))).toBe("SHAPE_MISMATCH: Session.setVariable: variable 'w' is float32[2], got float32[3]");
     expect(() => s.setVariables({ b: tensor([4]), w: tensor([1]) })).toThrow(KilnError);
     expect(s.getVariable(b).toArray()).toEqual([0]);
     s.setVariables(new Map([['b', tensor([4])]]));

@@ -57,33 +57,55 @@ function check(opt: Optimizer, want: number[][]): { g: Graph; w: SymbolicTensor 
 
 describe('train optimizers match TensorFlow update equations', () => {
   it('sgd', () => {
-    check(train.sgd(0.1), simulate(4, (w, g) => w - 0.1 * g));
+    check(
+      train.sgd(0.1),
+      simulate(4, (w, g) => w - 0.1 * g),
+    );
   });
 
   it('momentum (classic and Nesterov)', () => {
-    check(train.momentum(0.1, 0.9), simulate(4, (w, g, s) => {
-      s.a = s.a! * 0.9 + g;
-      return w - 0.1 * s.a;
-    }, { a: 0 }));
-    check(train.momentum(0.1, 0.9, true), simulate(4, (w, g, s) => {
-      s.a = s.a! * 0.9 + g;
-      return w - (0.1 * g + 0.1 * 0.9 * s.a);
-    }, { a: 0 }));
+    check(
+      train.momentum(0.1, 0.9),
+      simulate(
+        4,
+        (w, g, s) => {
+          s.a = s.a! * 0.9 + g;
+          return w - 0.1 * s.a;
+        },
+        { a: 0 },
+      ),
+    );
+    check(
+      train.momentum(0.1, 0.9, true),
+      simulate(
+        4,
+        (w, g, s) => {
+          s.a = s.a! * 0.9 + g;
+          return w - (0.1 * g + 0.1 * 0.9 * s.a);
+        },
+        { a: 0 },
+      ),
+    );
   });
 
   it('adam with bias correction (tf.compat.v1 AdamOptimizer) and TF.js defaults', () => {
-    const adamStep = (lr: number, b1: number, b2: number, eps: number) => (w: number, g: number, s: Record<string, number>, t: number): number => {
-      const lrT = (lr * Math.sqrt(1 - b2 ** t)) / (1 - b1 ** t);
-      s.m = b1 * s.m! + (1 - b1) * g;
-      s.v = b2 * s.v! + (1 - b2) * g * g;
-      return w - (lrT * s.m) / (Math.sqrt(s.v) + eps);
-    };
+    const adamStep =
+      (lr: number, b1: number, b2: number, eps: number) =>
+      (w: number, g: number, s: Record<string, number>, t: number): number => {
+        const lrT = (lr * Math.sqrt(1 - b2 ** t)) / (1 - b1 ** t);
+        s.m = b1 * s.m! + (1 - b1) * g;
+        s.v = b2 * s.v! + (1 - b2) * g * g;
+        return w - (lrT * s.m) / (Math.sqrt(s.v) + eps);
+      };
     check(train.adam(0.1, 0.8, 0.95, 1e-3), simulate(5, adamStep(0.1, 0.8, 0.95, 1e-3), { m: 0, v: 0 }));
     const opt = train.adam();
     expect([opt.learningRate, opt.beta1, opt.beta2, opt.epsilon]).toEqual([0.001, 0.9, 0.999, 1e-7]);
     const { g } = check(opt, simulate(3, adamStep(0.001, 0.9, 0.999, 1e-7), { m: 0, v: 0 }));
     // Slots are non-trainable graph variables under the optimizer's scope.
-    const names = opt.variables(g).map((v) => v.name).sort();
+    const names = opt
+      .variables(g)
+      .map((v) => v.name)
+      .sort();
     expect(names).toEqual(['Adam/beta1_power', 'Adam/beta2_power', 'Adam/w/m', 'Adam/w/v']);
     for (const v of opt.variables(g)) expect(v.node.attrs.trainable).toBe(false);
   });
@@ -98,16 +120,18 @@ describe('train optimizers match TensorFlow update equations', () => {
   });
 
   it('rmsprop (plain, with momentum, centered)', () => {
-    const rms = (lr: number, rho: number, mom: number, eps: number, centered: boolean) => (w: number, g: number, s: Record<string, number>): number => {
-      s.ms = rho * s.ms! + (1 - rho) * g * g;
-      let den: number;
-      if (centered) {
-        s.mg = rho * s.mg! + (1 - rho) * g;
-        den = Math.sqrt(s.ms - s.mg * s.mg + eps);
-      } else den = Math.sqrt(s.ms + eps);
-      s.mom = mom * s.mom! + (lr * g) / den;
-      return w - s.mom;
-    };
+    const rms =
+      (lr: number, rho: number, mom: number, eps: number, centered: boolean) =>
+      (w: number, g: number, s: Record<string, number>): number => {
+        s.ms = rho * s.ms! + (1 - rho) * g * g;
+        let den: number;
+        if (centered) {
+          s.mg = rho * s.mg! + (1 - rho) * g;
+          den = Math.sqrt(s.ms - s.mg * s.mg + eps);
+        } else den = Math.sqrt(s.ms + eps);
+        s.mom = mom * s.mom! + (lr * g) / den;
+        return w - s.mom;
+      };
     const init = { ms: 0, mg: 0, mom: 0 };
     check(train.rmsprop(0.01), simulate(4, rms(0.01, 0.9, 0, 1e-7, false), init));
     check(train.rmsprop(0.01, 0.8, 0.5, 1e-4), simulate(4, rms(0.01, 0.8, 0.5, 1e-4, false), init));
@@ -115,10 +139,12 @@ describe('train optimizers match TensorFlow update equations', () => {
   });
 
   it('adagrad', () => {
-    const ada = (lr: number) => (w: number, g: number, s: Record<string, number>): number => {
-      s.acc = s.acc! + g * g;
-      return w - (lr * g) / Math.sqrt(s.acc);
-    };
+    const ada =
+      (lr: number) =>
+      (w: number, g: number, s: Record<string, number>): number => {
+        s.acc = s.acc! + g * g;
+        return w - (lr * g) / Math.sqrt(s.acc);
+      };
     check(train.adagrad(0.1), simulate(4, ada(0.1), { acc: 0.1 }));
     check(train.adagrad(0.1, 0.5), simulate(4, ada(0.1), { acc: 0.5 }));
   });
@@ -149,10 +175,14 @@ describe('optimizer.minimize', () => {
     expect(opt.variables(g).length).toBe(nSlots);
     expect(opt.getSlot(w, 'momentum')!.name).toBe('Momentum/w/momentum');
     const got = steps(t1, [w], 2);
-    const want = simulate(2, (x, gr, s) => {
-      s.a = s.a! * 0.5 + gr;
-      return x - 0.1 * s.a;
-    }, { a: 0 });
+    const want = simulate(
+      2,
+      (x, gr, s) => {
+        s.a = s.a! * 0.5 + gr;
+        return x - 0.1 * s.a;
+      },
+      { a: 0 },
+    );
     got.forEach((st, i) => expectClose(st[0]!, want[i]!));
   });
 

@@ -141,8 +141,7 @@ export class Graph {
     if (!(init instanceof Tensor)) {
       throw new KilnError('INVALID_ARGUMENT', `variable${name ? ` '${name}'` : ''}: init must be a Tensor or an Initializer, got ${typeof init}`);
     }
-    return this.addNode('variable', [], { value: init, trainable: opts?.trainable ?? true }, { baseName: name ?? 'variable' })
-      .output;
+    return this.addNode('variable', [], { value: init, trainable: opts?.trainable ?? true }, { baseName: name ?? 'variable' }).output;
   }
 
   /** A constant from a Tensor, a number, or nested arrays. */

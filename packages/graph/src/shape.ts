@@ -36,11 +36,7 @@ export function broadcastShapes(a: readonly Dim[], b: readonly Dim[], what: stri
     else if (da === null) out[i] = db;
     else if (db === null) out[i] = da;
     else if (da === db) out[i] = da;
-    else
-      throw new KilnError(
-        'SHAPE_MISMATCH',
-        `${what}: shapes ${fmtShape(a)} and ${fmtShape(b)} cannot be broadcast (dim ${i}: ${da} vs ${db})`,
-      );
+    else throw new KilnError('SHAPE_MISMATCH', `${what}: shapes ${fmtShape(a)} and ${fmtShape(b)} cannot be broadcast (dim ${i}: ${da} vs ${db})`);
   }
   return out;
 }

@@ -15,7 +15,10 @@ function allocChecked(dtype: DType, shape: readonly number[], who: string): Type
     return allocData(dtype, n);
   } catch (e) {
     if (!(e instanceof RangeError)) throw e;
-    throw new KilnError('RESOURCE_EXHAUSTED', `${who}: cannot allocate ${n} ${dtype} values (${n * bytesPerElement(dtype)} bytes) for shape ${fmtShape(shape)}: ${e.message}`);
+    throw new KilnError(
+      'RESOURCE_EXHAUSTED',
+      `${who}: cannot allocate ${n} ${dtype} values (${n * bytesPerElement(dtype)} bytes) for shape ${fmtShape(shape)}: ${e.message}`,
+    );
   }
 }
 
@@ -26,7 +29,10 @@ export class Tensor {
 
   constructor(dtype: DType, shape: readonly number[], data?: TypedArray) {
     if (!isDType(dtype)) {
-      throw new KilnError('INVALID_ARGUMENT', `tensor: unknown dtype ${typeof dtype === 'string' ? `'${dtype}'` : describeValue(dtype)} (expected 'float32', 'int32' or 'bool')`);
+      throw new KilnError(
+        'INVALID_ARGUMENT',
+        `tensor: unknown dtype ${typeof dtype === 'string' ? `'${dtype}'` : describeValue(dtype)} (expected 'float32', 'int32' or 'bool')`,
+      );
     }
     const dims = checkedShape(shape, 'tensor');
     const n = sizeOf(dims);
@@ -164,12 +170,16 @@ function readNested(v: unknown, where: string): { shape: number[]; flat: (number
     if (d + 1 < shape.length) {
       if (!Array.isArray(x) || x.length !== shape[d + 1]) {
         const got = Array.isArray(x) ? `shape [${x.length},...]` : 'a single value';
-        throw new KilnError('SHAPE_MISMATCH', `${where}: ragged nested array: element ${at(i)} has ${got} but element ${at(0)} has shape ${fmtShape(shape.slice(d + 1))}`);
+        throw new KilnError(
+          'SHAPE_MISMATCH',
+          `${where}: ragged nested array: element ${at(i)} has ${got} but element ${at(0)} has shape ${fmtShape(shape.slice(d + 1))}`,
+        );
       }
       arrays.push(x);
       cursor.push(0);
     } else {
-      if (Array.isArray(x)) throw new KilnError('SHAPE_MISMATCH', `${where}: ragged nested array: element ${at(i)} is an array but element ${at(0)} is a single value`);
+      if (Array.isArray(x))
+        throw new KilnError('SHAPE_MISMATCH', `${where}: ragged nested array: element ${at(i)} is an array but element ${at(0)} is a single value`);
       leaf(x, at(i));
       cursor[d]!++;
     }
@@ -188,7 +198,10 @@ function dtypeOfTyped(v: ArrayBufferView): DType {
   if (v instanceof Float32Array || v instanceof Uint8ClampedArray) return 'float32';
   const name = v.constructor.name;
   if (v instanceof BigInt64Array || v instanceof BigUint64Array) {
-    throw new KilnError('INVALID_ARGUMENT', `tensor: a ${name} holds 64-bit integers, which Kiln does not store; convert it to an Int32Array (each value must fit in int32)`);
+    throw new KilnError(
+      'INVALID_ARGUMENT',
+      `tensor: a ${name} holds 64-bit integers, which Kiln does not store; convert it to an Int32Array (each value must fit in int32)`,
+    );
   }
   throw new KilnError(
     'DTYPE_MISMATCH',
@@ -217,7 +230,8 @@ export function tensor(values: TypedArray | ArrayBufferView | NestedArray | Tens
     inferred = [values.length];
     dt = dtype ?? own;
   } else {
-    if (values instanceof DataView) throw new KilnError('INVALID_ARGUMENT', 'tensor: a DataView has no element type; pass a typed array (Float32Array, Int32Array, Uint8Array)');
+    if (values instanceof DataView)
+      throw new KilnError('INVALID_ARGUMENT', 'tensor: a DataView has no element type; pass a typed array (Float32Array, Int32Array, Uint8Array)');
     const nested = readNested(values, 'tensor');
     inferred = nested.shape;
     flat = nested.flat;

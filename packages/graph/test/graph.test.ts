@@ -36,8 +36,16 @@ describe('Graph', () => {
     }
   });
   it('tensor() builds from nested, flat and typed arrays', () => {
-    expect(tensor([[1, 2], [3, 4]]).shape).toEqual([2, 2]);
-    expect(tensor([1, 2, 3, 4], [2, 2]).toArray()).toEqual([[1, 2], [3, 4]]);
+    expect(
+      tensor([
+        [1, 2],
+        [3, 4],
+      ]).shape,
+    ).toEqual([2, 2]);
+    expect(tensor([1, 2, 3, 4], [2, 2]).toArray()).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
     expect(tensor(new Int32Array([1, 2])).dtype).toBe('int32');
     expect(() => tensor([[1, 2], [3]])).toThrow(/ragged/);
   });

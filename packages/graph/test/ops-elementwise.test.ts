@@ -10,8 +10,25 @@ const fns = k as unknown as Record<string, Fn1 & Fn2>;
 const BINARY = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'squaredDifference'];
 const UNARY_NUM = ['neg', 'abs', 'square', 'sign', 'relu'];
 const UNARY_FLOAT = [
-  'exp', 'log', 'sqrt', 'rsqrt', 'reciprocal', 'floor', 'ceil', 'round', 'sin', 'cos', 'tanh',
-  'sigmoid', 'relu6', 'elu', 'selu', 'softplus', 'gelu', 'erf', 'leakyRelu',
+  'exp',
+  'log',
+  'sqrt',
+  'rsqrt',
+  'reciprocal',
+  'floor',
+  'ceil',
+  'round',
+  'sin',
+  'cos',
+  'tanh',
+  'sigmoid',
+  'relu6',
+  'elu',
+  'selu',
+  'softplus',
+  'gelu',
+  'erf',
+  'leakyRelu',
 ];
 const COMPARE = ['equal', 'notEqual', 'less', 'lessEqual', 'greater', 'greaterEqual'];
 

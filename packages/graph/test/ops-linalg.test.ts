@@ -3,7 +3,6 @@ import { describe, expect, it } from '@jest/globals';
 import { Graph, matMul } from '@kiln/graph';
 import { kilnErrorText } from '../../../tests/helpers/kiln-error.js';
 
-
 describe('matMul inference', () => {
   const g = new Graph();
   it('plain and transposed products; attrs hold TF.js defaults', () => {

@@ -19,7 +19,6 @@ import {
 } from '@kiln/graph';
 import { kilnErrorText } from '../../../tests/helpers/kiln-error.js';
 
-
 describe('reshape', () => {
   const g = new Graph();
   const img = g.placeholder('float32', [null, 28, 28, 1], 'img');
@@ -34,13 +33,17 @@ describe('reshape', () => {
     expect(kilnErrorText(() => reshape(g.placeholder('float32', [2, 3], 'a'), [4, 2]))).toBe(
       "SHAPE_MISMATCH: reshape 'reshape_3': cannot reshape [2,3] (6 elements) into [4,2] (8 elements)",
     );
-    expect(kilnErrorText(() => reshape(g.placeholder('float32', [2, 3]), [4, -1]))).toMatch(/^SHAPE_MISMATCH: reshape '.*': cannot reshape \[2,3\] \(6 elements\) into \[4,-1\]$/);
+    expect(kilnErrorText(() => reshape(g.placeholder('float32', [2, 3]), [4, -1]))).toMatch(
+      /^SHAPE_MISMATCH: reshape '.*': cannot reshape \[2,3\] \(6 elements\) into \[4,-1\]$/,
+    );
     expect(kilnErrorText(() => reshape(img, [100]))).toMatch(
       /^SHAPE_MISMATCH: reshape '.*': cannot reshape \[\?,28,28,1\] \(a multiple of 784 elements\) into \[100\] \(100 elements\)$/,
     );
   });
   it('invalid targets: two -1, a dim below -1, -1 next to 0', () => {
-    expect(kilnErrorText(() => reshape(img, [-1, -1]))).toMatch(/^INVALID_ATTR: reshape '.*': shape may hold non-negative dims and at most one -1, got \[-1,-1\]$/);
+    expect(kilnErrorText(() => reshape(img, [-1, -1]))).toMatch(
+      /^INVALID_ATTR: reshape '.*': shape may hold non-negative dims and at most one -1, got \[-1,-1\]$/,
+    );
     expect(kilnErrorText(() => reshape(img, [-2, 8]))).toMatch(/^INVALID_ATTR: .*got \[-2,8\]$/);
     expect(kilnErrorText(() => reshape(img, [0, -1]))).toMatch(/^INVALID_ATTR: reshape '.*': cannot infer the -1 dim of \[0,-1\] next to a zero-sized dim$/);
   });
@@ -53,7 +56,9 @@ describe('transpose / expandDims / squeeze', () => {
     expect(transpose(x).shape).toEqual([4, 3, null]);
     expect(transpose(x).node.attrs).toEqual({ perm: [2, 1, 0] });
     expect(transpose(x, [0, 2, 1]).shape).toEqual([null, 4, 3]);
-    expect(kilnErrorText(() => transpose(x, [0, 0, 1]))).toMatch(/^INVALID_ATTR: transpose '.*': perm must be a permutation of 0\.\.2 \(x: \[\?,3,4\]\), got \[0,0,1\]$/);
+    expect(kilnErrorText(() => transpose(x, [0, 0, 1]))).toMatch(
+      /^INVALID_ATTR: transpose '.*': perm must be a permutation of 0\.\.2 \(x: \[\?,3,4\]\), got \[0,0,1\]$/,
+    );
     expect(kilnErrorText(() => transpose(x, [1, 0]))).toMatch(/^INVALID_ATTR: .*got \[1,0\]$/);
   });
   it('expandDims at 0, at the end, negative; out of range', () => {
@@ -68,7 +73,9 @@ describe('transpose / expandDims / squeeze', () => {
     expect(squeeze(y, [-1]).shape).toEqual([1, 3]);
     expect(squeeze(x, [0]).shape).toEqual([3, 4]);
     expect(kilnErrorText(() => squeeze(y, [1]))).toMatch(/^SHAPE_MISMATCH: squeeze '.*': cannot squeeze axis 1 of size 3 \(expected 1; x: \[1,3,1\]\)$/);
-    expect(kilnErrorText(() => squeeze(x))).toMatch(/^INVALID_ARGUMENT: squeeze '.*': x \[\?,3,4\] has unknown dims, so which dims are 1 is not known; pass axis explicitly$/);
+    expect(kilnErrorText(() => squeeze(x))).toMatch(
+      /^INVALID_ARGUMENT: squeeze '.*': x \[\?,3,4\] has unknown dims, so which dims are 1 is not known; pass axis explicitly$/,
+    );
     expect(kilnErrorText(() => squeeze(y, [0, 0]))).toMatch(/^INVALID_ATTR: squeeze '.*': repeated axis/);
   });
 });
@@ -102,18 +109,35 @@ describe('concat / stack / split', () => {
     expect(kilnErrorText(() => stack([]))).toBe('INVALID_ARGUMENT: stack: expects a non-empty list of tensors');
   });
   it('split: equal parts, sizes with -1, unknown dims', () => {
-    expect(split(b, [1, -1, 2], 1).map((t) => t.shape)).toEqual([[2, 1], [2, 2], [2, 2]]);
-    expect(split(b, 2).map((t) => t.shape)).toEqual([[1, 5], [1, 5]]);
-    expect(split(a, 2).map((t) => t.shape)).toEqual([[null, 3], [null, 3]]);
-    expect(split(a, [1, -1]).map((t) => t.shape)).toEqual([[1, 3], [null, 3]]);
+    expect(split(b, [1, -1, 2], 1).map((t) => t.shape)).toEqual([
+      [2, 1],
+      [2, 2],
+      [2, 2],
+    ]);
+    expect(split(b, 2).map((t) => t.shape)).toEqual([
+      [1, 5],
+      [1, 5],
+    ]);
+    expect(split(a, 2).map((t) => t.shape)).toEqual([
+      [null, 3],
+      [null, 3],
+    ]);
+    expect(split(a, [1, -1]).map((t) => t.shape)).toEqual([
+      [1, 3],
+      [null, 3],
+    ]);
     const parts = split(b, 5, 1);
     expect(parts.map((p) => p.name)).toEqual(['split_4', 'split_4:1', 'split_4:2', 'split_4:3', 'split_4:4']);
   });
   it('split errors', () => {
     expect(kilnErrorText(() => split(b, 3, 1))).toMatch(/^SHAPE_MISMATCH: split '.*': cannot split a dim of size 5 into 3 equal parts \(x: \[2,5\]\)$/);
-    expect(kilnErrorText(() => split(b, [2, 2], 1))).toMatch(/^SHAPE_MISMATCH: split '.*': sizes \[2,2\] must sum to 5 \(the split dim of x: \[2,5\]\), got 4$/);
+    expect(kilnErrorText(() => split(b, [2, 2], 1))).toMatch(
+      /^SHAPE_MISMATCH: split '.*': sizes \[2,2\] must sum to 5 \(the split dim of x: \[2,5\]\), got 4$/,
+    );
     expect(kilnErrorText(() => split(b, [4, 3, -1], 1))).toMatch(/must sum to 5 .*got 7 before the -1$/);
-    expect(kilnErrorText(() => split(b, [-1, -1], 1))).toMatch(/^INVALID_ATTR: split '.*': sizes may hold non-negative sizes and at most one -1, got \[-1,-1\]$/);
+    expect(kilnErrorText(() => split(b, [-1, -1], 1))).toMatch(
+      /^INVALID_ATTR: split '.*': sizes may hold non-negative sizes and at most one -1, got \[-1,-1\]$/,
+    );
     expect(kilnErrorText(() => split(b, 0))).toBe('INVALID_ARGUMENT: split: numOrSizeSplits must be > 0, got 0');
     expect(kilnErrorText(() => split(g.placeholder('float32', []), 1))).toMatch(/^INVALID_ARGUMENT: split '.*': cannot split a scalar$/);
   });
@@ -135,7 +159,9 @@ describe('slice / gather / oneHot', () => {
     );
     expect(kilnErrorText(() => slice(x, [0, 0, 7]))).toMatch(/out of bounds .* at dim 2/);
     expect(kilnErrorText(() => slice(x, [-1]))).toMatch(/out of bounds .* at dim 0 \(need 0 <= begin <= begin \+ size <= \?\)$/);
-    expect(kilnErrorText(() => slice(x, [0, 0, 0, 0]))).toMatch(/^INVALID_ATTR: slice '.*': begin must have 3 entries \(one per dim of x: \[\?,4,6\]\), got \[0,0,0,0\]$/);
+    expect(kilnErrorText(() => slice(x, [0, 0, 0, 0]))).toMatch(
+      /^INVALID_ATTR: slice '.*': begin must have 3 entries \(one per dim of x: \[\?,4,6\]\), got \[0,0,0,0\]$/,
+    );
   });
   it('gather shapes: axis, multi-dim indices, batchDims; literal indices become int32', () => {
     const i = g.placeholder('int32', [null, 5], 'i');
@@ -170,11 +196,25 @@ describe('pad / tile / broadcastTo / broadcastLike', () => {
   const g = new Graph();
   const x = g.placeholder('float32', [null, 3], 'x');
   it('pad stores flat paddings and adds them to known dims', () => {
-    const y = pad(x, [[1, 2], [0, 4]], 5);
+    const y = pad(
+      x,
+      [
+        [1, 2],
+        [0, 4],
+      ],
+      5,
+    );
     expect(y.shape).toEqual([null, 7]);
     expect(y.node.attrs).toEqual({ paddings: [1, 2, 0, 4], constantValue: 5 });
     expect(kilnErrorText(() => pad(x, [[1, 1]]))).toMatch(/^INVALID_ATTR: pad '.*': paddings must have 4 entries \(2 per dim of x: \[\?,3\]\), got \[1,1\]$/);
-    expect(kilnErrorText(() => pad(x, [[1, 1], [-1, 0]]))).toMatch(/^INVALID_ATTR: pad '.*': paddings must be >= 0, got \[1,1,-1,0\]$/);
+    expect(
+      kilnErrorText(() =>
+        pad(x, [
+          [1, 1],
+          [-1, 0],
+        ]),
+      ),
+    ).toMatch(/^INVALID_ATTR: pad '.*': paddings must be >= 0, got \[1,1,-1,0\]$/);
     expect(kilnErrorText(() => pad(x, [[1, 1, 1]]))).toBe('INVALID_ARGUMENT: pad: each padding must be [before, after], got [1,1,1]');
   });
   it('tile multiplies dims (0 reps give 0 even for unknown dims)', () => {

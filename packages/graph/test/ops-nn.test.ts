@@ -44,7 +44,14 @@ describe('conv2d inference', () => {
     expect(conv2d(x, f, [3, 2], 'valid').shape).toEqual([null, 8, 12, 32]);
     expect(conv2d(x, f, 1, 'valid', 'NHWC', 2).shape).toEqual([null, 20, 20, 32]);
     expect(conv2d(x, f, 1, 2).shape).toEqual([null, 28, 28, 32]);
-    expect(conv2d(x, f, 1, [[0, 0], [1, 2], [0, 0], [0, 0]]).shape).toEqual([null, 27, 24, 32]);
+    expect(
+      conv2d(x, f, 1, [
+        [0, 0],
+        [1, 2],
+        [0, 0],
+        [0, 0],
+      ]).shape,
+    ).toEqual([null, 27, 24, 32]);
     expect(conv2d(x, f, 2, 1, 'NHWC', 1, 'ceil').shape).toEqual([null, 14, 14, 32]);
     expect(conv2d(x, f, 2, 1, 'NHWC', 1, 'floor').shape).toEqual([null, 13, 13, 32]);
   });
@@ -67,7 +74,19 @@ describe('conv2d inference', () => {
   });
 
   it('stores TF.js arguments as attrs', () => {
-    const y = conv2d(x, f, [2, 1], [[0, 0], [1, 2], [3, 4], [0, 0]], 'NHWC', [1, 2]);
+    const y = conv2d(
+      x,
+      f,
+      [2, 1],
+      [
+        [0, 0],
+        [1, 2],
+        [3, 4],
+        [0, 0],
+      ],
+      'NHWC',
+      [1, 2],
+    );
     expect(y.node.attrs).toMatchObject({ strides: [2, 1], pad: 'explicit', explicitPaddings: [1, 2, 3, 4], dilations: [1, 2] });
   });
 
@@ -86,7 +105,16 @@ describe('conv2d inference', () => {
     expect(code(() => conv2d(x, f, 1, 'same', 'NHWC', -1))).toMatch(/dilations/);
     expect(code(() => conv2d(x, f, 1, 'full' as 'same'))).toMatch(/INVALID_ATTR: .*pad must be/);
     expect(code(() => conv2d(x, f, 1, -1))).toMatch(/non-negative integer/);
-    expect(code(() => conv2d(x, f, 1, [[1, 0], [1, 1], [1, 1], [0, 0]]))).toMatch(/batch and channel dims must be 0/);
+    expect(
+      code(() =>
+        conv2d(x, f, 1, [
+          [1, 0],
+          [1, 1],
+          [1, 1],
+          [0, 0],
+        ]),
+      ),
+    ).toMatch(/batch and channel dims must be 0/);
     expect(code(() => conv2d(x, f, 1, 'same', 'NCHW'))).toMatch(/UNSUPPORTED: .*'NCHW'/);
     expect(code(() => conv2d(g.placeholder('float32', [1, 3, 3, 1]), f, 1, 'valid'))).toMatch(
       /SHAPE_MISMATCH: .*window height 5 is larger than the padded input height 3/,
@@ -94,9 +122,7 @@ describe('conv2d inference', () => {
     expect(code(() => g.addNode('conv2d', [x, f], { strides: [1, 1], pad: 'same', explicitPaddings: [1, 1, 1, 1] }))).toMatch(
       /INVALID_ATTR: .*explicitPaddings given/,
     );
-    expect(code(() => g.addNode('conv2d', [x, f], { strides: [1, 1], pad: 'explicit', explicitPaddings: [1, 1] }))).toMatch(
-      /explicitPaddings must be 4/,
-    );
+    expect(code(() => g.addNode('conv2d', [x, f], { strides: [1, 1], pad: 'explicit', explicitPaddings: [1, 1] }))).toMatch(/explicitPaddings must be 4/);
     expect(code(() => g.addNode('conv2d', [x, f], { strides: [1, 1], pad: 'explicit', dimRoundingMode: 'up' }))).toMatch(/INVALID_ATTR/);
   });
 });

@@ -3,7 +3,6 @@ import { describe, expect, it } from '@jest/globals';
 import { Graph, argMax, argMin, cumsum, getOp, max, mean, min, prod, sum, unsortedSegmentSum } from '@kiln/graph';
 import { kilnErrorText } from '../../../tests/helpers/kiln-error.js';
 
-
 describe('reductions: inference', () => {
   const g = new Graph();
   const x = g.placeholder('float32', [null, 3, 4], 'x');

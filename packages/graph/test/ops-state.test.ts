@@ -3,13 +3,16 @@ import { describe, expect, it } from '@jest/globals';
 import { Graph, add, assign, assignAdd, assignSub, getOp, group, noOp, tensor } from '@kiln/graph';
 import { kilnErrorText } from '../../../tests/helpers/kiln-error.js';
 
-
 describe('assign ops', () => {
   it('take a variable and a same-typed value and output the new value', () => {
     const g = new Graph();
     const v = g.variable(tensor([1, 2, 3]), 'w');
     const x = g.placeholder('float32', [3], 'x');
-    for (const [fn, op] of [[assign, 'assign'], [assignAdd, 'assignAdd'], [assignSub, 'assignSub']] as const) {
+    for (const [fn, op] of [
+      [assign, 'assign'],
+      [assignAdd, 'assignAdd'],
+      [assignSub, 'assignSub'],
+    ] as const) {
       const y = fn(v, x);
       expect(y.node.op).toBe(op);
       expect(y.dtype).toBe('float32');
@@ -56,7 +59,13 @@ describe('assign ops', () => {
 
   it('reject a value of another shape, naming both shapes', () => {
     const g = new Graph();
-    const v = g.variable(tensor([[1, 2], [3, 4]]), 'w');
+    const v = g.variable(
+      tensor([
+        [1, 2],
+        [3, 4],
+      ]),
+      'w',
+    );
     const msg = kilnErrorText(() => assignSub(v, g.placeholder('float32', [2, 3], 'x')));
     expect(msg).toMatch(/^SHAPE_MISMATCH: assignSub/);
     expect(msg).toContain('[2,2]');

@@ -62,7 +62,15 @@ function nodeMsg(name: string, op: string, inputs: string[], attrs: [string, Msg
   return m;
 }
 const placeholderMsg = (name: string, dt = DT_FLOAT, dims = [-1, 2]): Msg =>
-  nodeMsg(name, 'placeholder', [], [['dtype', attrType(dt)], ['shape', attrShape(dims)]]);
+  nodeMsg(
+    name,
+    'placeholder',
+    [],
+    [
+      ['dtype', attrType(dt)],
+      ['shape', attrShape(dims)],
+    ],
+  );
 const constMsg = (name: string, t: Msg): Msg => nodeMsg(name, 'const', [], [['value', new Msg().msg(8, t)]]);
 const f32bytes = (vs: number[]): Uint8Array => new Uint8Array(new Float32Array(vs).buffer);
 
@@ -82,11 +90,14 @@ function formatOpModel(overrides: Record<string, Msg>): Uint8Array {
 /** A sealed ModelProto around hand-written nodes (and VariableProtos). */
 function modelBytes(nodes: Msg[], opts: { version?: number; variables?: Msg[]; graph?: boolean } = {}): Uint8Array {
   const m = new Msg().int(1, opts.version ?? 1);
-  if (opts.graph !== false) m.msg(3, nodes.reduce((g, n) => g.msg(1, n), new Msg()));
+  if (opts.graph !== false)
+    m.msg(
+      3,
+      nodes.reduce((g, n) => g.msg(1, n), new Msg()),
+    );
   for (const v of opts.variables ?? []) m.msg(5, v);
   return seal(m.finish());
 }
-
 
 describe('kiln.proto schema', () => {
   it('the embedded schema text is identical to proto/kiln.proto', () => {
@@ -135,7 +146,13 @@ describe('TensorFlow field numbers', () => {
     // const: value -> AttrValue.tensor = 8 -> TensorProto dtype = 1, tensor_shape = 2, tensor_content = 4
     const t = sub(attrOf(nodes[2]!, 'value'), 8);
     expect(int(t, 1)).toBe(DT_INT32);
-    expect(Number(sub(t, 2).get(2)!.map((d) => fieldMap(d as Uint8Array).get(1)![0])[0])).toBe(3);
+    expect(
+      Number(
+        sub(t, 2)
+          .get(2)!
+          .map((d) => fieldMap(d as Uint8Array).get(1)![0])[0],
+      ),
+    ).toBe(3);
     expect(Array.from(t.get(4)![0] as Uint8Array)).toEqual([4, 0, 0, 0, 5, 0, 0, 0, 6, 0, 0, 0]);
     // int -> i = 3; float -> f = 4 (fixed32); string -> s = 2; ints -> list = 1, i = 3; floats -> list.f = 4
     const op = nodes[3]!;
@@ -163,7 +180,10 @@ describe('TensorFlow field numbers', () => {
     ]);
     const g = deserializeGraph(bytes);
     const value = (n: string): Tensor => g.nodeByName(n)!.attrs['value'] as Tensor;
-    expect(value('filled').toArray()).toEqual([[1.5, 1.5], [1.5, 1.5]]);
+    expect(value('filled').toArray()).toEqual([
+      [1.5, 1.5],
+      [1.5, 1.5],
+    ]);
     expect(value('ints').toArray()).toEqual([1, -2, 3]);
     expect(value('flags').toArray()).toEqual([true, false]);
     expect(Object.is(value('raw').data[1], -0)).toBe(true);
@@ -206,7 +226,15 @@ describe('versions and damage', () => {
   const cases: [string, () => Uint8Array, RegExp][] = [
     ['empty input', () => new Uint8Array(0), /checksum field is missing/],
     ['not a model', () => new TextEncoder().encode('{"format": "json"}'), /checksum field is missing/],
-    ['a flipped byte', () => { const b = serializeGraph(new Graph()); b[1] = b[1]! ^ 4; return b; }, /checksum mismatch/],
+    [
+      'a flipped byte',
+      () => {
+        const b = serializeGraph(new Graph());
+        b[1] = b[1]! ^ 4;
+        return b;
+      },
+      /checksum mismatch/,
+    ],
     ['truncated', () => serializeGraph(new Graph()).subarray(0, 3), /checksum/],
     ['no format_version', () => seal(new Msg().msg(3, new Msg()).finish()), /does not start with a format_version/],
     ['bad protobuf', () => seal(new Uint8Array([0x08, 0x01, 0x1a, 0x7f, 0x01])), /protobuf decoding failed/],
@@ -216,33 +244,146 @@ describe('versions and damage', () => {
     ['input from an unknown node', () => modelBytes([nodeMsg('r', 'relu', ['nope'])]), /'nope' refers to an unknown node/],
     ['output index out of range', () => modelBytes([placeholderMsg('x'), nodeMsg('r', 'relu', ['x:3'])]), /output 3 .* has 1 outputs/],
     ['data input after a control input', () => modelBytes([placeholderMsg('x'), nodeMsg('r', 'add', ['x', '^x', 'x'])]), /comes after a control input/],
-    ['attr of the wrong kind', () => modelBytes([nodeMsg('x', 'placeholder', [], [['dtype', new Msg().int(3, 1)], ['shape', attrShape([2])]])]), /attr 'dtype': attr type 'dtype' needs AttrValue.type, got AttrValue.i/],
-    ['attr without a value', () => modelBytes([nodeMsg('x', 'placeholder', [], [['dtype', new Msg()], ['shape', attrShape([2])]])]), /got no value/],
-    ['unknown attr', () => modelBytes([nodeMsg('x', 'placeholder', [], [['dtype', attrType(DT_FLOAT)], ['shape', attrShape([2])], ['color', attrType(1)]])]), /unknown attr 'color'/],
+    [
+      'attr of the wrong kind',
+      () =>
+        modelBytes([
+          nodeMsg(
+            'x',
+            'placeholder',
+            [],
+            [
+              ['dtype', new Msg().int(3, 1)],
+              ['shape', attrShape([2])],
+            ],
+          ),
+        ]),
+      /attr 'dtype': attr type 'dtype' needs AttrValue.type, got AttrValue.i/,
+    ],
+    [
+      'attr without a value',
+      () =>
+        modelBytes([
+          nodeMsg(
+            'x',
+            'placeholder',
+            [],
+            [
+              ['dtype', new Msg()],
+              ['shape', attrShape([2])],
+            ],
+          ),
+        ]),
+      /got no value/,
+    ],
+    [
+      'unknown attr',
+      () =>
+        modelBytes([
+          nodeMsg(
+            'x',
+            'placeholder',
+            [],
+            [
+              ['dtype', attrType(DT_FLOAT)],
+              ['shape', attrShape([2])],
+              ['color', attrType(1)],
+            ],
+          ),
+        ]),
+      /unknown attr 'color'/,
+    ],
     ['missing attr', () => modelBytes([nodeMsg('x', 'placeholder', [], [['dtype', attrType(DT_FLOAT)]])]), /missing required attr 'shape'/],
     ['negative dim', () => modelBytes([placeholderMsg('x', DT_FLOAT, [-2, 3])]), /dim 0 has size -2/],
     ['negative tensor dim', () => modelBytes([constMsg('c', fvalue([-1], []))]), /dim 0 has size -1 \(expected >= 0\)/],
-    ['unknown rank', () => modelBytes([nodeMsg('x', 'placeholder', [], [['dtype', attrType(DT_FLOAT)], ['shape', new Msg().msg(7, new Msg().int(3, 1))]])]), /unknown rank/],
+    [
+      'unknown rank',
+      () =>
+        modelBytes([
+          nodeMsg(
+            'x',
+            'placeholder',
+            [],
+            [
+              ['dtype', attrType(DT_FLOAT)],
+              ['shape', new Msg().msg(7, new Msg().int(3, 1))],
+            ],
+          ),
+        ]),
+      /unknown rank/,
+    ],
     ['unsupported dtype', () => modelBytes([placeholderMsg('x', 2)]), /unsupported DataType 2/],
-    ['tensor content size mismatch', () => modelBytes([constMsg('c', fvalue([3], [1, 2]))]), /tensor_content has 8 bytes but a float32 tensor of 3 elements needs 12/],
+    [
+      'tensor content size mismatch',
+      () => modelBytes([constMsg('c', fvalue([3], [1, 2]))]),
+      /tensor_content has 8 bytes but a float32 tensor of 3 elements needs 12/,
+    ],
     ['too few typed values', () => modelBytes([constMsg('c', tensorMsg(DT_FLOAT, [3]).packedFloats(5, [1, 2]))]), /2 values for a tensor of 3 elements/],
     ['typed values of another dtype', () => modelBytes([constMsg('c', tensorMsg(DT_FLOAT, [1]).packedVarints(7, [1]))]), /float32 tensor holds int_val/],
     ['huge fill', () => modelBytes([constMsg('c', tensorMsg(DT_FLOAT, [1e6, 1e6]).packedFloats(5, [0]))]), /1 values for a tensor of 1000000000000 elements/],
     ['tensor without values', () => modelBytes([constMsg('c', tensorMsg(DT_FLOAT, [2]))]), /no values/],
-    ['inference error', () => modelBytes([placeholderMsg('a', DT_FLOAT), placeholderMsg('b', DT_INT32), nodeMsg('s', 'add', ['a', 'b'])]), /node 's' \(add\): .*float32 and int32/],
+    [
+      'inference error',
+      () => modelBytes([placeholderMsg('a', DT_FLOAT), placeholderMsg('b', DT_INT32), nodeMsg('s', 'add', ['a', 'b'])]),
+      /node 's' \(add\): .*float32 and int32/,
+    ],
     ['wrong input count', () => modelBytes([placeholderMsg('a'), nodeMsg('s', 'add', ['a'])]), /expects 2 inputs/],
     ['duplicate names', () => modelBytes([placeholderMsg('a'), placeholderMsg('a')]), /already exists/],
     ['node without a name', () => modelBytes([placeholderMsg('')]), /node #0 has no name/],
     ['variable without a value', () => modelBytes([nodeMsg('v', 'variable', [])]), /node 'v' \(variable\): no value in ModelProto.variables/],
-    ['variable value in its attrs', () => modelBytes([nodeMsg('v', 'variable', [], [['value', new Msg().msg(8, fvalue([1], [1]))]])], { variables: [varMsg('v', fvalue([1], [1]))] }), /belongs in ModelProto.variables/],
-    ['value for a missing variable', () => modelBytes([placeholderMsg('x')], { variables: [varMsg('x', fvalue([1], [1]))] }), /value for 'x', which is not a variable node/],
-    ['two values for a variable', () => modelBytes([nodeMsg('v', 'variable', [])], { variables: [varMsg('v', fvalue([1], [1])), varMsg('v', fvalue([1], [2]))] }), /two values/],
-    ['_output_shapes disagree', () => modelBytes([nodeMsg('x', 'placeholder', [], [['dtype', attrType(DT_FLOAT)], ['shape', attrShape([2])], ['_output_shapes', new Msg().msg(1, new Msg().msg(7, shapeMsg([3])))]])]), /_output_shapes \[3\] disagree with the inferred \[2\]/],
+    [
+      'variable value in its attrs',
+      () => modelBytes([nodeMsg('v', 'variable', [], [['value', new Msg().msg(8, fvalue([1], [1]))]])], { variables: [varMsg('v', fvalue([1], [1]))] }),
+      /belongs in ModelProto.variables/,
+    ],
+    [
+      'value for a missing variable',
+      () => modelBytes([placeholderMsg('x')], { variables: [varMsg('x', fvalue([1], [1]))] }),
+      /value for 'x', which is not a variable node/,
+    ],
+    [
+      'two values for a variable',
+      () => modelBytes([nodeMsg('v', 'variable', [])], { variables: [varMsg('v', fvalue([1], [1])), varMsg('v', fvalue([1], [2]))] }),
+      /two values/,
+    ],
+    [
+      '_output_shapes disagree',
+      () =>
+        modelBytes([
+          nodeMsg(
+            'x',
+            'placeholder',
+            [],
+            [
+              ['dtype', attrType(DT_FLOAT)],
+              ['shape', attrShape([2])],
+              ['_output_shapes', new Msg().msg(1, new Msg().msg(7, shapeMsg([3])))],
+            ],
+          ),
+        ]),
+      /_output_shapes \[3\] disagree with the inferred \[2\]/,
+    ],
     ['invalid UTF-8 string attr', () => formatOpModel({ mode: new Msg().bytesField(2, [0xff, 0xfe]) }), /attr 'mode': string is not valid UTF-8/],
-    ['int attr beyond 2^53', () => formatOpModel({ n: new Msg().int(3, 2n ** 60n) }), /attr 'n': integer 1152921504606846976 is outside the exactly representable range/],
-    ['ints attr holding floats', () => formatOpModel({ axes: new Msg().msg(1, new Msg().packedFloats(4, [1])) }), /attr 'axes': attr type 'ints' does not allow list.f/],
-    ['float64 that does not round to f', () => formatOpModel({ alpha: new Msg().float(4, 1).double(1000, 0.1) }), /attr 'alpha': kiln_f64 0.1 does not round to f 1/],
-    ['float64 list of another length', () => formatOpModel({ ws: new Msg().msg(1, new Msg().packedFloats(4, [1, 2]).packedDoubles(1000, [0.1])) }), /kiln_f64 has 1 values but f has 2/],
+    [
+      'int attr beyond 2^53',
+      () => formatOpModel({ n: new Msg().int(3, 2n ** 60n) }),
+      /attr 'n': integer 1152921504606846976 is outside the exactly representable range/,
+    ],
+    [
+      'ints attr holding floats',
+      () => formatOpModel({ axes: new Msg().msg(1, new Msg().packedFloats(4, [1])) }),
+      /attr 'axes': attr type 'ints' does not allow list.f/,
+    ],
+    [
+      'float64 that does not round to f',
+      () => formatOpModel({ alpha: new Msg().float(4, 1).double(1000, 0.1) }),
+      /attr 'alpha': kiln_f64 0.1 does not round to f 1/,
+    ],
+    [
+      'float64 list of another length',
+      () => formatOpModel({ ws: new Msg().msg(1, new Msg().packedFloats(4, [1, 2]).packedDoubles(1000, [0.1])) }),
+      /kiln_f64 has 1 values but f has 2/,
+    ],
   ];
   it.each(cases)('%s is CORRUPT_MODEL saying what is wrong', (_label, make, message) => {
     const e = kilnErrorOf(() => deserializeGraph(make()));

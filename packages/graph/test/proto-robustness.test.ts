@@ -13,7 +13,14 @@ import { rng, sameGraph, seal, unseal } from './proto-compare.js';
 function smallModel(): Graph {
   const g = new Graph();
   const x = g.placeholder('float32', [null, 3], 'x');
-  const w = g.variable(tensor([[0.5, -1], [2, 0.25], [-0.125, 4]]), 'w');
+  const w = g.variable(
+    tensor([
+      [0.5, -1],
+      [2, 0.25],
+      [-0.125, 4],
+    ]),
+    'w',
+  );
   const steps = g.variable(tensor([0], [1], 'int32'), 'steps', { trainable: false });
   const b = g.constant(tensor([0.1, -0.2]), undefined, 'b');
   const h = g.nameScope('dense', () => leakyRelu(add(matMul(x, w), b), 0.2));
@@ -93,7 +100,8 @@ describe('deserializeGraph on damaged files', () => {
       const sealed = seal(damaged);
       const r = outcome(g, sealed);
       counts[r]++;
-      if (r === 'CORRUPT_MODEL') kinds.add(/protobuf decoding failed/.test(lastMessage) ? 'protobuf' : /node '.*' \(\w+\): /s.test(lastMessage) ? 'node check' : 'other');
+      if (r === 'CORRUPT_MODEL')
+        kinds.add(/protobuf decoding failed/.test(lastMessage) ? 'protobuf' : /node '.*' \(\w+\): /s.test(lastMessage) ? 'node check' : 'other');
       if (r === 'UNSUPPORTED_VERSION' && !versionTouched) bad.push(`${label}: UNSUPPORTED_VERSION without touching the version`);
       if (r === 'graph') {
         const loaded = deserializeGraph(sealed);

@@ -55,7 +55,14 @@ function roundTrip(g: Graph): Graph {
 function smallModel(): { g: Graph; w: Node; frozen: Node } {
   const g = new Graph();
   const x = g.placeholder('float32', [null, 3], 'x');
-  const w = g.variable(tensor([[0.1, -0.2], [0.3, 0.4], [-0.5, 0.6]]), 'w');
+  const w = g.variable(
+    tensor([
+      [0.1, -0.2],
+      [0.3, 0.4],
+      [-0.5, 0.6],
+    ]),
+    'w',
+  );
   const frozen = g.variable(tensor([1, 2], [2], 'int32'), 'steps', { trainable: false });
   const c = g.constant(tensor([0.25, -1]), undefined, 'bias');
   const h = g.nameScope('dense', () => relu(add(matMul(x, w), c)));
@@ -132,7 +139,13 @@ describe('serializeGraph / deserializeGraph', () => {
     g.addNode('relu', [y], {}, { name: 'scope/odd name:7' });
     const z = relu(g.tensorByName('scope/odd name:7'));
     const img = g.placeholder('float32', [null, 8, 8, 1], 'img');
-    const f = g.variable(tensor(Array.from({ length: 18 }, (_, i) => i / 7), [3, 3, 1, 2]), 'filter');
+    const f = g.variable(
+      tensor(
+        Array.from({ length: 18 }, (_, i) => i / 7),
+        [3, 3, 1, 2],
+      ),
+      'filter',
+    );
     const conv = leakyRelu(conv2d(img, f, 1, 'same'), 0.2);
     const pooled = maxPool(conv, 2, 2, 'valid');
     sum(pooled, [1, 2], true);
@@ -146,14 +159,29 @@ describe('serializeGraph / deserializeGraph', () => {
 
   it('saves session values of variables (options.variables) and keeps the trainable flag', () => {
     const { g, w, frozen } = smallModel();
-    const trained = tensor([[9, 8], [7, 6], [5, 4]]);
-    const bytes = serializeGraph(g, { variables: new Map([[w, trained], [frozen, tensor([5, 6], [2], 'int32')]]) });
+    const trained = tensor([
+      [9, 8],
+      [7, 6],
+      [5, 4],
+    ]);
+    const bytes = serializeGraph(g, {
+      variables: new Map([
+        [w, trained],
+        [frozen, tensor([5, 6], [2], 'int32')],
+      ]),
+    });
     const back = deserializeGraph(bytes);
     expect((back.nodeByName('w')!.attrs['value'] as Tensor).toArray()).toEqual(trained.toArray());
     expect((back.nodeByName('steps')!.attrs['value'] as Tensor).toArray()).toEqual([5, 6]);
     expect(back.nodeByName('steps')!.attrs['trainable']).toBe(false);
     // the original graph is untouched
-    expect((g.nodeByName('w')!.attrs['value'] as Tensor).toArray()).toEqual([[0.1, -0.2], [0.3, 0.4], [-0.5, 0.6]].map((r) => r.map(Math.fround)));
+    expect((g.nodeByName('w')!.attrs['value'] as Tensor).toArray()).toEqual(
+      [
+        [0.1, -0.2],
+        [0.3, 0.4],
+        [-0.5, 0.6],
+      ].map((r) => r.map(Math.fround)),
+    );
   });
 
   it('rejects bad options.variables with a KilnError naming the variable', () => {
@@ -168,9 +196,26 @@ describe('serializeGraph / deserializeGraph', () => {
       }
     };
     expect(code(() => serializeGraph(g, { variables: new Map([[w, tensor([1, 2])]]) }))).toMatch(/^SHAPE_MISMATCH: .*'w'.*\[2\].*\[3,2\]/);
-    expect(code(() => serializeGraph(g, { variables: new Map([[w, tensor([[1, 2], [3, 4], [5, 6]], undefined, 'int32')]]) }))).toMatch(
-      /^DTYPE_MISMATCH: .*'w'/,
-    );
+    expect(
+      code(() =>
+        serializeGraph(g, {
+          variables: new Map([
+            [
+              w,
+              tensor(
+                [
+                  [1, 2],
+                  [3, 4],
+                  [5, 6],
+                ],
+                undefined,
+                'int32',
+              ),
+            ],
+          ]),
+        }),
+      ),
+    ).toMatch(/^DTYPE_MISMATCH: .*'w'/);
     expect(code(() => serializeGraph(g, { variables: new Map([[g.nodeByName('bias')!, tensor([1, 2])]]) }))).toMatch(
       /^INVALID_ARGUMENT: .*not a variable node/,
     );

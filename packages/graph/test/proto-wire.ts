@@ -106,7 +106,10 @@ export class Msg {
     return this.bytesField(field, new Uint8Array(new Float32Array(vs).buffer));
   }
   packedVarints(field: number, vs: number[]): this {
-    return this.bytesField(field, vs.flatMap((v) => varint(BigInt(v))));
+    return this.bytesField(
+      field,
+      vs.flatMap((v) => varint(BigInt(v))),
+    );
   }
   finish(): Uint8Array {
     return new Uint8Array(this.bytes);

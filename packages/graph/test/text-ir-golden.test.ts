@@ -42,7 +42,14 @@ describe('text IR golden text', () => {
     const g = new Graph();
     const x = g.placeholder('float32', [null, 3], 'x');
     const y = g.nameScope('layer', () => {
-      const w = g.variable(tensor([[1, -0.5], [0.25, 0], [2, 1e-7]]), 'w');
+      const w = g.variable(
+        tensor([
+          [1, -0.5],
+          [0.25, 0],
+          [2, 1e-7],
+        ]),
+        'w',
+      );
       const b = g.constant(tensor([0.1, -0]), undefined, 'b');
       return relu(add(matMul(x, w), b));
     });
@@ -98,7 +105,12 @@ function guesses(spec: AttrSpec): AttrValue[] {
     case 'shape':
       return [[2, 3], [6]];
     case 'tensor':
-      return [tensor([[1, 2, 3], [4, 5, 6]])];
+      return [
+        tensor([
+          [1, 2, 3],
+          [4, 5, 6],
+        ]),
+      ];
   }
 }
 
@@ -111,11 +123,19 @@ const HAND_BUILT: Record<string, (g: Graph) => void> = {
     conv2dTranspose(g.placeholder('float32', [1, 4, 4, 2], 'x'), g.placeholder('float32', [2, 2, 3, 2], 'f'), [1, 4, 4, 3], 1, 'same');
   },
   depthwiseConv2dBackpropInput: (g) => {
-    const [x, f, dy] = [[1, 4, 4, 2], [2, 2, 2, 1], [1, 4, 4, 2]].map((s, i) => g.placeholder('float32', s, `in${i}`));
+    const [x, f, dy] = [
+      [1, 4, 4, 2],
+      [2, 2, 2, 1],
+      [1, 4, 4, 2],
+    ].map((s, i) => g.placeholder('float32', s, `in${i}`));
     depthwiseConv2dBackpropInput(x!, f!, dy!, 1, 'same');
   },
   depthwiseConv2dBackpropFilter: (g) => {
-    const [x, f, dy] = [[1, 4, 4, 2], [2, 2, 2, 1], [1, 4, 4, 2]].map((s, i) => g.placeholder('float32', s, `in${i}`));
+    const [x, f, dy] = [
+      [1, 4, 4, 2],
+      [2, 2, 2, 1],
+      [1, 4, 4, 2],
+    ].map((s, i) => g.placeholder('float32', s, `in${i}`));
     depthwiseConv2dBackpropFilter(x!, f!, dy!, 1, 'same');
   },
 };
@@ -207,4 +227,3 @@ describe('text IR for every registered op', () => {
     expect(again.nodes.length).toBe(g.nodes.length);
   });
 });
-

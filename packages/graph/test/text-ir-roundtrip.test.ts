@@ -84,7 +84,13 @@ describe('text IR round trip', () => {
     const x = g.placeholder('float32', [null, 4], 'x');
     const labels = g.placeholder('int32', [null], 'labels');
     const h = g.nameScope('dense_1', () => {
-      const w = g.variable(tensor(Array.from({ length: 12 }, (_, i) => i / 7), [4, 3]), 'w');
+      const w = g.variable(
+        tensor(
+          Array.from({ length: 12 }, (_, i) => i / 7),
+          [4, 3],
+        ),
+        'w',
+      );
       const b = g.variable(tensor([0.1, -0.2, 0.3]), 'b', { trainable: false });
       return relu(add(matMul(x, w), b));
     });
@@ -111,9 +117,35 @@ describe('text IR round trip', () => {
     special.forEach((b, i) => (bits[i * 100] = b));
     const big = g.constant(new Tensor('float32', [30, 40], floatBits(bits)), undefined, 'weights/big');
     g.variable(new Tensor('float32', [1000], floatBits(bits.slice(0, 1000))), 'v/big');
-    g.constant(tensor(Array.from({ length: 1500 }, (_, i) => i * 7919 - 3000000), [1500], 'int32'), undefined, 'ints');
-    g.constant(tensor(Array.from({ length: 1001 }, (_, i) => i % 3 === 0), [7, 11, 13]), undefined, 'bools');
-    g.constant(tensor([[1, -2], [2147483647, -2147483648]], undefined, 'int32'), undefined, 'int_small');
+    g.constant(
+      tensor(
+        Array.from({ length: 1500 }, (_, i) => i * 7919 - 3000000),
+        [1500],
+        'int32',
+      ),
+      undefined,
+      'ints',
+    );
+    g.constant(
+      tensor(
+        Array.from({ length: 1001 }, (_, i) => i % 3 === 0),
+        [7, 11, 13],
+      ),
+      undefined,
+      'bools',
+    );
+    g.constant(
+      tensor(
+        [
+          [1, -2],
+          [2147483647, -2147483648],
+        ],
+        undefined,
+        'int32',
+      ),
+      undefined,
+      'int_small',
+    );
     g.constant(tensor([[true, false, true]]), undefined, 'bool_small');
     g.constant(3.5, undefined, 'scalar');
     g.constant(new Tensor('float32', [2, 0]), undefined, 'empty');
@@ -181,4 +213,3 @@ describe('text IR round trip', () => {
     expect(Object.is(parsed.nodeByName('leakyRelu_5')!.attrs.alpha, -0)).toBe(true);
   });
 });
-

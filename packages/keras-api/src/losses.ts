@@ -29,7 +29,12 @@ const EPS = 1e-7;
 
 /** Mean over every axis but the batch (per-example value). */
 function perExample(x: SymbolicTensor): SymbolicTensor {
-  return x.shape.length <= 1 ? x : mean(x, [...Array(x.shape.length - 1).keys()].map((i) => i + 1));
+  return x.shape.length <= 1
+    ? x
+    : mean(
+        x,
+        [...Array(x.shape.length - 1).keys()].map((i) => i + 1),
+      );
 }
 
 /** The logits behind `p` when p = op(logits) for `op`, else null. */
@@ -51,9 +56,7 @@ export const LOSSES = {
   },
   categoricalCrossentropy: (y: SymbolicTensor, p: SymbolicTensor) => {
     const logits = logitsOf(p, 'softmax');
-    const perRow = logits
-      ? graphLosses.softmaxCrossEntropy(y, logits, null, 0, Reduction.NONE)
-      : neg(sum(mul(y, log(clipByValue(p, EPS, 1 - EPS))), -1));
+    const perRow = logits ? graphLosses.softmaxCrossEntropy(y, logits, null, 0, Reduction.NONE) : neg(sum(mul(y, log(clipByValue(p, EPS, 1 - EPS))), -1));
     return perExample(perRow);
   },
   sparseCategoricalCrossentropy: (y: SymbolicTensor, p: SymbolicTensor) => {

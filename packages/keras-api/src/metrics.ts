@@ -11,7 +11,12 @@ function asFloat(x: SymbolicTensor): SymbolicTensor {
 }
 
 function perExample(x: SymbolicTensor): SymbolicTensor {
-  return x.shape.length <= 1 ? x : mean(x, [...Array(x.shape.length - 1).keys()].map((i) => i + 1));
+  return x.shape.length <= 1
+    ? x
+    : mean(
+        x,
+        [...Array(x.shape.length - 1).keys()].map((i) => i + 1),
+      );
 }
 
 export const METRICS = {

@@ -33,7 +33,10 @@ export function optimizerConfig(o: Optimizer): OptimizerConfig {
     };
   }
   if (o instanceof MomentumOptimizer) {
-    return { className: 'Momentum', config: { learningRate: num(o, o.learningRate, 'learningRate'), momentum: num(o, o.momentum, 'momentum'), useNesterov: o.useNesterov } };
+    return {
+      className: 'Momentum',
+      config: { learningRate: num(o, o.learningRate, 'learningRate'), momentum: num(o, o.momentum, 'momentum'), useNesterov: o.useNesterov },
+    };
   }
   if (o instanceof AdagradOptimizer) {
     return { className: 'Adagrad', config: { learningRate: num(o, o.learningRate, 'learningRate'), initialAccumulatorValue: o.initialAccumulatorValue } };
@@ -76,7 +79,11 @@ const DEFAULTS: Record<string, OptimizerConfig> = {
 export function resolveOptimizer(id: unknown): OptimizerConfig {
   if (typeof id === 'string') {
     const d = DEFAULTS[id];
-    if (!d) throw new KilnError('INVALID_ARGUMENT', `compile: unknown optimizer '${id}' (expected one of ${Object.keys(DEFAULTS).join(', ')}, or an optimizer from train.*)`);
+    if (!d)
+      throw new KilnError(
+        'INVALID_ARGUMENT',
+        `compile: unknown optimizer '${id}' (expected one of ${Object.keys(DEFAULTS).join(', ')}, or an optimizer from train.*)`,
+      );
     return { className: d.className, config: { ...d.config } };
   }
   if (typeof id === 'object' && id !== null && 'minimize' in id) return optimizerConfig(id as Optimizer);

@@ -49,7 +49,10 @@ export function l2(config: { l2?: number } = {}): Regularizer {
 export type RegularizerIdentifier = Regularizer | 'l1' | 'l2' | 'l1l2';
 
 /** A regularizer from its name or itself; null/undefined stays null. */
-export function getRegularizer(id: RegularizerIdentifier | { className: string; config: { l1: number; l2: number } } | null | undefined, what: string): Regularizer | null {
+export function getRegularizer(
+  id: RegularizerIdentifier | { className: string; config: { l1: number; l2: number } } | null | undefined,
+  what: string,
+): Regularizer | null {
   if (id === null || id === undefined) return null;
   if (id === 'l1') return l1();
   if (id === 'l2') return l2();

@@ -77,7 +77,10 @@ export interface CompiledModel<F extends readonly Fetch[] = readonly Fetch[]> {
 function checkBackend(backend: unknown, what: string): void {
   if (backend === 'cpu') return;
   if (backend === 'webgpu') {
-    throw new KilnError('UNSUPPORTED', `${what}: backend 'webgpu' is not available yet in this build (the WGSL code generator is not written); use backend: 'cpu'`);
+    throw new KilnError(
+      'UNSUPPORTED',
+      `${what}: backend 'webgpu' is not available yet in this build (the WGSL code generator is not written); use backend: 'cpu'`,
+    );
   }
   throw new KilnError('INVALID_ARGUMENT', `${what}: unknown backend '${String(backend)}' (expected 'cpu' or 'webgpu')`);
 }
@@ -160,7 +163,10 @@ class CpuCompiledModel implements CompiledModel<readonly Fetch[]> {
 
   private checkFeeds(feeds: Record<string, Tensor>): Map<string, Tensor> {
     if (feeds === null || typeof feeds !== 'object' || Array.isArray(feeds) || feeds instanceof Tensor) {
-      throw new KilnError('INVALID_FEED', `CompiledModel.run: feeds must be an object mapping placeholder names to Tensors, got ${feeds === null ? 'null' : Array.isArray(feeds) ? 'an array' : typeof feeds}`);
+      throw new KilnError(
+        'INVALID_FEED',
+        `CompiledModel.run: feeds must be an object mapping placeholder names to Tensors, got ${feeds === null ? 'null' : Array.isArray(feeds) ? 'an array' : typeof feeds}`,
+      );
     }
     const byName = new Map<string, Tensor>();
     for (const [k, v] of Object.entries(feeds)) byName.set(k.replace(/:0$/, ''), v);
@@ -174,12 +180,18 @@ class CpuCompiledModel implements CompiledModel<readonly Fetch[]> {
         throw new KilnError('MISSING_FEED', `CompiledModel.run: feed '${f.name}' (${want}) is missing; the compiled model needs ${all}`);
       }
       if (!(value instanceof Tensor)) {
-        throw new KilnError('INVALID_FEED', `CompiledModel.run: feed '${f.name}' must be a Tensor (${want}), got ${value === null ? 'null' : typeof value}; wrap values with tensor()`);
+        throw new KilnError(
+          'INVALID_FEED',
+          `CompiledModel.run: feed '${f.name}' must be a Tensor (${want}), got ${value === null ? 'null' : typeof value}; wrap values with tensor()`,
+        );
       }
       const got = `${value.dtype}${fmtShape(value.shape)}`;
       if (value.dtype !== b.dtype) throw new KilnError('DTYPE_MISMATCH', `CompiledModel.run: feed '${f.name}' expects ${want}, got ${got}`);
       if (value.shape.length !== b.shape.length || value.shape.some((d, i) => d !== b.shape[i])) {
-        throw new KilnError('SHAPE_MISMATCH', `CompiledModel.run: feed '${f.name}' expects ${want} (the shape it was compiled for), got ${got}; compile again with feedShapes for other shapes`);
+        throw new KilnError(
+          'SHAPE_MISMATCH',
+          `CompiledModel.run: feed '${f.name}' expects ${want} (the shape it was compiled for), got ${got}; compile again with feedShapes for other shapes`,
+        );
       }
       out.set(f.name, value);
     }
@@ -206,10 +218,15 @@ async function cpuModel(program: Program, variables: Map<string, Tensor>, seed: 
 /** Concrete shapes for every feed: the placeholder's own, or feedShapes' (which must agree). */
 function resolveFeedShapes(spec: CompileModelSpec): Record<string, number[]> {
   const given = spec.feedShapes ?? {};
-  if (given === null || typeof given !== 'object') throw new KilnError('INVALID_ARGUMENT', `compileModel: feedShapes must be an object mapping placeholder names to shapes`);
+  if (given === null || typeof given !== 'object')
+    throw new KilnError('INVALID_ARGUMENT', `compileModel: feedShapes must be an object mapping placeholder names to shapes`);
   const names = new Set(spec.feeds.map((f) => f.node.name));
   for (const k of Object.keys(given)) {
-    if (!names.has(k)) throw new KilnError('INVALID_ARGUMENT', `compileModel: feedShapes has '${k}', which is not among the feeds (${[...names].map((n) => `'${n}'`).join(', ')})`);
+    if (!names.has(k))
+      throw new KilnError(
+        'INVALID_ARGUMENT',
+        `compileModel: feedShapes has '${k}', which is not among the feeds (${[...names].map((n) => `'${n}'`).join(', ')})`,
+      );
   }
   const out: Record<string, number[]> = {};
   for (const f of spec.feeds) {
@@ -240,7 +257,11 @@ function resolveFeedShapes(spec: CompileModelSpec): Record<string, number[]> {
 }
 
 /** Compiles `g` once for the given fetches, feeds and concrete feed shapes. */
-export async function compileModel<const F extends readonly SymbolicTensor[]>(g: Graph, spec: CompileModelSpec<F>, opts: CompiledModelOptions): Promise<CompiledModel<F>> {
+export async function compileModel<const F extends readonly SymbolicTensor[]>(
+  g: Graph,
+  spec: CompileModelSpec<F>,
+  opts: CompiledModelOptions,
+): Promise<CompiledModel<F>> {
   checkBackend(opts?.backend, 'compileModel');
   const seed = checkSeed(opts.seed, 'compileModel');
   if (!spec || !Array.isArray(spec.fetches) || !Array.isArray(spec.feeds)) {
@@ -248,7 +269,10 @@ export async function compileModel<const F extends readonly SymbolicTensor[]>(g:
   }
   for (const [i, t] of [...spec.fetches, ...spec.feeds].entries()) {
     if (!isSymbolic(t) || t.graph !== g) {
-      throw new KilnError('INVALID_ARGUMENT', `compileModel: ${i < spec.fetches.length ? `fetch ${i}` : `feed ${i - spec.fetches.length}`} must be a SymbolicTensor of this graph`);
+      throw new KilnError(
+        'INVALID_ARGUMENT',
+        `compileModel: ${i < spec.fetches.length ? `fetch ${i}` : `feed ${i - spec.fetches.length}`} must be a SymbolicTensor of this graph`,
+      );
     }
   }
   const copts: CompileOptions = { fuse: opts.fuse ?? true, feedShapes: resolveFeedShapes(spec), constantEvaluator: referenceConstantEvaluator };

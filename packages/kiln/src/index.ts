@@ -46,7 +46,14 @@ export { session, type KilnSessionOptions } from './session.js';
 export { restore } from './restore.js';
 export { Session, type SessionOptions, type CompiledOptions, type Fetch, type FetchValue, type FetchValues } from '@kiln/compiler';
 export { compile, type CompileOptions, type Program, type ProgramStats } from '@kiln/compiler';
-export { compileModel, loadCompiled, type CompiledModel, type CompileModelSpec, type CompiledModelOptions, type LoadCompiledOptions } from './compiled-model.js';
+export {
+  compileModel,
+  loadCompiled,
+  type CompiledModel,
+  type CompileModelSpec,
+  type CompiledModelOptions,
+  type LoadCompiledOptions,
+} from './compiled-model.js';
 export { io } from './io.js';
 
 // ---- ONNX -------------------------------------------------------------------------------------

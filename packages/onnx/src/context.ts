@@ -4,17 +4,7 @@
  * Tensors. Converters map the node onto Kiln ops and return one value per ONNX output.
  */
 import { type DType, type Graph, KilnError, type SymbolicTensor, Tensor, fmtShape } from '@kiln/graph';
-import {
-  ATTR_FLOAT,
-  ATTR_FLOATS,
-  ATTR_INT,
-  ATTR_INTS,
-  ATTR_STRING,
-  ATTR_TENSOR,
-  type OnnxAttr,
-  type OnnxNode,
-  tensorFromProto,
-} from './decode.js';
+import { ATTR_FLOAT, ATTR_FLOATS, ATTR_INT, ATTR_INTS, ATTR_STRING, ATTR_TENSOR, type OnnxAttr, type OnnxNode, tensorFromProto } from './decode.js';
 
 /** Thrown by converters for a feature Kiln cannot import; collected across the whole graph. */
 export class Unsupported extends Error {

@@ -10,9 +10,23 @@ import { type BytesLike, type DType, KilnError, Tensor, allocData, fmtShape, siz
 import { onnxType } from './export/onnx-schema.js';
 
 export const ONNX_DTYPE_NAMES: Record<number, string> = {
-  0: 'UNDEFINED', 1: 'FLOAT', 2: 'UINT8', 3: 'INT8', 4: 'UINT16', 5: 'INT16', 6: 'INT32', 7: 'INT64',
-  8: 'STRING', 9: 'BOOL', 10: 'FLOAT16', 11: 'DOUBLE', 12: 'UINT32', 13: 'UINT64', 14: 'COMPLEX64',
-  15: 'COMPLEX128', 16: 'BFLOAT16',
+  0: 'UNDEFINED',
+  1: 'FLOAT',
+  2: 'UINT8',
+  3: 'INT8',
+  4: 'UINT16',
+  5: 'INT16',
+  6: 'INT32',
+  7: 'INT64',
+  8: 'STRING',
+  9: 'BOOL',
+  10: 'FLOAT16',
+  11: 'DOUBLE',
+  12: 'UINT32',
+  13: 'UINT64',
+  14: 'COMPLEX64',
+  15: 'COMPLEX128',
+  16: 'BFLOAT16',
 };
 
 export function onnxDTypeName(code: number): string {
@@ -49,7 +63,14 @@ export function kilnDType(code: number): DType | undefined {
     case 1: // FLOAT
     case 10: // FLOAT16 (widened exactly)
       return 'float32';
-    case 2: case 3: case 4: case 5: case 6: case 7: case 12: case 13:
+    case 2:
+    case 3:
+    case 4:
+    case 5:
+    case 6:
+    case 7:
+    case 12:
+    case 13:
       return 'int32';
     case 9:
       return 'bool';
@@ -220,7 +241,10 @@ export function decodeTensorProto(buf: Uint8Array, what = 'TensorProto'): OnnxTe
   // A TensorProto never carries a `segment` in a model or test file; a sequence's or optional's
   // element (field 3 of SequenceProto/OptionalProto) lands there when read as a TensorProto.
   if (has(m, 'segment') || looksLikeContainer(buf, m)) {
-    throw new KilnError('UNSUPPORTED', `${what}: the value is an ONNX sequence or optional (SequenceProto/OptionalProto), not a tensor; Kiln has no sequence/optional values`);
+    throw new KilnError(
+      'UNSUPPORTED',
+      `${what}: the value is an ONNX sequence or optional (SequenceProto/OptionalProto), not a tensor; Kiln has no sequence/optional values`,
+    );
   }
   return tensorOf(m, what);
 }
@@ -339,10 +363,7 @@ export function decodeModel(input: BytesLike, who = 'importOnnx'): OnnxModel {
 function toInt32(v: bigint, what: string, index: number, saturate: boolean): number {
   if (v < -2147483648n || v > 2147483647n) {
     if (saturate) return v < 0n ? -2147483648 : 2147483647;
-    throw new KilnError(
-      'UNSUPPORTED',
-      `${what}: int64 value ${v} at index ${index} does not fit in int32 (Kiln stores integers as int32)`,
-    );
+    throw new KilnError('UNSUPPORTED', `${what}: int64 value ${v} at index ${index} does not fit in int32 (Kiln stores integers as int32)`);
   }
   return Number(v);
 }
@@ -393,7 +414,18 @@ export function tensorFromProto(t: OnnxTensor, what: string, opts: { saturate?: 
   // anything is allocated: dims [100000, 100000] with no data must not allocate 40 GB.
   const width: Record<number, number> = { 1: 4, 2: 1, 3: 1, 4: 2, 5: 2, 6: 4, 7: 8, 9: 1, 10: 2, 11: 8, 12: 4, 13: 8 };
   const w = width[code]!;
-  const present = raw && raw.length > 0 ? raw.length / w : code === 1 ? t.floatData.length : code === 11 ? t.doubleData.length : code === 7 ? t.int64Data.length : code === 12 || code === 13 ? t.uint64Data.length : t.int32Data.length;
+  const present =
+    raw && raw.length > 0
+      ? raw.length / w
+      : code === 1
+        ? t.floatData.length
+        : code === 11
+          ? t.doubleData.length
+          : code === 7
+            ? t.int64Data.length
+            : code === 12 || code === 13
+              ? t.uint64Data.length
+              : t.int32Data.length;
   if (!Number.isSafeInteger(n) || n !== present) throw bad(present);
   chargeBudget(n * (dtype === 'bool' ? 1 : 4), what);
   const data = allocData(dtype, n);
@@ -404,18 +436,42 @@ export function tensorFromProto(t: OnnxTensor, what: string, opts: { saturate?: 
     for (let i = 0; i < n; i++) {
       const o = i * w;
       switch (code) {
-        case 1: data[i] = dv.getFloat32(o, true); break;
-        case 2: data[i] = dv.getUint8(o); break;
-        case 3: data[i] = dv.getInt8(o); break;
-        case 4: data[i] = dv.getUint16(o, true); break;
-        case 5: data[i] = dv.getInt16(o, true); break;
-        case 6: data[i] = dv.getInt32(o, true); break;
-        case 7: data[i] = toInt32(dv.getBigInt64(o, true), what, i, sat); break;
-        case 9: data[i] = dv.getUint8(o) !== 0 ? 1 : 0; break;
-        case 10: data[i] = halfToFloat(dv.getUint16(o, true)); break;
-        case 11: data[i] = dv.getFloat64(o, true); break;
-        case 12: data[i] = toInt32(BigInt(dv.getUint32(o, true)), what, i, sat); break;
-        case 13: data[i] = toInt32(dv.getBigUint64(o, true), what, i, sat); break;
+        case 1:
+          data[i] = dv.getFloat32(o, true);
+          break;
+        case 2:
+          data[i] = dv.getUint8(o);
+          break;
+        case 3:
+          data[i] = dv.getInt8(o);
+          break;
+        case 4:
+          data[i] = dv.getUint16(o, true);
+          break;
+        case 5:
+          data[i] = dv.getInt16(o, true);
+          break;
+        case 6:
+          data[i] = dv.getInt32(o, true);
+          break;
+        case 7:
+          data[i] = toInt32(dv.getBigInt64(o, true), what, i, sat);
+          break;
+        case 9:
+          data[i] = dv.getUint8(o) !== 0 ? 1 : 0;
+          break;
+        case 10:
+          data[i] = halfToFloat(dv.getUint16(o, true));
+          break;
+        case 11:
+          data[i] = dv.getFloat64(o, true);
+          break;
+        case 12:
+          data[i] = toInt32(BigInt(dv.getUint32(o, true)), what, i, sat);
+          break;
+        case 13:
+          data[i] = toInt32(dv.getBigUint64(o, true), what, i, sat);
+          break;
       }
     }
   } else {

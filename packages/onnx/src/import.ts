@@ -7,7 +7,17 @@
  */
 import { type BytesLike, type DType, Graph, KilnError, type SymbolicTensor, Tensor, fmtShape } from '@kiln/graph';
 import { ConvertContext, type ImportValue, type InputSource, type Produced, Saturated, Unsupported } from './context.js';
-import { DEFAULT_ONNX_MAX_BYTES, type OnnxModel, type OnnxValueInfo, decodeModel, kilnDType, onnxDTypeName, tensorFromProto, withFloat64AsFloat32, withTensorBudget } from './decode.js';
+import {
+  DEFAULT_ONNX_MAX_BYTES,
+  type OnnxModel,
+  type OnnxValueInfo,
+  decodeModel,
+  kilnDType,
+  onnxDTypeName,
+  tensorFromProto,
+  withFloat64AsFloat32,
+  withTensorBudget,
+} from './decode.js';
 import { foldNode } from './fold.js';
 import { type ConverterDef, getConverter, staticInputsOf } from './registry.js';
 import './ops/index.js';
@@ -89,7 +99,8 @@ function checkSingleAssignment(model: OnnxModel): void {
     for (const o of n.outputs) {
       if (o === '') continue;
       const first = producer.get(o);
-      if (first !== undefined) throw new KilnError('CORRUPT_MODEL', `ONNX ${label} writes '${o}', which ${first} already defines (ONNX values are assigned once)`);
+      if (first !== undefined)
+        throw new KilnError('CORRUPT_MODEL', `ONNX ${label} writes '${o}', which ${first} already defines (ONNX values are assigned once)`);
       producer.set(o, label);
     }
   });
@@ -101,7 +112,10 @@ export function convertModel(model: OnnxModel, opts: ImportOptions = {}): Import
     throw new KilnError('INVALID_ARGUMENT', `importOnnx: maxBytes must be a positive integer number of bytes, got ${String(maxBytes)}`);
   }
   if (opts.float64 !== undefined && opts.float64 !== 'float32') {
-    throw new KilnError('INVALID_ARGUMENT', `importOnnx: float64 must be 'float32' (compute float64 values in float32) or left out, got ${String(opts.float64)}`);
+    throw new KilnError(
+      'INVALID_ARGUMENT',
+      `importOnnx: float64 must be 'float32' (compute float64 values in float32) or left out, got ${String(opts.float64)}`,
+    );
   }
   checkSingleAssignment(model);
   return withFloat64AsFloat32(opts.float64 === 'float32', 'importOnnx', () => withTensorBudget(maxBytes, () => convertChecked(model, opts)));
@@ -203,7 +217,12 @@ function convertChecked(model: OnnxModel, opts: ImportOptions): ImportedModel {
       const foldable = ins.every((v, i) => node.inputs[i] === '' || (v?.konst !== undefined && !v.overflow));
       if (foldable) {
         try {
-          produced = foldNode(def, node, opset, ins.map((v) => v?.konst));
+          produced = foldNode(
+            def,
+            node,
+            opset,
+            ins.map((v) => v?.konst),
+          );
         } catch (e) {
           // A kernel missing on the reference executor: convert symbolically instead.
           if (!(e instanceof KilnError && (e.code === 'UNSUPPORTED' || e.code === 'UNKNOWN_OP'))) throw e;
@@ -276,8 +295,7 @@ function convertChecked(model: OnnxModel, opts: ImportOptions): ImportedModel {
   if (issues.length) {
     throw new KilnError(
       'UNSUPPORTED',
-      `importOnnx: the model uses ${issues.length} unsupported feature${issues.length > 1 ? 's' : ''}:\n` +
-        issues.map((s) => `  - ${s}`).join('\n'),
+      `importOnnx: the model uses ${issues.length} unsupported feature${issues.length > 1 ? 's' : ''}:\n` + issues.map((s) => `  - ${s}`).join('\n'),
     );
   }
   return { graph: g, inputs, inputNames, outputs, outputNames, opset };

@@ -20,7 +20,8 @@ export interface ConverterDef {
 const converters = new Map<string, ConverterDef>();
 
 export function registerConverter(def: ConverterDef): void {
-  if (converters.has(def.opType)) throw new KilnError('INTERNAL', `ONNX converter for '${def.opType}' registered twice: each ONNX opType has exactly one converter`);
+  if (converters.has(def.opType))
+    throw new KilnError('INTERNAL', `ONNX converter for '${def.opType}' registered twice: each ONNX opType has exactly one converter`);
   converters.set(def.opType, def);
 }
 

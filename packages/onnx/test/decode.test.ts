@@ -9,7 +9,10 @@ describe('decodeOnnxTensor', () => {
     const f = decodeOnnxTensor(tensorProto({ name: 'x', dims: [2, 2], type: FLOAT, values: [1, -2.5, 3, 4] }));
     expect(f.name).toBe('x');
     expect(f.onnxDType).toBe('FLOAT');
-    expect(f.tensor.toArray()).toEqual([[1, -2.5], [3, 4]]);
+    expect(f.tensor.toArray()).toEqual([
+      [1, -2.5],
+      [3, 4],
+    ]);
     const i = decodeOnnxTensor(tensorProto({ dims: [3], type: INT32, values: [7, -8, 9] }));
     expect(i.tensor.dtype).toBe('int32');
     expect(i.tensor.toFlat()).toEqual([7, -8, 9]);
@@ -63,10 +66,20 @@ describe('decodeOnnxTensor', () => {
 describe('decodeOnnxTensor on non-tensor values and damaged bytes', () => {
   it('a SequenceProto or OptionalProto value is UNSUPPORTED, naming sequence/optional', () => {
     const el = onnxType('TensorProto').create({ dims: [2], data_type: FLOAT, float_data: [1, 2] });
-    const seq = onnxType('SequenceProto').encode(onnxType('SequenceProto').create({ name: 'seq', elem_type: 1, tensor_values: [el] })).finish();
-    const opt = onnxType('OptionalProto').encode(onnxType('OptionalProto').create({ name: 'opt', elem_type: 1, tensor_value: el })).finish();
-    const empty = onnxType('OptionalProto').encode(onnxType('OptionalProto').create({ name: 'x', elem_type: 1 })).finish();
-    for (const [label, bytes] of [['sequence', seq], ['optional', opt], ['empty optional', empty]] as const) {
+    const seq = onnxType('SequenceProto')
+      .encode(onnxType('SequenceProto').create({ name: 'seq', elem_type: 1, tensor_values: [el] }))
+      .finish();
+    const opt = onnxType('OptionalProto')
+      .encode(onnxType('OptionalProto').create({ name: 'opt', elem_type: 1, tensor_value: el }))
+      .finish();
+    const empty = onnxType('OptionalProto')
+      .encode(onnxType('OptionalProto').create({ name: 'x', elem_type: 1 }))
+      .finish();
+    for (const [label, bytes] of [
+      ['sequence', seq],
+      ['optional', opt],
+      ['empty optional', empty],
+    ] as const) {
       let err: unknown;
       try {
         decodeOnnxTensor(bytes);

@@ -3,7 +3,6 @@ import { importOnnx } from '@kiln/onnx';
 import { FLOAT, INT64, modelProto } from './onnx-builder.js';
 import { kilnErrorOf } from '../../../tests/helpers/kiln-error.js';
 
-
 const valid = modelProto({
   nodes: [{ op: 'Relu', inputs: ['x'], outputs: ['y'] }],
   inputs: [{ name: 'x', type: FLOAT, dims: [2] }],

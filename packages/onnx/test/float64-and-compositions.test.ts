@@ -43,7 +43,15 @@ describe('float64 models', () => {
 });
 
 /** Imports a one-node model and runs it on the reference executor. */
-function run1(op: string, ins: { name: string; type: number; dims: number[] }[], feeds: Record<string, ReturnType<typeof tensor>>, attrs: ModelSpec['nodes'][0]['attrs'] = {}, outDims: number[] = [], outType = FLOAT, opset = 18): number[] {
+function run1(
+  op: string,
+  ins: { name: string; type: number; dims: number[] }[],
+  feeds: Record<string, ReturnType<typeof tensor>>,
+  attrs: ModelSpec['nodes'][0]['attrs'] = {},
+  outDims: number[] = [],
+  outType = FLOAT,
+  opset = 18,
+): number[] {
   const m = importOnnxModel(
     modelProto({
       nodes: [{ op, inputs: ins.map((i) => i.name), outputs: ['y'], attrs }],
@@ -59,28 +67,53 @@ describe('composed importers', () => {
   it('Mod: Python remainder by default, C fmod with fmod=1, on int and float', () => {
     const a = tensor([-7, 7, -7, 7], undefined, 'int32');
     const b = tensor([3, -3, -3, 3], undefined, 'int32');
-    const ins = [{ name: 'a', type: INT32, dims: [4] }, { name: 'b', type: INT32, dims: [4] }];
+    const ins = [
+      { name: 'a', type: INT32, dims: [4] },
+      { name: 'b', type: INT32, dims: [4] },
+    ];
     expect(run1('Mod', ins, { a, b }, {}, [4], INT32)).toEqual([2, -2, -1, 1]);
     expect(run1('Mod', ins, { a, b }, { fmod: { i: 1 } }, [4], INT32)).toEqual([-1, 1, -1, 1]);
-    const fins = [{ name: 'a', type: FLOAT, dims: [2] }, { name: 'b', type: FLOAT, dims: [2] }];
+    const fins = [
+      { name: 'a', type: FLOAT, dims: [2] },
+      { name: 'b', type: FLOAT, dims: [2] },
+    ];
     const got = run1('Mod', fins, { a: tensor([-7.5, 7.5]), b: tensor([2, -2]) }, { fmod: { i: 1 } }, [2]);
     expect(got).toEqual([-1.5, 1.5]);
     expect(run1('Mod', fins, { a: tensor([-7.5, 7.5]), b: tensor([2, -2]) }, {}, [2])).toEqual([0.5, -0.5]);
   });
 
   it('GatherElements and ScatterElements along axis 1 (negative indices wrap)', () => {
-    const x = tensor([[1, 2, 3], [4, 5, 6]]);
-    const idx = tensor([[2, 0], [-1, 1]], undefined, 'int32');
-    const gins = [{ name: 'x', type: FLOAT, dims: [2, 3] }, { name: 'i', type: INT64, dims: [2, 2] }];
+    const x = tensor([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
+    const idx = tensor(
+      [
+        [2, 0],
+        [-1, 1],
+      ],
+      undefined,
+      'int32',
+    );
+    const gins = [
+      { name: 'x', type: FLOAT, dims: [2, 3] },
+      { name: 'i', type: INT64, dims: [2, 2] },
+    ];
     expect(run1('GatherElements', gins, { x, i: idx }, { axis: { i: 1 } }, [2, 2])).toEqual([3, 1, 6, 5]);
     const sins = [...gins, { name: 'u', type: FLOAT, dims: [2, 2] }];
-    const u = tensor([[10, 20], [30, 40]]);
+    const u = tensor([
+      [10, 20],
+      [30, 40],
+    ]);
     expect(run1('ScatterElements', sins, { x, i: idx, u }, { axis: { i: 1 } }, [2, 3])).toEqual([20, 2, 10, 4, 40, 30]);
     expect(run1('ScatterElements', sins, { x, i: idx, u }, { axis: { i: 1 }, reduction: { s: 'add' } }, [2, 3])).toEqual([21, 2, 13, 4, 45, 36]);
   });
 
   it('Trilu keeps the upper or lower triangle from diagonal k', () => {
-    const x = tensor([[1, 2, 3], [4, 5, 6]]);
+    const x = tensor([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
     const ins = [{ name: 'x', type: FLOAT, dims: [2, 3] }];
     expect(run1('Trilu', ins, { x }, {}, [2, 3])).toEqual([1, 2, 3, 0, 5, 6]);
     expect(run1('Trilu', ins, { x }, { upper: { i: 0 } }, [2, 3])).toEqual([1, 0, 0, 4, 5, 0]);
@@ -91,16 +124,43 @@ describe('composed importers', () => {
     const d2s = run1('DepthToSpace', [{ name: 'x', type: FLOAT, dims: [1, 4, 2, 2] }], { x }, { blocksize: { i: 2 } }, [1, 1, 4, 4]);
     // out[0,0,h*2+i,w*2+j] = x[0, i*2+j, h, w]
     expect(d2s.slice(0, 4)).toEqual([0, 4, 1, 5]);
-    const back = run1('SpaceToDepth', [{ name: 'x', type: FLOAT, dims: [1, 1, 4, 4] }], { x: tensor(d2s).reshape([1, 1, 4, 4]) }, { blocksize: { i: 2 } }, [1, 4, 2, 2]);
+    const back = run1(
+      'SpaceToDepth',
+      [{ name: 'x', type: FLOAT, dims: [1, 1, 4, 4] }],
+      { x: tensor(d2s).reshape([1, 1, 4, 4]) },
+      { blocksize: { i: 2 } },
+      [1, 4, 2, 2],
+    );
     expect(back).toEqual(x.toFlat());
-    expect(run1('Hardmax', [{ name: 'x', type: FLOAT, dims: [2, 3] }], { x: tensor([[1, 3, 3], [5, 0, 1]]) }, {}, [2, 3])).toEqual([0, 1, 0, 1, 0, 0]);
+    expect(
+      run1(
+        'Hardmax',
+        [{ name: 'x', type: FLOAT, dims: [2, 3] }],
+        {
+          x: tensor([
+            [1, 3, 3],
+            [5, 0, 1],
+          ]),
+        },
+        {},
+        [2, 3],
+      ),
+    ).toEqual([0, 1, 0, 1, 0, 0]);
   });
 
   it('NegativeLogLikelihoodLoss: mean over the weights of the non-ignored targets', () => {
-    const logp = tensor([[-1, -2, -3], [-0.5, -1.5, -2.5], [-3, -2, -1]]);
+    const logp = tensor([
+      [-1, -2, -3],
+      [-0.5, -1.5, -2.5],
+      [-3, -2, -1],
+    ]);
     const t = tensor([0, 2, 1], undefined, 'int32');
     const w = tensor([1, 2, 4]);
-    const ins = [{ name: 'p', type: FLOAT, dims: [3, 3] }, { name: 't', type: INT64, dims: [3] }, { name: 'w', type: FLOAT, dims: [3] }];
+    const ins = [
+      { name: 'p', type: FLOAT, dims: [3, 3] },
+      { name: 't', type: INT64, dims: [3] },
+      { name: 'w', type: FLOAT, dims: [3] },
+    ];
     // Target 1 (row 2) is ignored: (1*1 + 4*2.5) / (1 + 4).
     const [loss] = run1('NegativeLogLikelihoodLoss', ins, { p: logp, t, w }, { ignore_index: { i: 1 } }, []);
     expect(loss).toBeCloseTo(11 / 5, 6);

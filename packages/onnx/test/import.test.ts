@@ -23,8 +23,17 @@ describe('importOnnx', () => {
     expect(g.tensorByName('y').shape).toEqual([3]);
     const out = g.tensorByName('out');
     expect(out.shape).toEqual([null, 3]);
-    const [v] = evaluate([out], { x: tensor([[1, -2, 3], [-4, 5, -6]]), y: tensor([1, 1, 1]) });
-    expect(v!.toArray()).toEqual([[2, 0, 4], [0, 6, 0]]);
+    const [v] = evaluate([out], {
+      x: tensor([
+        [1, -2, 3],
+        [-4, 5, -6],
+      ]),
+      y: tensor([1, 1, 1]),
+    });
+    expect(v!.toArray()).toEqual([
+      [2, 0, 4],
+      [0, 6, 0],
+    ]);
   });
 
   it('turns initializers into constants, or variables on request', () => {

@@ -153,6 +153,9 @@ export function modelProto(m: ModelSpec): Uint8Array {
   for (const t of m.initializers ?? []) g.bytes(5, tensorProto(t));
   for (const v of m.inputs) g.bytes(11, valueInfo(v));
   for (const v of m.outputs) g.bytes(12, valueInfo(v));
-  const opset = new Writer().string(1, '').int(2, m.opset ?? 18).finish();
+  const opset = new Writer()
+    .string(1, '')
+    .int(2, m.opset ?? 18)
+    .finish();
   return new Writer().int(1, 8).bytes(7, g.finish()).bytes(8, opset).finish();
 }

@@ -15,7 +15,12 @@ export function referenceConstantEvaluator(op: string, inputs: Tensor[], attrs: 
   const noState = () => {
     throw new KilnError('INTERNAL', `constant folding: ${op} has no state to read or write`);
   };
-  return getRefKernel(op)(inputs, attrs, { node: node ?? ({ op, name: '(constant)' } as unknown as Node), random: noState, readVariable: noState, writeVariable: noState });
+  return getRefKernel(op)(inputs, attrs, {
+    node: node ?? ({ op, name: '(constant)' } as unknown as Node),
+    random: noState,
+    readVariable: noState,
+    writeVariable: noState,
+  });
 }
 
 export interface CpuBackendOptions {

@@ -105,7 +105,13 @@ function checkFilterGrad(e: GemmEngine, c: Case, seed: number): void {
   const { x, f, dy, dyShape, want, win } = gradCase(c, seed, (a, b, y, d) => conv2dBackpropFilter(a, b, y, c.s, c.pad, d));
   const { at, out } = place(e, [x, dy], f.size);
   conv2dBackpropFilterGemm(e, {
-    x: at[0]!, xShape: c.x, dy: at[1]!, dyShape, dFilter: out, filterShape: c.f, ...win,
+    x: at[0]!,
+    xShape: c.x,
+    dy: at[1]!,
+    dyShape,
+    dFilter: out,
+    filterShape: c.f,
+    ...win,
     ...scratchFor(e, conv2dBackpropFilterScratchBytes(c.x, c.f, dyShape, win.strides, win.dilations), c),
   });
   compare(e, out, want, `backpropFilter ${label(c)}`);
@@ -115,7 +121,13 @@ function checkInputGrad(e: GemmEngine, c: Case, seed: number): void {
   const { x, f, dy, dyShape, want, win } = gradCase(c, seed, (a, b, y, d) => conv2dBackpropInput(a, b, y, c.s, c.pad, d));
   const { at, out } = place(e, [f, dy], x.size);
   conv2dBackpropInputGemm(e, {
-    dy: at[1]!, dyShape, filter: at[0]!, filterShape: c.f, dx: out, xShape: c.x, ...win,
+    dy: at[1]!,
+    dyShape,
+    filter: at[0]!,
+    filterShape: c.f,
+    dx: out,
+    xShape: c.x,
+    ...win,
     ...scratchFor(e, conv2dBackpropInputScratchBytes(c.x, c.f, dyShape, win.strides, win.dilations), c),
   });
   compare(e, out, want, `backpropInput ${label(c)}`);
@@ -131,7 +143,15 @@ function checkTranspose(e: GemmEngine, c: Case, seed: number): void {
   const { strides, padTop, padLeft } = windowOf(c.x, c.f, node); // the conv2d from outShape back to x
   const { at, out } = place(e, [x, f], want.size);
   conv2dTransposeGemm(e, {
-    x: at[0]!, xShape, filter: at[1]!, filterShape: c.f, out, outShape: c.x, strides, padTop, padLeft,
+    x: at[0]!,
+    xShape,
+    filter: at[1]!,
+    filterShape: c.f,
+    out,
+    outShape: c.x,
+    strides,
+    padTop,
+    padLeft,
     ...scratchFor(e, conv2dTransposeScratchBytes(xShape, c.f, c.x, strides), c),
   });
   compare(e, out, want, `conv2dTranspose ${label(c)}`);
@@ -168,15 +188,40 @@ function padAttrsOf(pad: PadArg): { pad: string; explicitPaddings: number[] } {
   return { pad: 'explicit', explicitPaddings: [pad[1]![0]!, pad[1]![1]!, pad[2]![0]!, pad[2]![1]!] };
 }
 
-const EXPLICIT: PadArg = [[0, 0], [1, 2], [2, 0], [0, 0]];
+const EXPLICIT: PadArg = [
+  [0, 0],
+  [1, 2],
+  [2, 0],
+  [0, 0],
+];
 
 /** The dense-conv cases: every (filter, stride, dilation, pad) combination over two channel/batch settings. */
 function denseCases(): Case[] {
   const out: Case[] = [];
-  for (const [n, ci, co] of [[1, 3, 8], [3, 8, 17]] as const) {
+  for (const [n, ci, co] of [
+    [1, 3, 8],
+    [3, 8, 17],
+  ] as const) {
     for (const k of [1, 3, 5]) {
       for (const pad of ['same', 'valid', EXPLICIT] as PadArg[]) {
-        for (const [s, d] of [[[1, 1], [1, 1]], [[2, 2], [1, 1]], [[1, 1], [2, 2]], [[2, 1], [1, 2]]] as [[number, number], [number, number]][]) {
+        for (const [s, d] of [
+          [
+            [1, 1],
+            [1, 1],
+          ],
+          [
+            [2, 2],
+            [1, 1],
+          ],
+          [
+            [1, 1],
+            [2, 2],
+          ],
+          [
+            [2, 1],
+            [1, 2],
+          ],
+        ] as [[number, number], [number, number]][]) {
           if (k === 1 && d[0] + d[1] > 2) continue;
           out.push({ x: [n, 9, 10, ci], f: [k, k, ci, co], s, d, pad });
         }
@@ -221,10 +266,17 @@ describe('conv2d gradients as GEMM', () => {
 
   it('conv2dTranspose matches the reference: strides 1/2, same/valid/explicit, 1x1 and 5x5', () => {
     let seed = 400;
-    for (const [n, o, i] of [[1, 3, 8], [3, 8, 5]] as const) {
+    for (const [n, o, i] of [
+      [1, 3, 8],
+      [3, 8, 5],
+    ] as const) {
       for (const k of [1, 3, 5]) {
         for (const pad of ['same', 'valid', EXPLICIT] as PadArg[]) {
-          for (const s of [[1, 1], [2, 2], [2, 1]] as [number, number][]) {
+          for (const s of [
+            [1, 1],
+            [2, 2],
+            [2, 1],
+          ] as [number, number][]) {
             checkTranspose(n === 1 ? e1 : e2, { x: [n, 10, 9, o], f: [k, k, o, i], s, pad }, (seed += 3));
           }
         }
@@ -235,30 +287,60 @@ describe('conv2d gradients as GEMM', () => {
   it('writes a zero filter gradient for an empty batch and zero dx for zero output channels', () => {
     const dFilter = e1.alloc(3 * 3 * 2 * 4 * 4);
     e1.f32(dFilter, 72).fill(Number.NaN);
-    const common = { strides: [1, 1] as [number, number], dilations: [1, 1] as [number, number], padTop: 1, padLeft: 1, scratch: e1.alloc(64), scratchBytes: 64 };
-    conv2dBackpropFilterGemm(e1, { ...common, x: e1.alloc(4), xShape: [0, 5, 5, 2], dy: e1.alloc(4), dyShape: [0, 5, 5, 4], dFilter, filterShape: [3, 3, 2, 4] });
+    const common = {
+      strides: [1, 1] as [number, number],
+      dilations: [1, 1] as [number, number],
+      padTop: 1,
+      padLeft: 1,
+      scratch: e1.alloc(64),
+      scratchBytes: 64,
+    };
+    conv2dBackpropFilterGemm(e1, {
+      ...common,
+      x: e1.alloc(4),
+      xShape: [0, 5, 5, 2],
+      dy: e1.alloc(4),
+      dyShape: [0, 5, 5, 4],
+      dFilter,
+      filterShape: [3, 3, 2, 4],
+    });
     expect([...e1.f32(dFilter, 72)].every((v) => v === 0)).toBe(true);
     const dx = e1.alloc(50 * 4);
     e1.f32(dx, 50).fill(Number.NaN);
-    conv2dBackpropInputGemm(e1, { ...common, dy: e1.alloc(4), dyShape: [1, 5, 5, 0], filter: e1.alloc(4), filterShape: [3, 3, 2, 0], dx, xShape: [1, 5, 5, 2] });
+    conv2dBackpropInputGemm(e1, {
+      ...common,
+      dy: e1.alloc(4),
+      dyShape: [1, 5, 5, 0],
+      filter: e1.alloc(4),
+      filterShape: [3, 3, 2, 0],
+      dx,
+      xShape: [1, 5, 5, 2],
+    });
     expect([...e1.f32(dx, 50)].every((v) => v === 0)).toBe(true);
   });
 
   it('rejects mismatched channels and a scratch smaller than one im2col row', () => {
     const p = {
-      x: e1.alloc(4 * 16), xShape: [1, 2, 2, 4] as Shape4, dy: e1.alloc(16), dyShape: [1, 2, 2, 1] as Shape4,
-      dFilter: e1.alloc(4 * 36), filterShape: [3, 3, 4, 1] as Shape4, strides: [1, 1] as [number, number],
-      dilations: [1, 1] as [number, number], padTop: 1, padLeft: 1, scratch: e1.alloc(64), scratchBytes: 64,
+      x: e1.alloc(4 * 16),
+      xShape: [1, 2, 2, 4] as Shape4,
+      dy: e1.alloc(16),
+      dyShape: [1, 2, 2, 1] as Shape4,
+      dFilter: e1.alloc(4 * 36),
+      filterShape: [3, 3, 4, 1] as Shape4,
+      strides: [1, 1] as [number, number],
+      dilations: [1, 1] as [number, number],
+      padTop: 1,
+      padLeft: 1,
+      scratch: e1.alloc(64),
+      scratchBytes: 64,
     };
     expect(() => conv2dBackpropFilterGemm(e1, { ...p, filterShape: [3, 3, 3, 1] })).toThrow(/input channels 4 != filter input channels 3/);
     expect(() => conv2dBackpropFilterGemm(e1, p)).toThrow(/at least 144 bytes \(one im2col row\), got offset \d+ with 64 bytes/);
-    expect(() =>
-      conv2dBackpropInputGemm(e1, { ...p, filter: p.dFilter, dx: p.x, dyShape: [1, 2, 2, 2] }),
-    ).toThrow(/dy channels 2 != filter output channels 1/);
+    expect(() => conv2dBackpropInputGemm(e1, { ...p, filter: p.dFilter, dx: p.x, dyShape: [1, 2, 2, 2] })).toThrow(/dy channels 2 != filter output channels 1/);
     expect(() => conv2dBackpropInputGemm(e1, { ...p, filter: p.dFilter, dx: 0 })).toThrow(/conv2dBackpropInputGemm: dx: bytes \[0, 64\)/);
-    expect(() =>
-      depthwiseConv2dDirect(e1, { ...p, filter: p.dFilter, out: p.dy, outShape: [1, 2, 2, 3] }),
-    ).toThrow(/output channels 3 != channels \* multiplier 4/);
+    expect(() => depthwiseConv2dDirect(e1, { ...p, filter: p.dFilter, out: p.dy, outShape: [1, 2, 2, 3] })).toThrow(
+      /output channels 3 != channels \* multiplier 4/,
+    );
   });
 });
 
@@ -271,10 +353,27 @@ describe('depthwiseConv2d direct loops', () => {
 
   it('forward and both gradients match the reference: multipliers 1/3, strides 1/2, dilation 2, same/valid/explicit', () => {
     let seed = 500;
-    for (const [n, ch, m] of [[1, 3, 1], [3, 8, 1], [3, 5, 3]] as const) {
+    for (const [n, ch, m] of [
+      [1, 3, 1],
+      [3, 8, 1],
+      [3, 5, 3],
+    ] as const) {
       for (const k of [1, 3, 5]) {
         for (const pad of ['same', 'valid', EXPLICIT] as PadArg[]) {
-          for (const [s, d] of [[[1, 1], [1, 1]], [[2, 2], [1, 1]], [[1, 1], [2, 2]]] as [[number, number], [number, number]][]) {
+          for (const [s, d] of [
+            [
+              [1, 1],
+              [1, 1],
+            ],
+            [
+              [2, 2],
+              [1, 1],
+            ],
+            [
+              [1, 1],
+              [2, 2],
+            ],
+          ] as [[number, number], [number, number]][]) {
             checkDepthwise(e, { x: [n, 9, 10, ch], f: [k, k, ch, m], s, d, pad }, (seed += 3));
           }
         }

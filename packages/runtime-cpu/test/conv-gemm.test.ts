@@ -7,15 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { KilnError } from '@kiln/graph';
 import { GemmEngine, conv2dGemm, conv2dScratchBytes } from '../src/compiled/wasm/index.js';
-import {
-  type Shape4,
-  centeredRandom,
-  closeEngines,
-  expectAllClose,
-  fillRandom,
-  openEngines,
-  scratchFor,
-} from './wasm-test-helpers.js';
+import { type Shape4, centeredRandom, closeEngines, expectAllClose, fillRandom, openEngines, scratchFor } from './wasm-test-helpers.js';
 
 interface ConvCase {
   x: Shape4;
@@ -73,8 +65,17 @@ function check(e: GemmEngine, c: ConvCase, seed: number): void {
   fillRandom(F, r);
   e.f32(out, size(o)).fill(Number.NaN); // every output must be written
   conv2dGemm(e, {
-    x, xShape: c.x, filter: f, filterShape: c.f, out, outShape: o,
-    strides: c.s, dilations: c.d, padTop: pt, padLeft: pl, ...scratchFor(e, conv2dScratchBytes(c.x, c.f, o, c.s, c.d), c),
+    x,
+    xShape: c.x,
+    filter: f,
+    filterShape: c.f,
+    out,
+    outShape: o,
+    strides: c.s,
+    dilations: c.d,
+    padTop: pt,
+    padLeft: pl,
+    ...scratchFor(e, conv2dScratchBytes(c.x, c.f, o, c.s, c.d), c),
   });
   const what = `x[${c.x}] f[${c.f}] s[${c.s}] d[${c.d}] ${c.padding}`;
   expectAllClose(e.f32(out, size(o)), reference(X, F, c, o, pt, pl), 1e-5, 1e-4, what);
@@ -88,9 +89,31 @@ describe('conv2dGemm', () => {
 
   it('matches the direct loop for 3x3 filters: strides 1/2, dilation 2, same/valid, batch 2', () => {
     let seed = 1;
-    for (const [ci, co] of [[1, 4], [3, 8], [8, 17], [17, 33]] as const) {
+    for (const [ci, co] of [
+      [1, 4],
+      [3, 8],
+      [8, 17],
+      [17, 33],
+    ] as const) {
       for (const padding of ['same', 'valid'] as const) {
-        for (const [s, d] of [[[1, 1], [1, 1]], [[2, 2], [1, 1]], [[1, 1], [2, 2]], [[2, 1], [1, 2]]] as const) {
+        for (const [s, d] of [
+          [
+            [1, 1],
+            [1, 1],
+          ],
+          [
+            [2, 2],
+            [1, 1],
+          ],
+          [
+            [1, 1],
+            [2, 2],
+          ],
+          [
+            [2, 1],
+            [1, 2],
+          ],
+        ] as const) {
           check(e1, { x: [2, 9, 11, ci], f: [3, 3, ci, co], s: [...s], d: [...d], padding }, seed++);
         }
       }
@@ -120,14 +143,25 @@ describe('conv2dGemm', () => {
 
   it('rejects mismatched channels and a scratch smaller than one row', () => {
     const p = {
-      x: e1.alloc(4 * 16), xShape: [1, 2, 2, 4] as Shape4, filter: e1.alloc(4 * 36), filterShape: [3, 3, 4, 1] as Shape4,
-      out: e1.alloc(16), outShape: [1, 2, 2, 1] as Shape4, strides: [1, 1] as [number, number],
-      dilations: [1, 1] as [number, number], padTop: 1, padLeft: 1, scratch: e1.alloc(64), scratchBytes: 64,
+      x: e1.alloc(4 * 16),
+      xShape: [1, 2, 2, 4] as Shape4,
+      filter: e1.alloc(4 * 36),
+      filterShape: [3, 3, 4, 1] as Shape4,
+      out: e1.alloc(16),
+      outShape: [1, 2, 2, 1] as Shape4,
+      strides: [1, 1] as [number, number],
+      dilations: [1, 1] as [number, number],
+      padTop: 1,
+      padLeft: 1,
+      scratch: e1.alloc(64),
+      scratchBytes: 64,
     };
     expect(() => conv2dGemm(e1, { ...p, filterShape: [3, 3, 3, 1] })).toThrow(/input channels 4 != filter input channels 3/);
     expect(() => conv2dGemm(e1, p)).toThrow(KilnError);
     expect(() => conv2dGemm(e1, p)).toThrow(/at least 144 bytes \(one im2col row\), got offset \d+ with 64 bytes/);
-    expect(() => conv2dGemm(e1, { ...p, scratch: e1.memory.buffer.byteLength - 64, scratchBytes: 1 << 20 })).toThrow(/conv2dGemm: scratch: bytes \[\d+, \d+\) must be 4-aligned and inside/);
+    expect(() => conv2dGemm(e1, { ...p, scratch: e1.memory.buffer.byteLength - 64, scratchBytes: 1 << 20 })).toThrow(
+      /conv2dGemm: scratch: bytes \[\d+, \d+\) must be 4-aligned and inside/,
+    );
     expect(() => conv2dGemm(e1, { ...p, x: 0, scratchBytes: 144 })).toThrow(/conv2dGemm: x: bytes \[0, 64\)/);
   });
 });

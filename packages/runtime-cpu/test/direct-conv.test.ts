@@ -50,8 +50,17 @@ function run(e: GemmEngine, c: Case, seed: number, threads?: number): [Float32Ar
   const out = e.alloc(want.size * 4);
   e.f32(out, want.size).fill(Number.NaN);
   directConv2d(e, {
-    x: put(x), xShape: c.x, filter: put(f), filterShape: c.f, out, outShape: want.shape as Shape4,
-    strides: [geo.strideH, geo.strideW], dilations: [geo.dilationH, geo.dilationW], padTop: geo.padTop, padLeft: geo.padLeft, threads,
+    x: put(x),
+    xShape: c.x,
+    filter: put(f),
+    filterShape: c.f,
+    out,
+    outShape: want.shape as Shape4,
+    strides: [geo.strideH, geo.strideW],
+    dilations: [geo.dilationH, geo.dilationW],
+    padTop: geo.padTop,
+    padLeft: geo.padLeft,
+    threads,
   });
   return [e.f32(out, want.size).slice(), want];
 }
@@ -64,11 +73,21 @@ function compare(got: Float32Array, want: Tensor, what: string): void {
   expect(got.length).toBe(want.size);
 }
 
-const EXPLICIT: PadArg = [[0, 0], [1, 2], [2, 0], [0, 0]];
+const EXPLICIT: PadArg = [
+  [0, 0],
+  [1, 2],
+  [2, 0],
+  [0, 0],
+];
 
 function cases(): Case[] {
   const out: Case[] = [];
-  const filters: [number, number, number][] = [[5, 5, 1], [3, 3, 3], [3, 3, 4], [2, 2, 2]];
+  const filters: [number, number, number][] = [
+    [5, 5, 1],
+    [3, 3, 3],
+    [3, 3, 4],
+    [2, 2, 2],
+  ];
   const windows: { s: [number, number]; d?: [number, number]; pad: PadArg }[] = [
     { s: [1, 1], pad: 'same' },
     { s: [1, 1], pad: 'valid' },
@@ -103,7 +122,18 @@ describe('directConv2d vs the reference conv2d', () => {
 
   it('writes 0 where a window lies entirely in the padding', () => {
     // dilation 3 with 3 pixels of padding: corner windows see no input pixel at all
-    const c: Case = { x: [2, 2, 3, 2], f: [2, 2, 2, 7], s: [1, 1], d: [3, 3], pad: [[0, 0], [3, 3], [3, 3], [0, 0]] };
+    const c: Case = {
+      x: [2, 2, 3, 2],
+      f: [2, 2, 2, 7],
+      s: [1, 1],
+      d: [3, 3],
+      pad: [
+        [0, 0],
+        [3, 3],
+        [3, 3],
+        [0, 0],
+      ],
+    };
     const [got, want] = run(e, c, 7);
     expect(Array.from(want.data).some((v) => v === 0)).toBe(true);
     compare(got, want, label(c));
@@ -126,8 +156,18 @@ describe('directConv2d vs the reference conv2d', () => {
   });
 
   it('rejects inconsistent shapes and out-of-heap offsets with KilnError', () => {
-    const base = { x: e.alloc(4 * 9 * 9), xShape: [1, 9, 9, 1] as Shape4, filter: e.alloc(4 * 9), filterShape: [3, 3, 1, 1] as Shape4,
-      out: e.alloc(4 * 81), outShape: [1, 9, 9, 1] as Shape4, strides: [1, 1] as [number, number], dilations: [1, 1] as [number, number], padTop: 1, padLeft: 1 };
+    const base = {
+      x: e.alloc(4 * 9 * 9),
+      xShape: [1, 9, 9, 1] as Shape4,
+      filter: e.alloc(4 * 9),
+      filterShape: [3, 3, 1, 1] as Shape4,
+      out: e.alloc(4 * 81),
+      outShape: [1, 9, 9, 1] as Shape4,
+      strides: [1, 1] as [number, number],
+      dilations: [1, 1] as [number, number],
+      padTop: 1,
+      padLeft: 1,
+    };
     expect(() => directConv2d(e, { ...base, filterShape: [3, 3, 2, 1] })).toThrow(/input channels 1 != filter input channels 2/);
     expect(() => directConv2d(e, { ...base, strides: [0, 1] })).toThrow(KilnError);
     expect(() => directConv2d(e, { ...base, x: 0 })).toThrow(/directConv2d: x/);
@@ -154,13 +194,21 @@ describe('a compiled CNN with direct conv and WASM pooling == the reference exec
     const y1 = h;
     h = relu(conv2d(h, f2, 1, 'same')); // k = 72: direct as well
     const y2 = avgPool(h, 3, 2, 'same');
-    const feeds: Record<string, Tensor> = { x: randomTensor([3, 12, 12, 1], 1), f1: randomTensor([5, 5, 1, 8], 2), b1: randomTensor([8], 3), f2: randomTensor([3, 3, 8, 6], 4) };
+    const feeds: Record<string, Tensor> = {
+      x: randomTensor([3, 12, 12, 1], 1),
+      f1: randomTensor([5, 5, 1, 8], 2),
+      b1: randomTensor([8], 3),
+      f2: randomTensor([3, 3, 8, 6], 4),
+    };
     const want = evaluate([y1, y2], feeds);
     const program = compile(g, { fetches: [y1, y2], feeds: g.placeholders().map((p) => p.output) }, { fuse, constantEvaluator: referenceConstantEvaluator });
     // both convs run direct (no workspace), both pools the WASM loop
     const plans = program.kernels.flatMap((k) => (k.spec.kind === 'op' ? [[k.spec.op, planConv(k.spec, program.buffers)?.scratchBytes]] : []));
     expect(plans.map(([op, bytes]) => [op, bytes === undefined ? 'none' : bytes === 0 ? 'direct' : 'gemm'])).toEqual([
-      ['conv2d', 'direct'], ['maxPool', 'direct'], ['conv2d', 'direct'], ['avgPool', 'direct'],
+      ['conv2d', 'direct'],
+      ['maxPool', 'direct'],
+      ['conv2d', 'direct'],
+      ['avgPool', 'direct'],
     ]);
     const cp = new CpuProgram(program, { poisonFreed: true });
     const got = cp.run({ feeds: new Map(Object.entries(feeds)), variables: new Map(), seed: 1 });

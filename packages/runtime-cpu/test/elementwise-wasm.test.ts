@@ -45,7 +45,7 @@ function evalF32(e: ScalarExpr, x: readonly number[]): number | boolean {
     le: () => p <= q,
     eq: () => p === q,
     ne: () => p !== q,
-    select: () => (typeof a[0] === 'boolean' ? a[0] : a[0] !== 0) ? a[1]! : a[2]!,
+    select: () => ((typeof a[0] === 'boolean' ? a[0] : a[0] !== 0) ? a[1]! : a[2]!),
   };
   return ops[e.fn]!();
 }
@@ -124,13 +124,21 @@ describe('compileWasmElementwise: max/min follow Math.max/Math.min', () => {
   it('on every pair of special values (NaN wins, max(+0, -0) = +0, min(+0, -0) = -0)', () => {
     const xs: number[] = [];
     const ys: number[] = [];
-    for (const a of SPECIAL) for (const b of SPECIAL) xs.push(a), ys.push(b);
+    for (const a of SPECIAL) for (const b of SPECIAL) (xs.push(a), ys.push(b));
     const n = xs.length;
     const [mx, mn] = runWasm([F('max', X, Y), F('min', X, Y)], ['flat', 'flat'], [Float32Array.from(xs), Float32Array.from(ys)], n);
     const fx = Float32Array.from(xs);
     const fy = Float32Array.from(ys);
-    expectSame(mx!, Array.from(fx, (a, i) => Math.max(a, fy[i]!)), 'max');
-    expectSame(mn!, Array.from(fx, (a, i) => Math.min(a, fy[i]!)), 'min');
+    expectSame(
+      mx!,
+      Array.from(fx, (a, i) => Math.max(a, fy[i]!)),
+      'max',
+    );
+    expectSame(
+      mn!,
+      Array.from(fx, (a, i) => Math.min(a, fy[i]!)),
+      'min',
+    );
     const zeroVsMinusZero = 3 * SPECIAL.length + 4; // SPECIAL[3] = 0, SPECIAL[4] = -0
     expect(Object.is(mx![zeroVsMinusZero], 0)).toBe(true);
     expect(Object.is(mn![zeroVsMinusZero], -0)).toBe(true);
@@ -210,7 +218,9 @@ function adamKernel(): { exprs: ScalarExpr[]; kinds: ElementwiseInputKind[] } {
   const w = g.variable(new Tensor('float32', [6, 3]), 'w');
   const step = train.adam(0.01).minimize(softmaxCrossEntropy(y, matMul(x, w)));
   const p = compile(g, { fetches: [step], feeds: [x, y] });
-  const k = p.kernels.find((k) => k.spec.kind === 'elementwise' && k.spec.outputs.length === 3 && k.spec.outputs.every((o) => p.buffers[o]!.kind === 'variable'));
+  const k = p.kernels.find(
+    (k) => k.spec.kind === 'elementwise' && k.spec.outputs.length === 3 && k.spec.outputs.every((o) => p.buffers[o]!.kind === 'variable'),
+  );
   if (!k || k.spec.kind !== 'elementwise') throw new Error('no Adam update kernel');
   const kinds = k.spec.inputs.map((i) => (p.buffers[i]!.shape.reduce((a, b) => a * b, 1) === 1 ? 'scalar' : 'flat') as ElementwiseInputKind);
   return { exprs: k.spec.exprs, kinds };
@@ -239,7 +249,11 @@ describe('compileWasmElementwise: the Adam update', () => {
       return Float32Array.from({ length: n }, () => (j === 3 ? r() * 1e-3 : (r() * 2 - 1) * 0.1));
     });
     const got = runWasm(exprs, kinds, data, n);
-    const js = compileElementwise(exprs, kinds.map((k) => (k === 'scalar' ? [] : [n])), [n]);
+    const js = compileElementwise(
+      exprs,
+      kinds.map((k) => (k === 'scalar' ? [] : [n])),
+      [n],
+    );
     const outs = exprs.map(() => new Float32Array(n));
     js(outs, data);
     got.forEach((g, k) => {
@@ -283,7 +297,10 @@ describe('compileWasmElementwise: caching and eligibility', () => {
 
   it('refuses transcendental functions, int32 and bool values, and unknown inputs', () => {
     const refused: [ScalarExpr[], ElementwiseInputKind[]][] = [
-      ...(['exp', 'log', 'tanh', 'erf', 'log1p', 'sin', 'cos', 'sign', 'roundEven'] as ScalarFn[]).map((fn): [ScalarExpr[], ElementwiseInputKind[]] => [[F(fn, X)], ['flat']]),
+      ...(['exp', 'log', 'tanh', 'erf', 'log1p', 'sin', 'cos', 'sign', 'roundEven'] as ScalarFn[]).map((fn): [ScalarExpr[], ElementwiseInputKind[]] => [
+        [F(fn, X)],
+        ['flat'],
+      ]),
       [[F('pow', X, Y)], ['flat', 'flat']],
       [[F('mod', X, Y)], ['flat', 'flat']],
       [[B('lt', X, Y)], ['flat', 'flat']],

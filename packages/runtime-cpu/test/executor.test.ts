@@ -7,8 +7,16 @@ describe('reference executor', () => {
     const g = new Graph();
     const x = g.placeholder('float32', [null, 2], 'x');
     const y = relu(add(x, tensor([1, -10])));
-    const [v] = evaluate([y], { x: tensor([[1, 2], [-3, 20]]) });
-    expect(v!.toArray()).toEqual([[2, 0], [0, 10]]);
+    const [v] = evaluate([y], {
+      x: tensor([
+        [1, 2],
+        [-3, 20],
+      ]),
+    });
+    expect(v!.toArray()).toEqual([
+      [2, 0],
+      [0, 10],
+    ]);
   });
   it('raises MISSING_FEED for an unfed placeholder', () => {
     const g = new Graph();

@@ -200,11 +200,43 @@ describe('fast kernels: pooling', () => {
     { x: [2, 7, 7, 3], f: 3, s: 2, pad: 'same' },
     { x: [1, 5, 6, 2], f: [2, 3], s: [1, 2], pad: 'same' },
     { x: [2, 6, 6, 1], f: 3, s: 1, pad: 1 },
-    { x: [1, 8, 7, 2], f: [3, 2], s: [2, 1], pad: [[0, 0], [1, 2], [0, 1], [0, 0]] },
+    {
+      x: [1, 8, 7, 2],
+      f: [3, 2],
+      s: [2, 1],
+      pad: [
+        [0, 0],
+        [1, 2],
+        [0, 1],
+        [0, 0],
+      ],
+    },
     { x: [1, 9, 9, 2], f: 2, s: 3, pad: 'valid' },
     { x: [1, 10, 9, 2], f: 2, s: [3, 4], pad: 'same' },
-    { x: [1, 6, 6, 1], f: 3, s: 2, pad: [[0, 0], [1, 1], [1, 1], [0, 0]], round: 'ceil' },
-    { x: [1, 7, 6, 2], f: 3, s: 2, pad: [[0, 0], [0, 2], [2, 0], [0, 0]], round: 'round' },
+    {
+      x: [1, 6, 6, 1],
+      f: 3,
+      s: 2,
+      pad: [
+        [0, 0],
+        [1, 1],
+        [1, 1],
+        [0, 0],
+      ],
+      round: 'ceil',
+    },
+    {
+      x: [1, 7, 6, 2],
+      f: 3,
+      s: 2,
+      pad: [
+        [0, 0],
+        [0, 2],
+        [2, 0],
+        [0, 0],
+      ],
+      round: 'round',
+    },
     { x: [1, 7, 7, 2], f: 2, s: 1, pad: 'same', dil: 2 },
     { x: [1, 2, 2, 1], f: 2, s: 1, pad: 1, dil: 3 }, // windows that see no input element
     { x: [1, 1, 1, 4], f: 1, s: 1, pad: 'valid' },
@@ -217,8 +249,7 @@ describe('fast kernels: pooling', () => {
       max: (x: SymbolicTensor) => maxPool(x, c.f, c.s, c.pad, c.round, opts),
       avg: (x: SymbolicTensor, include: boolean) => avgPool(x, c.f, c.s, c.pad, c.round, { ...opts, countIncludePad: include }),
       maxGrad: (x: SymbolicTensor, dy: SymbolicTensor) => maxPoolGrad(x, dy, c.f, c.s, c.pad, c.round, opts),
-      avgGrad: (x: SymbolicTensor, dy: SymbolicTensor, include: boolean) =>
-        avgPoolGrad(x, dy, c.f, c.s, c.pad, c.round, { ...opts, countIncludePad: include }),
+      avgGrad: (x: SymbolicTensor, dy: SymbolicTensor, include: boolean) => avgPoolGrad(x, dy, c.f, c.s, c.pad, c.round, { ...opts, countIncludePad: include }),
     };
   };
   const outShapeOf = (c: PoolCase): number[] => {
@@ -314,12 +345,50 @@ describe('fast kernels: movement', () => {
   });
 
   it('pad: every side, zero paddings, constant values per dtype', () => {
-    check('pad', [rand('float32', [3, 4], 900)], (t) => pad(t, [[1, 2], [0, 3]], 0.5));
-    check('pad', [rand('float32', [2, 3, 4], 901)], (t) => pad(t, [[1, 1], [2, 0], [0, 2]]));
-    check('pad', [rand('float32', [2, 3], 902)], (t) => pad(t, [[0, 0], [0, 0]]));
+    check('pad', [rand('float32', [3, 4], 900)], (t) =>
+      pad(
+        t,
+        [
+          [1, 2],
+          [0, 3],
+        ],
+        0.5,
+      ),
+    );
+    check('pad', [rand('float32', [2, 3, 4], 901)], (t) =>
+      pad(t, [
+        [1, 1],
+        [2, 0],
+        [0, 2],
+      ]),
+    );
+    check('pad', [rand('float32', [2, 3], 902)], (t) =>
+      pad(t, [
+        [0, 0],
+        [0, 0],
+      ]),
+    );
     check('pad', [rand('int32', [5], 903)], (t) => pad(t, [[3, 1]], 7));
-    check('pad', [rand('bool', [2, 2], 904)], (t) => pad(t, [[1, 0], [0, 1]], 1));
-    check('pad', [rand('float32', [0, 2], 905)], (t) => pad(t, [[1, 1], [1, 0]], -1));
+    check('pad', [rand('bool', [2, 2], 904)], (t) =>
+      pad(
+        t,
+        [
+          [1, 0],
+          [0, 1],
+        ],
+        1,
+      ),
+    );
+    check('pad', [rand('float32', [0, 2], 905)], (t) =>
+      pad(
+        t,
+        [
+          [1, 1],
+          [1, 0],
+        ],
+        -1,
+      ),
+    );
   });
 
   it('tile, broadcastTo, broadcastLike', () => {
@@ -401,12 +470,9 @@ describe('fast kernels: batchNorm / layerNorm', () => {
   });
   it('layerNorm: trailing axes with scalar or trailing-block scale/offset; other axes fall back', () => {
     const ln = (xs: number[], axes: number | number[], ss: number[], os: number[], handled = true) =>
-      check(
-        'layerNorm',
-        [rand('float32', xs, 1400), rand('float32', ss, 1401), rand('float32', os, 1402)],
-        (t, s, o) => layerNorm(t, s!, o!, axes, 1e-5),
-        { handled },
-      );
+      check('layerNorm', [rand('float32', xs, 1400), rand('float32', ss, 1401), rand('float32', os, 1402)], (t, s, o) => layerNorm(t, s!, o!, axes, 1e-5), {
+        handled,
+      });
     ln([6, 10], -1, [10], [10]);
     ln([2, 3, 4], [1, 2], [4], []);
     ln([2, 3, 4], [-1, -2], [3, 4], [1, 4]);

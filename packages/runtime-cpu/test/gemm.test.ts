@@ -52,9 +52,18 @@ function run(e: GemmEngine, cs: Case, seed: number): [Float32Array, Float64Array
     }
   }
   const args: GemmArgs = {
-    m, n, k, a, b, c, ldc, accumulate,
-    aRowStride: ta ? 1 : lda, aColStride: ta ? lda : 1,
-    bRowStride: tb ? 1 : ldb, bColStride: tb ? ldb : 1,
+    m,
+    n,
+    k,
+    a,
+    b,
+    c,
+    ldc,
+    accumulate,
+    aRowStride: ta ? 1 : lda,
+    aColStride: ta ? lda : 1,
+    bRowStride: tb ? 1 : ldb,
+    bColStride: tb ? ldb : 1,
   };
   e.gemm(args);
   const out = new Float32Array(m * n);
@@ -67,8 +76,7 @@ function expectClose(got: Float32Array, ref: Float64Array, k: number, what: stri
   expectAllClose(got, ref, 1e-5, k >= 512 ? 1e-3 : 1e-4, what);
 }
 
-const label = (c: Case) =>
-  `${c.m}x${c.n}x${c.k}${c.ta ? ' At' : ''}${c.tb ? ' Bt' : ''}${c.accumulate ? ' acc' : ''}${c.pad ? ` pad${c.pad}` : ''}`;
+const label = (c: Case) => `${c.m}x${c.n}x${c.k}${c.ta ? ' At' : ''}${c.tb ? ' Bt' : ''}${c.accumulate ? ' acc' : ''}${c.pad ? ` pad${c.pad}` : ''}`;
 
 describe('GemmEngine', () => {
   let e1: GemmEngine;
@@ -78,8 +86,19 @@ describe('GemmEngine', () => {
 
   it('matches the float64 reference on edge and odd shapes', () => {
     const shapes: [number, number, number][] = [
-      [1, 1, 1], [7, 13, 17], [2, 16, 1], [2, 16, 4], [3, 17, 5], [1, 100, 3], [100, 1, 3],
-      [513, 3, 7], [3, 513, 7], [1, 1, 700], [5, 40, 600], [130, 33, 257], [64, 64, 64],
+      [1, 1, 1],
+      [7, 13, 17],
+      [2, 16, 1],
+      [2, 16, 4],
+      [3, 17, 5],
+      [1, 100, 3],
+      [100, 1, 3],
+      [513, 3, 7],
+      [3, 513, 7],
+      [1, 1, 700],
+      [5, 40, 600],
+      [130, 33, 257],
+      [64, 64, 64],
     ];
     let seed = 1;
     for (const [m, n, k] of shapes) {
@@ -91,7 +110,11 @@ describe('GemmEngine', () => {
 
   it('covers all four transpose combinations, accumulate and padded offsets', () => {
     let seed = 100;
-    for (const [m, n, k] of [[37, 41, 29], [66, 48, 300], [5, 19, 3]] as const) {
+    for (const [m, n, k] of [
+      [37, 41, 29],
+      [66, 48, 300],
+      [5, 19, 3],
+    ] as const) {
       for (const ta of [false, true]) {
         for (const tb of [false, true]) {
           for (const cs of [
@@ -137,9 +160,17 @@ describe('GemmEngine', () => {
     ];
     for (const [ars, acs, brs, bcs] of views) {
       e1.gemm({
-        m, n, k, c, ldc: n,
-        a: a0 + mid * 4, aRowStride: ars, aColStride: acs,
-        b: b0 + mid * 4, bRowStride: brs, bColStride: bcs,
+        m,
+        n,
+        k,
+        c,
+        ldc: n,
+        a: a0 + mid * 4,
+        aRowStride: ars,
+        aColStride: acs,
+        b: b0 + mid * 4,
+        bRowStride: brs,
+        bColStride: bcs,
       });
       const ref = new Float64Array(m * n);
       for (let i = 0; i < m; i++) {
@@ -168,7 +199,10 @@ describe('GemmEngine', () => {
 
   it('computes 257x263x269 on 2 threads', () => {
     expect(e2.threads).toBe(2);
-    for (const cs of [{ m: 257, n: 263, k: 269 }, { m: 257, n: 263, k: 269, ta: true, tb: true, accumulate: true }]) {
+    for (const cs of [
+      { m: 257, n: 263, k: 269 },
+      { m: 257, n: 263, k: 269, ta: true, tb: true, accumulate: true },
+    ]) {
       const [got, ref] = run(e2, cs, 9);
       expectClose(got, ref, cs.k, label(cs));
     }
@@ -219,8 +253,7 @@ describe('GemmEngine', () => {
     e.dispose();
     e.dispose();
     const c = e.alloc(4);
-    expect(() => e.gemm({ m: 1, n: 1, k: 1, a: c, aRowStride: 1, aColStride: 1, b: c, bRowStride: 1, bColStride: 1, c, ldc: 1 }))
-      .toThrow(/disposed/);
+    expect(() => e.gemm({ m: 1, n: 1, k: 1, a: c, aRowStride: 1, aColStride: 1, b: c, bRowStride: 1, bColStride: 1, c, ldc: 1 })).toThrow(/disposed/);
   });
 
   it('gemm-wasm.generated.ts is the assembly of gemm.wat (run node scripts/build-wasm.mjs)', async () => {

@@ -29,7 +29,11 @@ interface Built {
 /** Deterministic cotangent values in [-1.3, 1.7]. */
 function cotangent(shape: number[]): Tensor {
   const n = shape.reduce((p, d) => p * d, 1);
-  return tensor(Array.from({ length: n }, (_, i) => ((i * 7) % 11) / 5 - 1.3 + 0.05), shape, 'float32');
+  return tensor(
+    Array.from({ length: n }, (_, i) => ((i * 7) % 11) / 5 - 1.3 + 0.05),
+    shape,
+    'float32',
+  );
 }
 
 /** Builds fn on placeholders (shapes from `staticShapes`, or the values' shapes), applies the rule. */
@@ -96,7 +100,10 @@ function checkGrad(fn: Builder, inputs: Tensor[], opts: { wrt?: number[]; static
 const f32 = (v: k.NestedArray, shape?: number[]): Tensor => tensor(v, shape, 'float32');
 
 describe('binary gradient rules', () => {
-  const a = f32([[0.7, -1.3, 1.9], [-0.4, 1.1, 0.6]]);
+  const a = f32([
+    [0.7, -1.3, 1.9],
+    [-0.4, 1.1, 0.6],
+  ]);
   const row = f32([1.5, -0.8, 0.9]);
   const col = f32([[1.2], [-0.7]]);
   const s = f32(0.8);
@@ -107,11 +114,22 @@ describe('binary gradient rules', () => {
     checkGrad(fn, [s, a]);
   });
   it('binary rules unbroadcast against unknown dims ([?,3] with [1,3] and [3])', () => {
-    checkGrad(k.mul, [a, f32([[1.5, -0.8, 0.9]])], { staticShapes: [[null, 3], [1, 3]] });
+    checkGrad(k.mul, [a, f32([[1.5, -0.8, 0.9]])], {
+      staticShapes: [
+        [null, 3],
+        [1, 3],
+      ],
+    });
     checkGrad(k.div, [row, a], { staticShapes: [[3], [null, null]] });
   });
   it('pow: both operands, positive base', () => {
-    checkGrad(k.pow, [f32([[0.5, 1.3, 2.2], [1.7, 0.9, 1.4]]), f32([2.5, -1.2, 0.7])]);
+    checkGrad(k.pow, [
+      f32([
+        [0.5, 1.3, 2.2],
+        [1.7, 0.9, 1.4],
+      ]),
+      f32([2.5, -1.2, 0.7]),
+    ]);
   });
   it('pow: d/db is 0 (not NaN) where the base is <= 0', () => {
     const b = build(k.pow, [f32([-2, 0, 3]), f32([2, 2, 2])]);
@@ -145,14 +163,17 @@ describe('binary gradient rules', () => {
 });
 
 describe('unary gradient rules', () => {
-  const x = f32([[-1.7, -0.6, 0.3], [1.2, 2.1, -0.15]]);
+  const x = f32([
+    [-1.7, -0.6, 0.3],
+    [1.2, 2.1, -0.15],
+  ]);
   const pos = f32([0.4, 1.1, 2.5, 0.75]);
-  it.each([
-    'neg', 'abs', 'square', 'exp', 'sin', 'cos', 'tanh', 'sigmoid', 'relu', 'elu', 'selu',
-    'softplus', 'erf', 'gelu', 'leakyRelu', 'identity',
-  ])('%s', (op) => {
-    checkGrad((k as unknown as Record<string, Builder>)[op]!, [x]);
-  });
+  it.each(['neg', 'abs', 'square', 'exp', 'sin', 'cos', 'tanh', 'sigmoid', 'relu', 'elu', 'selu', 'softplus', 'erf', 'gelu', 'leakyRelu', 'identity'])(
+    '%s',
+    (op) => {
+      checkGrad((k as unknown as Record<string, Builder>)[op]!, [x]);
+    },
+  );
   it.each(['log', 'sqrt', 'rsqrt', 'reciprocal'])('%s (positive inputs)', (op) => {
     checkGrad((k as unknown as Record<string, Builder>)[op]!, [pos]);
   });
@@ -193,11 +214,26 @@ describe('cast, where and non-differentiable ops', () => {
     const [ga, gb] = evaluate([built.grads[1]!, built.grads[2]!], built.feeds);
     const dy = built.feeds.dy!.toFlat();
     expect(ga!.toFlat()).toEqual(dy.slice(0, 3).map(Math.fround));
-    expect(gb!.toFlat()[0]).toBeCloseTo(dy.slice(3).reduce((p, v) => p + v, 0), 5);
+    expect(gb!.toFlat()[0]).toBeCloseTo(
+      dy.slice(3).reduce((p, v) => p + v, 0),
+      5,
+    );
   });
   it.each([
-    'sign', 'floor', 'ceil', 'round', 'stopGradient', 'equal', 'notEqual', 'less', 'lessEqual',
-    'greater', 'greaterEqual', 'logicalAnd', 'logicalOr', 'logicalNot',
+    'sign',
+    'floor',
+    'ceil',
+    'round',
+    'stopGradient',
+    'equal',
+    'notEqual',
+    'less',
+    'lessEqual',
+    'greater',
+    'greaterEqual',
+    'logicalAnd',
+    'logicalOr',
+    'logicalNot',
   ])('%s is registered as non-differentiable with a reason', (op) => {
     expect(isNonDifferentiable(op)).toBe(true);
     expect(nonDifferentiableReason(op)!.length).toBeGreaterThan(10);
@@ -208,9 +244,7 @@ describe('cast, where and non-differentiable ops', () => {
 describe('second order: the rules emit differentiable ops', () => {
   // d/dx_j sum_i g(x)_i where g = gradients(sum f(x), x), against central differences of g.
   const x = f32([-1.1, -0.35, 0.45, 1.3]);
-  it.each([
-    'tanh', 'sigmoid', 'exp', 'sin', 'cos', 'softplus', 'elu', 'selu', 'erf', 'gelu', 'square', 'abs',
-  ])('%s', (op) => {
+  it.each(['tanh', 'sigmoid', 'exp', 'sin', 'cos', 'softplus', 'elu', 'selu', 'erf', 'gelu', 'square', 'abs'])('%s', (op) => {
     const fn = (k as unknown as Record<string, Builder>)[op]!;
     const g = new Graph();
     const xp = g.placeholder('float32', [4], 'x');
@@ -222,7 +256,10 @@ describe('second order: the rules emit differentiable ops', () => {
       const minus = x.clone();
       plus.data[j] = x.data[j]! + H;
       minus.data[j] = x.data[j]! - H;
-      const sumG1 = (t: Tensor) => evaluate([g1], { x: t })[0]!.toFlat().reduce((p, v) => p + v, 0);
+      const sumG1 = (t: Tensor) =>
+        evaluate([g1], { x: t })[0]!
+          .toFlat()
+          .reduce((p, v) => p + v, 0);
       const num = (sumG1(plus) - sumG1(minus)) / (plus.data[j]! - minus.data[j]!);
       expect(Math.abs(d2!.data[j]! - num)).toBeLessThanOrEqual(TOL + TOL * Math.abs(num));
     }
@@ -236,7 +273,10 @@ describe('second order: the rules emit differentiable ops', () => {
       const [ga] = gradients(fn(a, b), [a]);
       const [gab] = gradients(ga!, [b]);
       const [v] = evaluate([gab!], feeds);
-      const sumGa = (bt: Tensor) => evaluate([ga!], { ...feeds, b: bt })[0]!.toFlat().reduce((p, q) => p + q, 0);
+      const sumGa = (bt: Tensor) =>
+        evaluate([ga!], { ...feeds, b: bt })[0]!
+          .toFlat()
+          .reduce((p, q) => p + q, 0);
       for (let j = 0; j < 3; j++) {
         const plus = feeds.b.clone();
         const minus = feeds.b.clone();

@@ -65,7 +65,18 @@ describe('binary kernels (float32)', () => {
     expectClose(run(k.minimum, f32([NaN, 1]), f32([0, NaN])), [NaN, NaN]);
   });
   it('a scalar operand broadcasts against anything', () => {
-    expectClose(run(k.sub, f32(10), f32([[1, 2], [3, 4]])), [9, 8, 7, 6], [2, 2]);
+    expectClose(
+      run(
+        k.sub,
+        f32(10),
+        f32([
+          [1, 2],
+          [3, 4],
+        ]),
+      ),
+      [9, 8, 7, 6],
+      [2, 2],
+    );
   });
   it('results are rounded to float32', () => {
     const y = run(k.add, f32([0.1]), f32([0.2]));
@@ -130,18 +141,30 @@ describe('unary kernels', () => {
   });
   it('relu6 and clipByValue clamp; NaN passes through', () => {
     expectClose(run(k.relu6, f32([-1, 3, 7, NaN])), [0, 3, 6, NaN]);
-    expectClose(run((t) => k.clipByValue(t, -1, 0.5), f32([-3, 0.25, 2, NaN])), [-1, 0.25, 0.5, NaN]);
+    expectClose(
+      run((t) => k.clipByValue(t, -1, 0.5), f32([-3, 0.25, 2, NaN])),
+      [-1, 0.25, 0.5, NaN],
+    );
     expect(run((t) => k.clipByValue(t, -2, 3), i32([-5, 1, 9])).toFlat()).toEqual([-2, 1, 3]);
   });
   it('leakyRelu takes alpha', () => {
-    expectClose(run((t) => k.leakyRelu(t, 0.1), f32([-3, 3])), [-0.3, 3]);
+    expectClose(
+      run((t) => k.leakyRelu(t, 0.1), f32([-3, 3])),
+      [-0.3, 3],
+    );
   });
   it('gelu: exact erf form and the tanh approximation', () => {
     const v = f32([-3, -1, 0, 1, 3]);
     // x * Phi(x) with Phi(-1) = 0.15865525, Phi(-3) = 0.00134990
-    expectClose(run((t) => k.gelu(t), v), [-3 * 0.0013499, -0.15865525, 0, 0.84134475, 3 * 0.9986501]);
+    expectClose(
+      run((t) => k.gelu(t), v),
+      [-3 * 0.0013499, -0.15865525, 0, 0.84134475, 3 * 0.9986501],
+    );
     const tanhForm = (u: number) => 0.5 * u * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (u + 0.044715 * u ** 3)));
-    expectClose(run((t) => k.gelu(t, true), v), [-3, -1, 0, 1, 3].map(tanhForm));
+    expectClose(
+      run((t) => k.gelu(t, true), v),
+      [-3, -1, 0, 1, 3].map(tanhForm),
+    );
     expect(tanhForm(1)).toBeCloseTo(0.841192, 5);
   });
   it('erf is accurate in the tails and odd', () => {
@@ -178,8 +201,14 @@ describe('cast, identity, stopGradient', () => {
     expect(run((t) => k.cast(t, 'float32'), i32([-3, 16777217])).toFlat()).toEqual([-3, 16777216]);
   });
   it('identity and stopGradient return their input', () => {
-    const v = i32([[1, 2], [3, 4]]);
-    expect(run(k.identity, v).toArray()).toEqual([[1, 2], [3, 4]]);
+    const v = i32([
+      [1, 2],
+      [3, 4],
+    ]);
+    expect(run(k.identity, v).toArray()).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
     expect(run(k.stopGradient, bool([true])).toArray()).toEqual([true]);
   });
 });
@@ -207,17 +236,37 @@ describe('compare kernels', () => {
   it('logicalAnd / logicalOr broadcast; logicalNot negates', () => {
     const p = bool([[true], [false]]);
     const q = bool([true, false]);
-    expect(run(k.logicalAnd, p, q).toArray()).toEqual([[true, false], [false, false]]);
-    expect(run(k.logicalOr, p, q).toArray()).toEqual([[true, true], [true, false]]);
+    expect(run(k.logicalAnd, p, q).toArray()).toEqual([
+      [true, false],
+      [false, false],
+    ]);
+    expect(run(k.logicalOr, p, q).toArray()).toEqual([
+      [true, true],
+      [true, false],
+    ]);
     expect(run(k.logicalNot, q).toArray()).toEqual([false, true]);
   });
   it('where picks a or b, broadcasting all three', () => {
     const c = bool([[true], [false]]);
     const y = run(k.where, c, f32([1, 2, 3]), f32(-1));
-    expect(y.toArray()).toEqual([[1, 2, 3], [-1, -1, -1]]);
-    const yi = run(k.where, bool([true, false, true]), i32([[1, 2, 3], [4, 5, 6]]), i32([0, 0, 0]));
+    expect(y.toArray()).toEqual([
+      [1, 2, 3],
+      [-1, -1, -1],
+    ]);
+    const yi = run(
+      k.where,
+      bool([true, false, true]),
+      i32([
+        [1, 2, 3],
+        [4, 5, 6],
+      ]),
+      i32([0, 0, 0]),
+    );
     expect(yi.dtype).toBe('int32');
-    expect(yi.toArray()).toEqual([[1, 0, 3], [4, 0, 6]]);
+    expect(yi.toArray()).toEqual([
+      [1, 0, 3],
+      [4, 0, 6],
+    ]);
     expect(run(k.where, bool([false, true]), bool([true, true]), bool([false, false])).toArray()).toEqual([false, true]);
   });
 });

@@ -27,8 +27,15 @@ describe('matMul kernel', () => {
     const g = new Graph();
     const a = g.constant(A);
     const b = g.constant(B);
-    const at = g.constant([[1, 4], [2, 5], [3, 6]]);
-    const bt = g.constant([[1, 0, 2], [0, 1, -1]]);
+    const at = g.constant([
+      [1, 4],
+      [2, 5],
+      [3, 6],
+    ]);
+    const bt = g.constant([
+      [1, 0, 2],
+      [0, 1, -1],
+    ]);
     const vals = evaluate([matMul(a, b), matMul(at, b, true), matMul(a, bt, false, true), matMul(at, bt, true, true)]);
     for (const v of vals) expect(v.toArray()).toEqual(AB);
   });

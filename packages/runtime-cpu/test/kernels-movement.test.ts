@@ -38,21 +38,52 @@ function run(build: (g: Graph) => SymbolicTensor, feeds: Record<string, Tensor> 
   return evaluate([build(g)], feeds)[0]!;
 }
 
-
 describe('movement kernels', () => {
   it('reshape resolves -1 at run time (null batch)', () => {
     const g = new Graph();
     const x = g.placeholder('float32', [null, 2, 2, 1], 'x');
     const y = reshape(x, [-1, 4]);
     const v = evaluate([y], { x: tensor([1, 2, 3, 4, 5, 6, 7, 8], [2, 2, 2, 1]) })[0]!;
-    expect(v.toArray()).toEqual([[1, 2, 3, 4], [5, 6, 7, 8]]);
+    expect(v.toArray()).toEqual([
+      [1, 2, 3, 4],
+      [5, 6, 7, 8],
+    ]);
     const bad = reshape(g.placeholder('float32', [null, 3], 'z'), [-1, 2]);
-    expect(kilnErrorText(() => evaluate([bad], { z: tensor([1, 2, 3], [1, 3]) }))).toMatch(/^SHAPE_MISMATCH: reshape 'reshape_1': cannot reshape \[1,3\] \(3 elements\) into \[-1,2\]/);
+    expect(kilnErrorText(() => evaluate([bad], { z: tensor([1, 2, 3], [1, 3]) }))).toMatch(
+      /^SHAPE_MISMATCH: reshape 'reshape_1': cannot reshape \[1,3\] \(3 elements\) into \[-1,2\]/,
+    );
   });
   it('transpose: default reverses, explicit perm on rank 3', () => {
-    expect(run((g) => transpose(g.constant(X))).toArray()).toEqual([[1, 4], [2, 5], [3, 6]]);
-    const t = run((g) => transpose(g.constant([[[1, 2], [3, 4]], [[5, 6], [7, 8]]]), [1, 2, 0]));
-    expect(t.toArray()).toEqual([[[1, 5], [2, 6]], [[3, 7], [4, 8]]]);
+    expect(run((g) => transpose(g.constant(X))).toArray()).toEqual([
+      [1, 4],
+      [2, 5],
+      [3, 6],
+    ]);
+    const t = run((g) =>
+      transpose(
+        g.constant([
+          [
+            [1, 2],
+            [3, 4],
+          ],
+          [
+            [5, 6],
+            [7, 8],
+          ],
+        ]),
+        [1, 2, 0],
+      ),
+    );
+    expect(t.toArray()).toEqual([
+      [
+        [1, 5],
+        [2, 6],
+      ],
+      [
+        [3, 7],
+        [4, 8],
+      ],
+    ]);
   });
   it('expandDims / squeeze', () => {
     expect(run((g) => expandDims(g.constant([1, 2]), 1)).toArray()).toEqual([[1], [2]]);
@@ -63,31 +94,76 @@ describe('movement kernels', () => {
   it('squeeze of a null dim that is not 1 at run time is INVALID_ARGUMENT', () => {
     const g = new Graph();
     const y = squeeze(g.placeholder('float32', [null, 2], 'x'), [0]);
-    expect(kilnErrorText(() => evaluate([y], { x: tensor([1, 2, 3, 4], [2, 2]) }))).toMatch(/^INVALID_ARGUMENT: squeeze 'squeeze': cannot squeeze axis 0 of size 2/);
+    expect(kilnErrorText(() => evaluate([y], { x: tensor([1, 2, 3, 4], [2, 2]) }))).toMatch(
+      /^INVALID_ARGUMENT: squeeze 'squeeze': cannot squeeze axis 0 of size 2/,
+    );
   });
   it('concat along axes 0 and 1 (variadic), stack along a new axis', () => {
     expect(run((g) => concat([g.constant(X), g.constant([[7, 8, 9]])])).toArray()).toEqual([...X, [7, 8, 9]]);
-    expect(run((g) => concat([g.constant(X), g.constant([[0], [0]])], 1)).toArray()).toEqual([[1, 2, 3, 0], [4, 5, 6, 0]]);
-    expect(run((g) => stack([g.constant([1, 2]), g.constant([3, 4])])).toArray()).toEqual([[1, 2], [3, 4]]);
-    expect(run((g) => stack([g.constant([1, 2]), g.constant([3, 4])], 1)).toArray()).toEqual([[1, 3], [2, 4]]);
+    expect(run((g) => concat([g.constant(X), g.constant([[0], [0]])], 1)).toArray()).toEqual([
+      [1, 2, 3, 0],
+      [4, 5, 6, 0],
+    ]);
+    expect(run((g) => stack([g.constant([1, 2]), g.constant([3, 4])])).toArray()).toEqual([
+      [1, 2],
+      [3, 4],
+    ]);
+    expect(run((g) => stack([g.constant([1, 2]), g.constant([3, 4])], 1)).toArray()).toEqual([
+      [1, 3],
+      [2, 4],
+    ]);
   });
   it('split into equal parts and into sizes with -1', () => {
     const g = new Graph();
-    const x = g.constant([[1, 2, 3, 4], [5, 6, 7, 8]]);
+    const x = g.constant([
+      [1, 2, 3, 4],
+      [5, 6, 7, 8],
+    ]);
     const parts = evaluate(split(x, 2, 1));
-    expect(parts.map((p) => p.toArray())).toEqual([[[1, 2], [5, 6]], [[3, 4], [7, 8]]]);
+    expect(parts.map((p) => p.toArray())).toEqual([
+      [
+        [1, 2],
+        [5, 6],
+      ],
+      [
+        [3, 4],
+        [7, 8],
+      ],
+    ]);
     const sized = evaluate(split(x, [1, -1], 1));
-    expect(sized.map((p) => p.toArray())).toEqual([[[1], [5]], [[2, 3, 4], [6, 7, 8]]]);
+    expect(sized.map((p) => p.toArray())).toEqual([
+      [[1], [5]],
+      [
+        [2, 3, 4],
+        [6, 7, 8],
+      ],
+    ]);
   });
   it('slice with begin as a number, size -1 and explicit sizes', () => {
-    expect(run((g) => slice(g.constant(X), [0, 1], [2, 2])).toArray()).toEqual([[2, 3], [5, 6]]);
+    expect(run((g) => slice(g.constant(X), [0, 1], [2, 2])).toArray()).toEqual([
+      [2, 3],
+      [5, 6],
+    ]);
     expect(run((g) => slice(g.constant(X), 1)).toArray()).toEqual([[4, 5, 6]]);
     expect(run((g) => slice(g.constant(X), [0, 2], [-1, 1])).toArray()).toEqual([[3], [6]]);
   });
   it('gather on axis 0, axis 1, with 2-D indices and batchDims', () => {
     expect(run((g) => gather(g.constant(X), [1, 0, 1])).toArray()).toEqual([X[1], X[0], X[1]]);
-    expect(run((g) => gather(g.constant(X), [2, 0], 1)).toArray()).toEqual([[3, 1], [6, 4]]);
-    expect(run((g) => gather(g.constant([10, 20, 30]), [[0, 2], [1, 1]])).toArray()).toEqual([[10, 30], [20, 20]]);
+    expect(run((g) => gather(g.constant(X), [2, 0], 1)).toArray()).toEqual([
+      [3, 1],
+      [6, 4],
+    ]);
+    expect(
+      run((g) =>
+        gather(g.constant([10, 20, 30]), [
+          [0, 2],
+          [1, 1],
+        ]),
+      ).toArray(),
+    ).toEqual([
+      [10, 30],
+      [20, 20],
+    ]);
     expect(run((g) => gather(g.constant(X), [[2], [0]], 1, 1)).toArray()).toEqual([[3], [4]]);
   });
   it('gather: an out-of-range index is INVALID_ARGUMENT naming the node (TF CPU errors too)', () => {
@@ -102,23 +178,61 @@ describe('movement kernels', () => {
     const i = g.constant([0, 2, 5], 'int32');
     const [a, b] = evaluate([oneHot(i, 3), oneHot(i, 3, 5, -1, 'float32')]);
     expect(a!.dtype).toBe('int32');
-    expect(a!.toArray()).toEqual([[1, 0, 0], [0, 0, 1], [0, 0, 0]]);
-    expect(b!.toArray()).toEqual([[5, -1, -1], [-1, -1, 5], [-1, -1, -1]]);
+    expect(a!.toArray()).toEqual([
+      [1, 0, 0],
+      [0, 0, 1],
+      [0, 0, 0],
+    ]);
+    expect(b!.toArray()).toEqual([
+      [5, -1, -1],
+      [-1, -1, 5],
+      [-1, -1, -1],
+    ]);
   });
   it('pad with a constant value', () => {
-    expect(run((g) => pad(g.constant([[1, 2]]), [[1, 0], [0, 2]], 9)).toArray()).toEqual([[9, 9, 9, 9], [1, 2, 9, 9]]);
+    expect(
+      run((g) =>
+        pad(
+          g.constant([[1, 2]]),
+          [
+            [1, 0],
+            [0, 2],
+          ],
+          9,
+        ),
+      ).toArray(),
+    ).toEqual([
+      [9, 9, 9, 9],
+      [1, 2, 9, 9],
+    ]);
   });
   it('tile', () => {
-    expect(run((g) => tile(g.constant([[1, 2]]), [2, 2])).toArray()).toEqual([[1, 2, 1, 2], [1, 2, 1, 2]]);
+    expect(run((g) => tile(g.constant([[1, 2]]), [2, 2])).toArray()).toEqual([
+      [1, 2, 1, 2],
+      [1, 2, 1, 2],
+    ]);
   });
   it('broadcastTo and broadcastLike (run-time shape)', () => {
-    expect(run((g) => broadcastTo(g.constant([1, 2]), [2, 2])).toArray()).toEqual([[1, 2], [1, 2]]);
+    expect(run((g) => broadcastTo(g.constant([1, 2]), [2, 2])).toArray()).toEqual([
+      [1, 2],
+      [1, 2],
+    ]);
     const g = new Graph();
     const like = g.placeholder('float32', [null, 2], 'like');
     const y = broadcastLike(g.constant([[3], [4]]), like);
     expect(y.shape).toEqual([2, 2]);
-    const v = evaluate([broadcastLike(g.constant(7), like)], { like: tensor([[0, 0], [0, 0], [0, 0]]) })[0]!;
-    expect(v.toArray()).toEqual([[7, 7], [7, 7], [7, 7]]);
+    const v = evaluate([broadcastLike(g.constant(7), like)], {
+      like: tensor([
+        [0, 0],
+        [0, 0],
+        [0, 0],
+      ]),
+    })[0]!;
+    expect(v.toArray()).toEqual([
+      [7, 7],
+      [7, 7],
+      [7, 7],
+    ]);
     const bad = broadcastLike(g.constant([1, 2, 3]), g.placeholder('float32', [null, null], 'like2'));
     expect(kilnErrorText(() => evaluate([bad], { like2: tensor([[0, 0]]) }))).toMatch(
       /^SHAPE_MISMATCH: broadcastLike 'broadcastLike_2': x \[3\] cannot be broadcast to \[1,2\]/,
@@ -151,8 +265,24 @@ describe('movement gradients (central differences, tol 1e-3)', () => {
   it('slice and pad (also with unknown dims)', () => {
     checkGrad([x], (a) => slice(a, [1, 0, 1], [1, 2, -1]));
     checkGrad([{ value: x.value, shape: [null, 3, 4] }], (a) => slice(a, [0, 1, 1], [-1, 2, 2]));
-    checkGrad([x], (a) => pad(a, [[0, 1], [2, 0], [1, 1]], 3));
-    checkGrad([{ value: x.value, shape: [null, 3, null] }], (a) => pad(a, [[1, 2], [0, 1], [0, 3]]));
+    checkGrad([x], (a) =>
+      pad(
+        a,
+        [
+          [0, 1],
+          [2, 0],
+          [1, 1],
+        ],
+        3,
+      ),
+    );
+    checkGrad([{ value: x.value, shape: [null, 3, null] }], (a) =>
+      pad(a, [
+        [1, 2],
+        [0, 1],
+        [0, 3],
+      ]),
+    );
   });
   it('tile, broadcastTo, broadcastLike', () => {
     checkGrad([{ value: randn([2, 3]) }], (a) => tile(a, [2, 3]));
@@ -163,7 +293,16 @@ describe('movement gradients (central differences, tol 1e-3)', () => {
     });
   });
   it('gather on axis 0 and 1 with repeated indices (scatter-add); no gradient to indices', () => {
-    const idx = { value: tensor([[2, 0], [2, 2]], [2, 2], 'int32') };
+    const idx = {
+      value: tensor(
+        [
+          [2, 0],
+          [2, 2],
+        ],
+        [2, 2],
+        'int32',
+      ),
+    };
     const [dx, di] = checkGrad([x, idx], (a, i) => gather(a, i, 1));
     expect(di).toBeNull();
     expect(dx!.shape).toEqual([2, 3, 4]);
@@ -175,7 +314,9 @@ describe('movement gradients (central differences, tol 1e-3)', () => {
       /^UNSUPPORTED: reshape 'reshape': cannot build the gradient: reshaping back to \[\?,\?\]/,
     );
     const b = { value: tensor([[0], [1]], [2, 1], 'int32') };
-    expect(kilnErrorText(() => checkGrad([{ value: randn([2, 2, 3]) }, b], (a, i) => gather(a, i, 2, 1)))).toMatch(/^UNSUPPORTED: gather 'gather'.*batchDims 1 with axis 2/);
+    expect(kilnErrorText(() => checkGrad([{ value: randn([2, 2, 3]) }, b], (a, i) => gather(a, i, 2, 1)))).toMatch(
+      /^UNSUPPORTED: gather 'gather'.*batchDims 1 with axis 2/,
+    );
     // axis == batchDims is supported: checked against central differences.
     checkGrad([{ value: randn([2, 3]) }, b], (a, i) => gather(a, i, 1, 1));
   });

@@ -29,15 +29,22 @@ const tol = { atol: 2e-3, rtol: 2e-3 };
 describe('conv gradients', () => {
   it('conv2d: valid, same with stride 2, dilation, explicit padding, null batch', () => {
     checkGrad([{ value: randn([1, 4, 4, 2], 1) }, { value: randn([2, 2, 2, 3], 2) }], (x, f) => k.conv2d(x!, f!, 1, 'valid'), tol);
-    checkGrad(
-      [{ value: randn([2, 5, 5, 1], 3), shape: [null, 5, 5, 1] }, { value: randn([3, 3, 1, 2], 4) }],
-      (x, f) => k.conv2d(x!, f!, 2, 'same'),
-      tol,
-    );
+    checkGrad([{ value: randn([2, 5, 5, 1], 3), shape: [null, 5, 5, 1] }, { value: randn([3, 3, 1, 2], 4) }], (x, f) => k.conv2d(x!, f!, 2, 'same'), tol);
     checkGrad([{ value: randn([1, 5, 5, 1], 5) }, { value: randn([2, 2, 1, 2], 6) }], (x, f) => k.conv2d(x!, f!, 1, 'valid', 'NHWC', 2), tol);
     checkGrad(
       [{ value: randn([1, 3, 4, 2], 7) }, { value: randn([2, 3, 2, 1], 8) }],
-      (x, f) => k.conv2d(x!, f!, [2, 1], [[0, 0], [1, 0], [2, 1], [0, 0]]),
+      (x, f) =>
+        k.conv2d(
+          x!,
+          f!,
+          [2, 1],
+          [
+            [0, 0],
+            [1, 0],
+            [2, 1],
+            [0, 0],
+          ],
+        ),
       tol,
     );
   });
@@ -46,11 +53,7 @@ describe('conv gradients', () => {
     checkGrad([{ value: randn([2, 5, 5, 2], 11) }, { value: randn([3, 3, 2, 1], 12) }], (x, f) => k.depthwiseConv2d(x!, f!, 2, 'same'), tol);
   });
   it('conv2dTranspose', () => {
-    checkGrad(
-      [{ value: randn([1, 3, 3, 2], 13) }, { value: randn([2, 2, 3, 2], 14) }],
-      (x, f) => k.conv2dTranspose(x!, f!, [1, 4, 4, 3], 1, 'valid'),
-      tol,
-    );
+    checkGrad([{ value: randn([1, 3, 3, 2], 13) }, { value: randn([2, 2, 3, 2], 14) }], (x, f) => k.conv2dTranspose(x!, f!, [1, 4, 4, 3], 1, 'valid'), tol);
     checkGrad(
       [{ value: randn([2, 2, 2, 1], 15), shape: [null, 2, 2, 1] }, { value: randn([3, 3, 2, 1], 16) }],
       (x, f) => k.conv2dTranspose(x!, f!, [null, 4, 4, 2], 2, 'same'),
@@ -131,7 +134,13 @@ describe('normalization gradients', () => {
     );
     // Operands broadcasting along more than one axis (mean [2,1], scale [1,4]).
     checkGrad(
-      [{ value: randn([2, 4], 50) }, { value: randn([2, 1], 51) }, { value: randn([1], 52, 0.5, 1.5) }, { value: randn([4], 53) }, { value: randn([1, 4], 54) }],
+      [
+        { value: randn([2, 4], 50) },
+        { value: randn([2, 1], 51) },
+        { value: randn([1], 52, 0.5, 1.5) },
+        { value: randn([4], 53) },
+        { value: randn([1, 4], 54) },
+      ],
       (x, m, v, o, s) => k.batchNorm(x!, m!, v!, o!, s!, 0.01),
       tol,
     );
@@ -143,7 +152,11 @@ describe('normalization gradients', () => {
       tol,
     );
     checkGrad([{ value: randn([2, 3, 4], 58, -2, 2) }, { value: randn([3, 4], 59) }, { value: randn([4], 60) }], (x, s, o) => k.layerNorm(x!, s!, o!, 1), tol);
-    checkGrad([{ value: randn([2, 3, 2], 61, -2, 2) }, { value: randn([3, 1], 62) }, { value: randn([1], 63) }], (x, s, o) => k.layerNorm(x!, s!, o!, [1]), tol);
+    checkGrad(
+      [{ value: randn([2, 3, 2], 61, -2, 2) }, { value: randn([3, 1], 62) }, { value: randn([1], 63) }],
+      (x, s, o) => k.layerNorm(x!, s!, o!, [1]),
+      tol,
+    );
   });
 });
 

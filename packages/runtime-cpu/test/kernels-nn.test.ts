@@ -50,7 +50,13 @@ const x4 = tensor(range(16), [1, 4, 4, 1]);
 describe('conv2d kernel (atol/rtol 1e-3)', () => {
   const f2 = tensor([1, 2, 3, 4], [2, 2, 1, 1]);
   it('valid', () => {
-    close(run([{ value: x3 }, { value: f2 }], (x, f) => conv2d(x!, f!, 1, 'valid')), [37, 47, 67, 77], [1, 2, 2, 1], 1e-3, 1e-3);
+    close(
+      run([{ value: x3 }, { value: f2 }], (x, f) => conv2d(x!, f!, 1, 'valid')),
+      [37, 47, 67, 77],
+      [1, 2, 2, 1],
+      1e-3,
+      1e-3,
+    );
   });
   it('same pads the bottom/right with the extra row (TF)', () => {
     const y = run([{ value: x3, shape: [null, 3, 3, 1] }, { value: f2 }], (x, f) => conv2d(x!, f!, 1, 'same'));
@@ -58,27 +64,72 @@ describe('conv2d kernel (atol/rtol 1e-3)', () => {
   });
   it('stride 2 same', () => {
     const ones = tensor(Array(9).fill(1), [3, 3, 1, 1]);
-    close(run([{ value: x4 }, { value: ones }], (x, f) => conv2d(x!, f!, 2, 'same')), [54, 45, 72, 54], [1, 2, 2, 1], 1e-3, 1e-3);
+    close(
+      run([{ value: x4 }, { value: ones }], (x, f) => conv2d(x!, f!, 2, 'same')),
+      [54, 45, 72, 54],
+      [1, 2, 2, 1],
+      1e-3,
+      1e-3,
+    );
   });
   it('dilation 2', () => {
     const ones = tensor([1, 1, 1, 1], [2, 2, 1, 1]);
-    close(run([{ value: x3 }, { value: ones }], (x, f) => conv2d(x!, f!, 1, 'valid', 'NHWC', 2)), [20], [1, 1, 1, 1], 1e-3, 1e-3);
+    close(
+      run([{ value: x3 }, { value: ones }], (x, f) => conv2d(x!, f!, 1, 'valid', 'NHWC', 2)),
+      [20],
+      [1, 1, 1, 1],
+      1e-3,
+      1e-3,
+    );
   });
   it('explicit padding and several channels', () => {
     const x = tensor([1, 2], [1, 1, 1, 2]);
     const f = tensor([1, 2, 3, 4, 5, 6], [1, 1, 2, 3]);
-    const y = run([{ value: x }, { value: f }], (a, b) => conv2d(a!, b!, 1, [[0, 0], [1, 0], [0, 1], [0, 0]]));
+    const y = run([{ value: x }, { value: f }], (a, b) =>
+      conv2d(a!, b!, 1, [
+        [0, 0],
+        [1, 0],
+        [0, 1],
+        [0, 0],
+      ]),
+    );
     close(y, [0, 0, 0, 0, 0, 0, 9, 12, 15, 0, 0, 0], [1, 2, 2, 3], 1e-3, 1e-3);
   });
   it('takes a rank-3 x as one image', () => {
-    close(run([{ value: x3.reshape([3, 3, 1]) }, { value: f2 }], (x, f) => conv2d(x!, f!, 1, 'valid')), [37, 47, 67, 77], [2, 2, 1], 1e-3, 1e-3);
+    close(
+      run([{ value: x3.reshape([3, 3, 1]) }, { value: f2 }], (x, f) => conv2d(x!, f!, 1, 'valid')),
+      [37, 47, 67, 77],
+      [2, 2, 1],
+      1e-3,
+      1e-3,
+    );
   });
   it('matches a direct evaluation of the definition (batch 2, channels, stride, dilation, padding)', () => {
     const [n, h, w, c, kh, kw, o] = [2, 6, 5, 3, 3, 2, 4];
-    const x = tensor(range(n * h * w * c).map((v) => Math.sin(v)), [n, h, w, c]);
-    const f = tensor(range(kh * kw * c * o).map((v) => Math.cos(v)), [kh, kw, c, o]);
+    const x = tensor(
+      range(n * h * w * c).map((v) => Math.sin(v)),
+      [n, h, w, c],
+    );
+    const f = tensor(
+      range(kh * kw * c * o).map((v) => Math.cos(v)),
+      [kh, kw, c, o],
+    );
     const [sh, sw, dh, dw, pt, pl] = [2, 1, 1, 2, 1, 2];
-    const y = run([{ value: x, shape: [null, h, w, c] }, { value: f }], (a, b) => conv2d(a!, b!, [sh, sw], [[0, 0], [pt, 0], [pl, 1], [0, 0]], 'NHWC', [dh, dw]));
+    const y = run([{ value: x, shape: [null, h, w, c] }, { value: f }], (a, b) =>
+      conv2d(
+        a!,
+        b!,
+        [sh, sw],
+        [
+          [0, 0],
+          [pt, 0],
+          [pl, 1],
+          [0, 0],
+        ],
+        'NHWC',
+        [dh, dw],
+      ),
+    );
     const [oh, ow] = [Math.floor((h + pt - (kh - 1) * dh - 1) / sh) + 1, Math.floor((w + pl + 1 - (kw - 1) * dw - 1) / sw) + 1];
     const at = (t: Tensor, i: number[]) => {
       const s = t.shape;
@@ -111,7 +162,13 @@ describe('depthwise and transposed conv kernels (atol/rtol 1e-3)', () => {
   it('depthwiseConv2d maps channel c, multiplier m to output c*M+m', () => {
     const x = tensor([1, 10, 2, 20], [1, 2, 1, 2]);
     const f = tensor([1, 2, 3, 4], [1, 1, 2, 2]);
-    close(run([{ value: x }, { value: f }], (a, b) => depthwiseConv2d(a!, b!, 1, 'valid')), [1, 2, 30, 40, 2, 4, 60, 80], [1, 2, 1, 4], 1e-3, 1e-3);
+    close(
+      run([{ value: x }, { value: f }], (a, b) => depthwiseConv2d(a!, b!, 1, 'valid')),
+      [1, 2, 30, 40, 2, 4, 60, 80],
+      [1, 2, 1, 4],
+      1e-3,
+      1e-3,
+    );
   });
   it('conv2dTranspose is the full correlation for stride 1 valid, and equals conv2dBackpropInput', () => {
     const x = tensor([1, 2, 3, 4], [1, 2, 2, 1]);
@@ -128,55 +185,111 @@ describe('depthwise and transposed conv kernels (atol/rtol 1e-3)', () => {
 
 describe('pool kernels', () => {
   it('maxPool 2x2 stride 2', () => {
-    close(run([{ value: x4, shape: [null, 4, 4, 1] }], (x) => maxPool(x!, 2, 2, 'valid')), [6, 8, 14, 16], [1, 2, 2, 1]);
+    close(
+      run([{ value: x4, shape: [null, 4, 4, 1] }], (x) => maxPool(x!, 2, 2, 'valid')),
+      [6, 8, 14, 16],
+      [1, 2, 2, 1],
+    );
   });
   it('pools a rank-3 x as one image', () => {
-    close(run([{ value: x4.reshape([4, 4, 1]) }], (x) => avgPool(x!, 2, 2, 'valid')), [3.5, 5.5, 11.5, 13.5], [2, 2, 1]);
+    close(
+      run([{ value: x4.reshape([4, 4, 1]) }], (x) => avgPool(x!, 2, 2, 'valid')),
+      [3.5, 5.5, 11.5, 13.5],
+      [2, 2, 1],
+    );
   });
   it('maxPool ceil mode and dilations', () => {
-    close(run([{ value: x3 }], (x) => maxPool(x!, 2, 2, 0, 'ceil')), [5, 6, 8, 9], [1, 2, 2, 1]);
-    close(run([{ value: x3 }], (x) => maxPool(x!, 2, 2, 0)), [5], [1, 1, 1, 1]);
+    close(
+      run([{ value: x3 }], (x) => maxPool(x!, 2, 2, 0, 'ceil')),
+      [5, 6, 8, 9],
+      [1, 2, 2, 1],
+    );
+    close(
+      run([{ value: x3 }], (x) => maxPool(x!, 2, 2, 0)),
+      [5],
+      [1, 1, 1, 1],
+    );
     const p = tensor([3, 1, 4, 1, 5, 9, 2, 6, 5], [1, 3, 3, 1]);
-    close(run([{ value: p }], (x) => maxPool(x!, 2, 1, 'valid', undefined, { dilations: 2 })), [5], [1, 1, 1, 1]);
+    close(
+      run([{ value: p }], (x) => maxPool(x!, 2, 1, 'valid', undefined, { dilations: 2 })),
+      [5],
+      [1, 1, 1, 1],
+    );
   });
   it('maxPool ignores padding (negative inputs stay negative)', () => {
     const n = tensor([-1, -2, -3, -4], [1, 2, 2, 1]);
-    close(run([{ value: n }], (x) => maxPool(x!, 2, 1, 'same')), [-1, -2, -3, -4], [1, 2, 2, 1]);
+    close(
+      run([{ value: n }], (x) => maxPool(x!, 2, 1, 'same')),
+      [-1, -2, -3, -4],
+      [1, 2, 2, 1],
+    );
   });
   it('avgPool same counts only input elements', () => {
     const x = tensor([1, 2, 3, 4], [1, 2, 2, 1]);
-    close(run([{ value: x }], (a) => avgPool(a!, 2, 1, 'same')), [2.5, 3, 3.5, 4], [1, 2, 2, 1]);
+    close(
+      run([{ value: x }], (a) => avgPool(a!, 2, 1, 'same')),
+      [2.5, 3, 3.5, 4],
+      [1, 2, 2, 1],
+    );
   });
   it('avgPool explicit padding with and without countIncludePad', () => {
     const x = tensor([1, 2, 3, 4], [1, 2, 2, 1]);
-    close(run([{ value: x }], (a) => avgPool(a!, 2, 1, 1)), [1, 1.5, 2, 2, 2.5, 3, 3, 3.5, 4], [1, 3, 3, 1]);
-    close(run([{ value: x }], (a) => avgPool(a!, 2, 1, 1, undefined, { countIncludePad: true })), [0.25, 0.75, 0.5, 1, 2.5, 1.5, 0.75, 1.75, 1], [1, 3, 3, 1]);
+    close(
+      run([{ value: x }], (a) => avgPool(a!, 2, 1, 1)),
+      [1, 1.5, 2, 2, 2.5, 3, 3, 3.5, 4],
+      [1, 3, 3, 1],
+    );
+    close(
+      run([{ value: x }], (a) => avgPool(a!, 2, 1, 1, undefined, { countIncludePad: true })),
+      [0.25, 0.75, 0.5, 1, 2.5, 1.5, 0.75, 1.75, 1],
+      [1, 3, 3, 1],
+    );
   });
   it('avgPool ceil mode with countIncludePad divides by taps inside the padded input only', () => {
     // x 1x3, window 1x2, stride 2, no padding, ceil: windows [1,2] and [3] (the tap past the input is not padding).
     const x = tensor([1, 2, 3], [1, 1, 3, 1]);
-    close(run([{ value: x }], (a) => avgPool(a!, [1, 2], 2, 0, 'ceil', { countIncludePad: true })), [1.5, 3], [1, 1, 2, 1]);
+    close(
+      run([{ value: x }], (a) => avgPool(a!, [1, 2], 2, 0, 'ceil', { countIncludePad: true })),
+      [1.5, 3],
+      [1, 1, 2, 1],
+    );
   });
   it('maxPoolGrad routes dy to the first maximum of each window', () => {
     const x = tensor([2, 1, 2, 3, 0, 3, 1, 0], [1, 2, 2, 2]);
     const dy = tensor([5, 7], [1, 1, 1, 2]);
-    close(run([{ value: x }, { value: dy }], (a, d) => maxPoolGrad(a!, d!, 2, 2, 'valid')), [5, 0, 0, 7, 0, 0, 0, 0], [1, 2, 2, 2]);
+    close(
+      run([{ value: x }, { value: dy }], (a, d) => maxPoolGrad(a!, d!, 2, 2, 'valid')),
+      [5, 0, 0, 7, 0, 0, 0, 0],
+      [1, 2, 2, 2],
+    );
   });
   it('maxPoolGrad accumulates where windows overlap', () => {
     const x = tensor([1, 9, 2], [1, 1, 3, 1]);
     const dy = tensor([1, 2], [1, 1, 2, 1]);
-    close(run([{ value: x }, { value: dy }], (a, d) => maxPoolGrad(a!, d!, [1, 2], 1, 'valid')), [0, 3, 0], [1, 1, 3, 1]);
+    close(
+      run([{ value: x }, { value: dy }], (a, d) => maxPoolGrad(a!, d!, [1, 2], 1, 'valid')),
+      [0, 3, 0],
+      [1, 1, 3, 1],
+    );
   });
   it('avgPoolGrad spreads dy over the counted elements', () => {
     const x = new Tensor('float32', [1, 2, 2, 1]);
     const dy = tensor([4, 6, 8, 10], [1, 2, 2, 1]);
-    close(run([{ value: x }, { value: dy }], (a, d) => avgPoolGrad(a!, d!, 2, 1, 'same')), [1, 4, 5, 18], [1, 2, 2, 1]);
+    close(
+      run([{ value: x }, { value: dy }], (a, d) => avgPoolGrad(a!, d!, 2, 1, 'same')),
+      [1, 4, 5, 18],
+      [1, 2, 2, 1],
+    );
   });
 });
 
 describe('normalization kernels', () => {
   it('softmax rows sum to 1 and match the formula, also for large logits', () => {
-    const x = tensor([[1, 2, 3], [1000, 1001, 1002], [-5, 0, 5]]);
+    const x = tensor([
+      [1, 2, 3],
+      [1000, 1001, 1002],
+      [-5, 0, 5],
+    ]);
     const y = run([{ value: x, shape: [null, 3] }], (a) => softmax(a!));
     const row = (e: number[]) => e.map((v) => v / (e[0]! + e[1]! + e[2]!));
     const r1 = row([Math.exp(-2), Math.exp(-1), 1]);
@@ -184,16 +297,30 @@ describe('normalization kernels', () => {
     for (let r = 0; r < 3; r++) expect(y.data[3 * r]! + y.data[3 * r + 1]! + y.data[3 * r + 2]!).toBeCloseTo(1, 5);
   });
   it('softmax and logSoftmax along axis 0', () => {
-    const x = tensor([[0, 1], [Math.log(3), 1]]);
-    close(run([{ value: x }], (a) => softmax(a!, 0)), [0.25, 0.5, 0.75, 0.5], [2, 2]);
-    close(run([{ value: x }], (a) => logSoftmax(a!, 0)), [Math.log(0.25), Math.log(0.5), Math.log(0.75), Math.log(0.5)], [2, 2]);
+    const x = tensor([
+      [0, 1],
+      [Math.log(3), 1],
+    ]);
+    close(
+      run([{ value: x }], (a) => softmax(a!, 0)),
+      [0.25, 0.5, 0.75, 0.5],
+      [2, 2],
+    );
+    close(
+      run([{ value: x }], (a) => logSoftmax(a!, 0)),
+      [Math.log(0.25), Math.log(0.5), Math.log(0.75), Math.log(0.5)],
+      [2, 2],
+    );
   });
   it('logSoftmax is stable for large logits', () => {
     const y = run([{ value: tensor([[1000, 1000]]) }], (a) => logSoftmax(a!));
     close(y, [-Math.LN2, -Math.LN2], [1, 2]);
   });
   it('batchNorm matches (x - mean) / sqrt(var + eps) * scale + offset, broadcasting the last axis', () => {
-    const x = tensor([[1, 2], [3, 4]]);
+    const x = tensor([
+      [1, 2],
+      [3, 4],
+    ]);
     const mean = tensor([2, 3]);
     const variance = tensor([1, 4]);
     const offset = tensor([0.5, -0.5]);
@@ -206,20 +333,46 @@ describe('normalization kernels', () => {
       ((4 - 3) / Math.sqrt(4 + eps)) * 3 - 0.5,
     ];
     const ins = [x, mean, variance, offset, scale].map((value) => ({ value }));
-    close(run(ins, (a, m, v, o, s) => batchNorm(a!, m!, v!, o!, s!)), want, [2, 2]);
+    close(
+      run(ins, (a, m, v, o, s) => batchNorm(a!, m!, v!, o!, s!)),
+      want,
+      [2, 2],
+    );
     const noAffine = run(ins.slice(0, 3), (a, m, v) => batchNorm(a!, m!, v!, undefined, undefined, 0));
     close(noAffine, [-1, -0.5, 1, 0.5], [2, 2]);
   });
   it('layerNorm normalizes over the trailing axes with biased variance', () => {
-    const x = tensor([[[1, 2], [3, 4]], [[0, 0], [0, 8]]]);
+    const x = tensor([
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      [
+        [0, 0],
+        [0, 8],
+      ],
+    ]);
     const inv = (v: number) => 1 / Math.sqrt(v + 1e-3);
     // axis 1 -> axes [1, 2]: group 1 mean 2.5 var 1.25; group 2 mean 2 var 12.
     const want = [1, 2, 3, 4].map((v) => (v - 2.5) * inv(1.25)).concat([0, 0, 0, 8].map((v) => (v - 2) * inv(12)));
-    close(run([{ value: x, shape: [null, 2, 2] }], (a) => layerNorm(a!, null, null, 1)), want, [2, 2, 2]);
+    close(
+      run([{ value: x, shape: [null, 2, 2] }], (a) => layerNorm(a!, null, null, 1)),
+      want,
+      [2, 2, 2],
+    );
     // last axis only, with scale and offset.
     const scale = tensor([2, 0.5]);
     const offset = tensor([1, -1]);
-    const x2 = tensor([[[1, 2], [3, 4]], [[2, 0], [0, 8]]]);
+    const x2 = tensor([
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      [
+        [2, 0],
+        [0, 8],
+      ],
+    ]);
     const last = run([{ value: x2 }, { value: scale }, { value: offset }], (a, s, o) => layerNorm(a!, s!, o!, -1, 0));
     close(last, [-1, -0.5, -1, -0.5, 3, -1.5, -1, -0.5], [2, 2, 2]);
     // an explicit axis list: axis 1 only.

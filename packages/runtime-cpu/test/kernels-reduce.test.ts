@@ -33,7 +33,19 @@ describe('reduce kernels', () => {
     expect(run((g) => prod(g.constant(X), 1)).toArray()).toEqual([6, 120]);
   });
   it('mean of int32 truncates like TensorFlow', () => {
-    const t = run((g) => mean(g.constant([[1, 2], [3, 6], [-1, -2]], 'int32'), 1));
+    const t = run((g) =>
+      mean(
+        g.constant(
+          [
+            [1, 2],
+            [3, 6],
+            [-1, -2],
+          ],
+          'int32',
+        ),
+        1,
+      ),
+    );
     expect(t.dtype).toBe('int32');
     expect(t.toArray()).toEqual([1, 4, -1]);
   });
@@ -57,23 +69,102 @@ describe('reduce kernels', () => {
     expect(run((g) => max(g.constant([1, NaN, 3]))).toArray()).toBeNaN();
   });
   it('argMax/argMin take the first extreme on ties and return int32', () => {
-    const t = run((g) => argMax(g.constant([[1, 9, 9], [7, 2, 7]]), 1));
+    const t = run((g) =>
+      argMax(
+        g.constant([
+          [1, 9, 9],
+          [7, 2, 7],
+        ]),
+        1,
+      ),
+    );
     expect(t.dtype).toBe('int32');
     expect(t.toArray()).toEqual([1, 0]);
-    expect(run((g) => argMin(g.constant([[1, 9, 0], [7, 2, -7]]))).toArray()).toEqual([0, 1, 1]);
+    expect(
+      run((g) =>
+        argMin(
+          g.constant([
+            [1, 9, 0],
+            [7, 2, -7],
+          ]),
+        ),
+      ).toArray(),
+    ).toEqual([0, 1, 1]);
   });
   it('cumsum: inclusive, exclusive, reverse, along axis 1', () => {
-    const c = (e: boolean, r: boolean) => run((g) => cumsum(g.constant([[1, 2, 3], [4, 5, 6]]), 1, e, r)).toArray();
-    expect(c(false, false)).toEqual([[1, 3, 6], [4, 9, 15]]);
-    expect(c(true, false)).toEqual([[0, 1, 3], [0, 4, 9]]);
-    expect(c(false, true)).toEqual([[6, 5, 3], [15, 11, 6]]);
-    expect(c(true, true)).toEqual([[5, 3, 0], [11, 6, 0]]);
-    expect(run((g) => cumsum(g.constant([[1, 2], [3, 4]]))).toArray()).toEqual([[1, 2], [4, 6]]);
+    const c = (e: boolean, r: boolean) =>
+      run((g) =>
+        cumsum(
+          g.constant([
+            [1, 2, 3],
+            [4, 5, 6],
+          ]),
+          1,
+          e,
+          r,
+        ),
+      ).toArray();
+    expect(c(false, false)).toEqual([
+      [1, 3, 6],
+      [4, 9, 15],
+    ]);
+    expect(c(true, false)).toEqual([
+      [0, 1, 3],
+      [0, 4, 9],
+    ]);
+    expect(c(false, true)).toEqual([
+      [6, 5, 3],
+      [15, 11, 6],
+    ]);
+    expect(c(true, true)).toEqual([
+      [5, 3, 0],
+      [11, 6, 0],
+    ]);
+    expect(
+      run((g) =>
+        cumsum(
+          g.constant([
+            [1, 2],
+            [3, 4],
+          ]),
+        ),
+      ).toArray(),
+    ).toEqual([
+      [1, 2],
+      [4, 6],
+    ]);
   });
   it('unsortedSegmentSum adds rows per segment and drops negative ids', () => {
-    const t = run((g) => unsortedSegmentSum(g.constant([[1, 2], [3, 4], [5, 6], [7, 8]]), [0, 2, 0, -1], 3));
-    expect(t.toArray()).toEqual([[6, 8], [0, 0], [3, 4]]);
-    const m = run((g) => unsortedSegmentSum(g.constant([[1, 2], [3, 4]]), [[1, 0], [1, 1]], 2));
+    const t = run((g) =>
+      unsortedSegmentSum(
+        g.constant([
+          [1, 2],
+          [3, 4],
+          [5, 6],
+          [7, 8],
+        ]),
+        [0, 2, 0, -1],
+        3,
+      ),
+    );
+    expect(t.toArray()).toEqual([
+      [6, 8],
+      [0, 0],
+      [3, 4],
+    ]);
+    const m = run((g) =>
+      unsortedSegmentSum(
+        g.constant([
+          [1, 2],
+          [3, 4],
+        ]),
+        [
+          [1, 0],
+          [1, 1],
+        ],
+        2,
+      ),
+    );
     expect(m.toArray()).toEqual([2, 8]);
   });
   it('unsortedSegmentSum: an id >= numSegments is INVALID_ARGUMENT naming the node', () => {
@@ -106,7 +197,18 @@ describe('reduce gradients (central differences, tol 1e-3)', () => {
     checkGrad([x], (a) => max(a, 1));
     checkGrad([x], (a) => min(a, [0, 2], true));
     // At a tie the central difference is itself the equal split: (+eps - 0) / 2eps = 1/2.
-    checkGrad([{ value: tensor([[1, 3, 3], [2, 0, -1]]) }], (a) => max(a, 1), { eps: 1e-3 });
+    checkGrad(
+      [
+        {
+          value: tensor([
+            [1, 3, 3],
+            [2, 0, -1],
+          ]),
+        },
+      ],
+      (a) => max(a, 1),
+      { eps: 1e-3 },
+    );
   });
   it('max with ties: each tied element gets dy / (number of ties)', () => {
     const g = new Graph();

@@ -8,17 +8,7 @@
  * of the evaluator, and the JS relu form equals the generic select it replaces.
  */
 import { afterAll, describe, expect, it } from '@jest/globals';
-import {
-  SCALAR_FN_ARITY,
-  type ScalarExpr,
-  type ScalarFn,
-  call,
-  capabilitiesWithout,
-  evaluateExpr,
-  input,
-  lit,
-  rewriteForTarget,
-} from '@kiln/compiler';
+import { SCALAR_FN_ARITY, type ScalarExpr, type ScalarFn, call, capabilitiesWithout, evaluateExpr, input, lit, rewriteForTarget } from '@kiln/compiler';
 import { type DType, allocData } from '@kiln/graph';
 import { GemmEngine } from '../src/compiled/wasm/index.js';
 import { compileElementwise } from '../src/compiled/js-codegen.js';
@@ -29,9 +19,37 @@ afterAll(() => engine.dispose());
 
 /** The shared edge values, per dtype. */
 const EDGES: Record<DType, readonly number[]> = {
-  float32: [0, -0, 1, -1, 0.5, -0.5, 1.5, 2.5, -2.5, 0.1, 3, -7, 100, -100, 1e30, -1e30, 3.4028234663852886e38, -3.4028234663852886e38,
-    1.401298464324817e-45, -1.401298464324817e-45, 1.1754942106924411e-38, 5.877471754111438e-39, 16777216, 16777217, 2147483648, -2147483904,
-    Infinity, -Infinity, NaN],
+  float32: [
+    0,
+    -0,
+    1,
+    -1,
+    0.5,
+    -0.5,
+    1.5,
+    2.5,
+    -2.5,
+    0.1,
+    3,
+    -7,
+    100,
+    -100,
+    1e30,
+    -1e30,
+    3.4028234663852886e38,
+    -3.4028234663852886e38,
+    1.401298464324817e-45,
+    -1.401298464324817e-45,
+    1.1754942106924411e-38,
+    5.877471754111438e-39,
+    16777216,
+    16777217,
+    2147483648,
+    -2147483904,
+    Infinity,
+    -Infinity,
+    NaN,
+  ],
   int32: [0, 1, -1, 2, -2, 3, -7, 46341, -46341, 65536, 16777217, 2147483647, -2147483648, -2147483647],
   bool: [0, 1],
 };
@@ -41,16 +59,83 @@ const F = 'float32';
 const I = 'int32';
 const B = 'bool';
 type Sig = [DType[], DType];
-const numeric2 = (): Sig[] => [[[F, F], F], [[I, I], I]];
+const numeric2 = (): Sig[] => [
+  [[F, F], F],
+  [[I, I], I],
+];
 const SIGNATURES: Record<ScalarFn, Sig[]> = {
-  add: numeric2(), sub: numeric2(), mul: numeric2(), div: numeric2(), floordiv: numeric2(), mod: numeric2(), pow: numeric2(), max: numeric2(), min: numeric2(),
-  neg: [[[F], F], [[I], I]], abs: [[[F], F], [[I], I]], sign: [[[F], F], [[I], I]],
-  exp: [[[F], F]], log: [[[F], F]], log1p: [[[F], F]], sqrt: [[[F], F]], tanh: [[[F], F]], sin: [[[F], F]], cos: [[[F], F]], atan: [[[F], F]], erf: [[[F], F]],
-  floor: [[[F], F]], ceil: [[[F], F]], roundEven: [[[F], F]], trunc: [[[F], F]], relu: [[[F], F]],
-  lt: [[[F, F], B], [[I, I], B]], le: [[[F, F], B], [[I, I], B]], eq: [[[F, F], B], [[I, I], B]], ne: [[[F, F], B], [[I, I], B]],
-  and: [[[B, B], B]], or: [[[B, B], B]], not: [[[B], B]],
-  select: [[[B, F, F], F], [[B, I, I], I]],
-  toInt: [[[F], I], [[B], I], [[I], I]], toFloat: [[[I], F], [[B], F], [[F], F]], toBool: [[[F], B], [[I], B]],
+  add: numeric2(),
+  sub: numeric2(),
+  mul: numeric2(),
+  div: numeric2(),
+  floordiv: numeric2(),
+  mod: numeric2(),
+  pow: numeric2(),
+  max: numeric2(),
+  min: numeric2(),
+  neg: [
+    [[F], F],
+    [[I], I],
+  ],
+  abs: [
+    [[F], F],
+    [[I], I],
+  ],
+  sign: [
+    [[F], F],
+    [[I], I],
+  ],
+  exp: [[[F], F]],
+  log: [[[F], F]],
+  log1p: [[[F], F]],
+  sqrt: [[[F], F]],
+  tanh: [[[F], F]],
+  sin: [[[F], F]],
+  cos: [[[F], F]],
+  atan: [[[F], F]],
+  erf: [[[F], F]],
+  floor: [[[F], F]],
+  ceil: [[[F], F]],
+  roundEven: [[[F], F]],
+  trunc: [[[F], F]],
+  relu: [[[F], F]],
+  lt: [
+    [[F, F], B],
+    [[I, I], B],
+  ],
+  le: [
+    [[F, F], B],
+    [[I, I], B],
+  ],
+  eq: [
+    [[F, F], B],
+    [[I, I], B],
+  ],
+  ne: [
+    [[F, F], B],
+    [[I, I], B],
+  ],
+  and: [[[B, B], B]],
+  or: [[[B, B], B]],
+  not: [[[B], B]],
+  select: [
+    [[B, F, F], F],
+    [[B, I, I], I],
+  ],
+  toInt: [
+    [[F], I],
+    [[B], I],
+    [[I], I],
+  ],
+  toFloat: [
+    [[I], F],
+    [[B], F],
+    [[F], F],
+  ],
+  toBool: [
+    [[F], B],
+    [[I], B],
+  ],
 };
 
 /** Every combination of edge values for the given argument dtypes (each input a flat array). */
@@ -73,13 +158,21 @@ function columns(rows: readonly number[][], args: readonly DType[]) {
 function runJs(e: ScalarExpr, rows: number[][], args: readonly DType[], out: DType): ArrayLike<number> {
   const n = rows.length;
   const result = allocData(out, n);
-  compileElementwise([e], args.map(() => [n]), [n])([result], columns(rows, args));
+  compileElementwise(
+    [e],
+    args.map(() => [n]),
+    [n],
+  )([result], columns(rows, args));
   return result;
 }
 
 function runWasm(e: ScalarExpr, rows: number[][], args: readonly DType[]): Float32Array {
   const n = rows.length;
-  const k = compileWasmElementwise(engine, [e], args.map(() => 'flat'))!;
+  const k = compileWasmElementwise(
+    engine,
+    [e],
+    args.map(() => 'flat'),
+  )!;
   const ins = columns(rows, args).map((col) => {
     const at = engine.alloc(n * 4, 4);
     engine.f32(at, n).set(col);
@@ -113,7 +206,10 @@ describe('every generator gives the evaluator value on the edge table', () => {
     const e = exprOf(fn, args, out);
     const rows = table(args);
     expectEvaluator(runJs(e, rows, args, out), e, rows, `js ${name}`);
-    const wasmOk = isWasmElementwiseEligible([e], args.map(() => 'flat'));
+    const wasmOk = isWasmElementwiseEligible(
+      [e],
+      args.map(() => 'flat'),
+    );
     expect({ name, wasm: wasmOk }).toEqual({ name, wasm: WASM_FNS.includes(fn) && out === F && fn !== 'select' });
     if (wasmOk) expectEvaluator(runWasm(e, rows, args), e, rows, `wasm ${name}`);
   });
@@ -141,7 +237,11 @@ describe('target rewrites', () => {
     const dense = Array.from({ length: 2001 }, (_, i) => [(i - 1000) / 200]);
     for (const rs of [rows, dense]) {
       expectEvaluator(runJs(r!, rs, [F], F), call('erf', F, x), rs, 'js erf decomposed', within(2e-7, 0));
-      rs.forEach((v) => expect(within(2e-7, 0)(evaluateExpr(r!, v), evaluateExpr(call('erf', F, x), v)) || same(evaluateExpr(r!, v), evaluateExpr(call('erf', F, x), v))).toBe(true));
+      rs.forEach((v) =>
+        expect(within(2e-7, 0)(evaluateExpr(r!, v), evaluateExpr(call('erf', F, x), v)) || same(evaluateExpr(r!, v), evaluateExpr(call('erf', F, x), v))).toBe(
+          true,
+        ),
+      );
     }
   });
 
@@ -155,7 +255,12 @@ describe('target rewrites', () => {
   it('turns relu into the generic select for a target without it, and the select into relu for the JS target', () => {
     const [generic] = rewriteForTarget([call('relu', F, x)], wgslLike);
     expect(JSON.stringify(generic)).not.toContain('relu');
-    expectEvaluator(rows.map((r) => evaluateExpr(generic!, r)), call('relu', F, x), rows, 'relu as select');
+    expectEvaluator(
+      rows.map((r) => evaluateExpr(generic!, r)),
+      call('relu', F, x),
+      rows,
+      'relu as select',
+    );
     const sel = call('select', F, call('le', B, x, lit(0)), lit(0), x);
     const [js] = rewriteForTarget([sel], capabilitiesWithout('js', []));
     expect(js?.kind === 'call' && js.fn).toBe('relu');

@@ -68,7 +68,12 @@ function expectExact(got: Float32Array, want: Tensor, what: string): void {
 }
 
 /** Pool pads must be smaller than the window (2x3 here). */
-const EXPLICIT: PadArg = [[0, 0], [1, 1], [2, 0], [0, 0]];
+const EXPLICIT: PadArg = [
+  [0, 0],
+  [1, 1],
+  [2, 0],
+  [0, 0],
+];
 
 function cases(): Case[] {
   const windows: Omit<Case, 'mode' | 'x'>[] = [
@@ -78,7 +83,17 @@ function cases(): Case[] {
     { k: [2, 3], s: [1, 2], pad: EXPLICIT },
     { k: [2, 2], s: [3, 3], pad: 'valid' },
     { k: [3, 2], s: [2, 1], pad: 'same', opts: { dilations: 2 } },
-    { k: [3, 3], s: [2, 2], pad: [[0, 0], [1, 1], [1, 1], [0, 0]], round: 'ceil' },
+    {
+      k: [3, 3],
+      s: [2, 2],
+      pad: [
+        [0, 0],
+        [1, 1],
+        [1, 1],
+        [0, 0],
+      ],
+      round: 'ceil',
+    },
   ];
   const out: Case[] = [];
   let i = 0;
@@ -124,7 +139,19 @@ describe('pool2d vs the reference maxPool/avgPool, exactly', () => {
 
   it('writes 0 for windows with no input pixel (dilation 3, all-padding corners)', () => {
     for (const mode of ['max', 'avg'] as const) {
-      const c: Case = { mode, x: [1, 2, 2, 5], k: [2, 2], s: [1, 1], pad: [[0, 0], [3, 3], [3, 3], [0, 0]], opts: { dilations: 3 } };
+      const c: Case = {
+        mode,
+        x: [1, 2, 2, 5],
+        k: [2, 2],
+        s: [1, 1],
+        pad: [
+          [0, 0],
+          [3, 3],
+          [3, 3],
+          [0, 0],
+        ],
+        opts: { dilations: 3 },
+      };
       const [got, want] = run(e, c, 9, true);
       expect(Array.from(want.data).some((v) => v === 0)).toBe(true);
       expectExact(got, want, label(c));

@@ -9,18 +9,7 @@
  * declared non-differentiable block the flow; any other op without a rule is an error
  * (NOT_DIFFERENTIABLE) naming the op and the node.
  */
-import {
-  type Graph,
-  KilnError,
-  type Node,
-  type SymbolicTensor,
-  add,
-  broadcastLike,
-  fillTensor,
-  fmtShape,
-  isFullyDefined,
-  isSymbolic,
-} from '@kiln/graph';
+import { type Graph, KilnError, type Node, type SymbolicTensor, add, broadcastLike, fillTensor, fmtShape, isFullyDefined, isSymbolic } from '@kiln/graph';
 import { type GradContext, getGradient, isNonDifferentiable } from './registry.js';
 
 /** Ops through which no gradient flows by definition (besides those declared non-differentiable). */
@@ -175,10 +164,7 @@ export function gradientsOrNull(ys: SymbolicTensor | SymbolicTensor[], xs: Symbo
       const ctx: GradContext = { node, inputs: node.inputs, outputs: node.outputs, attrs: node.attrs };
       const inGrads = g.nameScope(scopeFor(node), () => rule(outGrads, ctx));
       if (inGrads.length !== node.inputs.length) {
-        throw new KilnError(
-          'INTERNAL',
-          `gradient of ${node.op} '${node.name}': rule returned ${inGrads.length} gradients for ${node.inputs.length} inputs`,
-        );
+        throw new KilnError('INTERNAL', `gradient of ${node.op} '${node.name}': rule returned ${inGrads.length} gradients for ${node.inputs.length} inputs`);
       }
       node.inputs.forEach((inp, i) => {
         const gi = inGrads[i];

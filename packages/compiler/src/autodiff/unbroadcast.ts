@@ -15,10 +15,7 @@ import { KilnError, type SymbolicTensor, fmtShape, sum } from '@kiln/graph';
 export function unbroadcast(dy: SymbolicTensor, inputShape: readonly (number | null)[]): SymbolicTensor {
   const lead = dy.shape.length - inputShape.length;
   if (lead < 0) {
-    throw new KilnError(
-      'INTERNAL',
-      `unbroadcast: gradient '${dy.name}' ${fmtShape(dy.shape)} has lower rank than the input ${fmtShape(inputShape)}`,
-    );
+    throw new KilnError('INTERNAL', `unbroadcast: gradient '${dy.name}' ${fmtShape(dy.shape)} has lower rank than the input ${fmtShape(inputShape)}`);
   }
   let g = dy;
   if (lead > 0) g = sum(g, [...Array(lead).keys()], false);

@@ -51,7 +51,10 @@ export function decomposeRoutines(src: GraphWithFetches, routines?: ReadonlySet<
     outs.forEach((o, i) => {
       const want = node.outputs[i]!;
       if (o.dtype !== want.dtype || !shapesEqual(o.shape, want.shape)) {
-        throw new KilnError('INTERNAL', `decompose ${node.op} '${node.name}': gave ${o.dtype}${fmtShape(o.shape)} for output ${i}, expected ${want.dtype}${fmtShape(want.shape)}`);
+        throw new KilnError(
+          'INTERNAL',
+          `decompose ${node.op} '${node.name}': gave ${o.dtype}${fmtShape(o.shape)} for output ${i}, expected ${want.dtype}${fmtShape(want.shape)}`,
+        );
       }
     });
     return { kind: 'replace', outputs: outs };

@@ -31,8 +31,14 @@ function asinExpr(x: ScalarExpr): ScalarExpr {
   return call('atan', F, call('div', F, x, call('sqrt', F, call('sub', F, lit(1), call('mul', F, x, x)))));
 }
 
-const bin = (fn: Parameters<typeof call>[0]): ElementwiseLowering => ([a, b], _attrs, dt) => call(fn, dt, a!, b!);
-const un = (fn: Parameters<typeof call>[0]): ElementwiseLowering => ([x], _attrs, dt) => call(fn, dt, x!);
+const bin =
+  (fn: Parameters<typeof call>[0]): ElementwiseLowering =>
+  ([a, b], _attrs, dt) =>
+    call(fn, dt, a!, b!);
+const un =
+  (fn: Parameters<typeof call>[0]): ElementwiseLowering =>
+  ([x], _attrs, dt) =>
+    call(fn, dt, x!);
 
 /**
  * The elementwise lowering of every op: a complete record over OpName (a new op without an
@@ -55,8 +61,7 @@ const ELEMENTWISE_LOWERINGS: Readonly<Record<OpName, ElementwiseLowering | null>
   broadcastTo: ([x]) => x!,
   cast: ([x], _at, dt) => call(dt === 'int32' ? 'toInt' : dt === 'bool' ? 'toBool' : 'toFloat', dt, x!),
   ceil: un('ceil'),
-  clipByValue: ([x], attrs, dt) =>
-    call('min', dt, call('max', dt, x!, lit(attrs.clipValueMin as number, dt)), lit(attrs.clipValueMax as number, dt)),
+  clipByValue: ([x], attrs, dt) => call('min', dt, call('max', dt, x!, lit(attrs.clipValueMin as number, dt)), lit(attrs.clipValueMax as number, dt)),
   concat: null,
   const: null,
   conv2d: null,
@@ -125,7 +130,13 @@ const ELEMENTWISE_LOWERINGS: Readonly<Record<OpName, ElementwiseLowering | null>
   round: un('roundEven'),
   rsqrt: ([x]) => call('div', F, lit(1), call('sqrt', F, x!)),
   selu: ([x]) =>
-    call('select', F, call('lt', B, lit(0), x!), call('mul', F, lit(SELU_SCALE), x!), call('mul', F, lit(SELU_SCALE * SELU_ALPHA), call('sub', F, call('exp', F, x!), lit(1)))),
+    call(
+      'select',
+      F,
+      call('lt', B, lit(0), x!),
+      call('mul', F, lit(SELU_SCALE), x!),
+      call('mul', F, lit(SELU_SCALE * SELU_ALPHA), call('sub', F, call('exp', F, x!), lit(1))),
+    ),
   sigmoid: ([x]) => call('div', F, lit(1), call('add', F, lit(1), call('exp', F, call('neg', F, x!)))),
   sign: un('sign'),
   sin: un('sin'),

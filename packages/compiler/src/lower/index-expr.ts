@@ -40,9 +40,7 @@ export interface InputAccess {
   fill: number;
 }
 
-export type ElementwiseIndexing =
-  | { kind: 'flat'; size: number; inputs: ('flat' | 'scalar')[] }
-  | { kind: 'nested'; loops: number[]; inputs: InputAccess[] };
+export type ElementwiseIndexing = { kind: 'flat'; size: number; inputs: ('flat' | 'scalar')[] } | { kind: 'nested'; loops: number[]; inputs: InputAccess[] };
 
 /** Strides of a strided view broadcast against `out` (right-aligned; 0 on size-1 dims). */
 export function viewStrides(v: Pick<View, 'shape' | 'strides'>, out: readonly number[]): number[] {

@@ -48,43 +48,80 @@ function apply(fn: ScalarFn, a: readonly number[], argType: DType): number {
   const [x, y, z] = a as [number, number, number];
   const int = argType === 'int32';
   switch (fn) {
-    case 'add': return x + y;
-    case 'sub': return x - y;
-    case 'mul': return int ? Math.imul(x, y) : x * y;
-    case 'div': return int ? (y === 0 ? 0 : Math.trunc(x / y)) : x / y;
-    case 'floordiv': return int && y === 0 ? 0 : Math.floor(x / y);
-    case 'mod': return int && y === 0 ? 0 : x % y;
-    case 'neg': return -x;
-    case 'abs': return Math.abs(x);
-    case 'pow': return Math.pow(x, y);
-    case 'max': return Math.max(x, y);
-    case 'min': return Math.min(x, y);
-    case 'exp': return Math.exp(x);
-    case 'log': return Math.log(x);
-    case 'log1p': return Math.log1p(x);
-    case 'sqrt': return Math.sqrt(x);
-    case 'tanh': return Math.tanh(x);
-    case 'sin': return Math.sin(x);
-    case 'atan': return Math.atan(x);
-    case 'cos': return Math.cos(x);
-    case 'erf': return erfScalar(x);
-    case 'floor': return Math.floor(x);
-    case 'ceil': return Math.ceil(x);
-    case 'roundEven': return roundHalfEven(x);
-    case 'trunc': return Math.trunc(x);
-    case 'sign': return Number.isNaN(x) ? NaN : x > 0 ? 1 : x < 0 ? -1 : 0;
-    case 'lt': return bit(x < y);
-    case 'le': return bit(x <= y);
-    case 'eq': return bit(x === y);
-    case 'ne': return bit(x !== y);
-    case 'and': return bit(truthy(x) && truthy(y));
-    case 'or': return bit(truthy(x) || truthy(y));
-    case 'not': return bit(!truthy(x));
-    case 'select': return truthy(x) ? y : z;
-    case 'toInt': return argType === 'float32' ? (Number.isNaN(x) ? 0 : Math.max(-2147483648, Math.min(2147483647, Math.trunc(x)))) : x;
-    case 'toFloat': return x;
-    case 'toBool': return bit(truthy(x));
-    case 'relu': return x > 0 ? x : Number.isNaN(x) ? NaN : 0;
+    case 'add':
+      return x + y;
+    case 'sub':
+      return x - y;
+    case 'mul':
+      return int ? Math.imul(x, y) : x * y;
+    case 'div':
+      return int ? (y === 0 ? 0 : Math.trunc(x / y)) : x / y;
+    case 'floordiv':
+      return int && y === 0 ? 0 : Math.floor(x / y);
+    case 'mod':
+      return int && y === 0 ? 0 : x % y;
+    case 'neg':
+      return -x;
+    case 'abs':
+      return Math.abs(x);
+    case 'pow':
+      return Math.pow(x, y);
+    case 'max':
+      return Math.max(x, y);
+    case 'min':
+      return Math.min(x, y);
+    case 'exp':
+      return Math.exp(x);
+    case 'log':
+      return Math.log(x);
+    case 'log1p':
+      return Math.log1p(x);
+    case 'sqrt':
+      return Math.sqrt(x);
+    case 'tanh':
+      return Math.tanh(x);
+    case 'sin':
+      return Math.sin(x);
+    case 'atan':
+      return Math.atan(x);
+    case 'cos':
+      return Math.cos(x);
+    case 'erf':
+      return erfScalar(x);
+    case 'floor':
+      return Math.floor(x);
+    case 'ceil':
+      return Math.ceil(x);
+    case 'roundEven':
+      return roundHalfEven(x);
+    case 'trunc':
+      return Math.trunc(x);
+    case 'sign':
+      return Number.isNaN(x) ? NaN : x > 0 ? 1 : x < 0 ? -1 : 0;
+    case 'lt':
+      return bit(x < y);
+    case 'le':
+      return bit(x <= y);
+    case 'eq':
+      return bit(x === y);
+    case 'ne':
+      return bit(x !== y);
+    case 'and':
+      return bit(truthy(x) && truthy(y));
+    case 'or':
+      return bit(truthy(x) || truthy(y));
+    case 'not':
+      return bit(!truthy(x));
+    case 'select':
+      return truthy(x) ? y : z;
+    case 'toInt':
+      return argType === 'float32' ? (Number.isNaN(x) ? 0 : Math.max(-2147483648, Math.min(2147483647, Math.trunc(x)))) : x;
+    case 'toFloat':
+      return x;
+    case 'toBool':
+      return bit(truthy(x));
+    case 'relu':
+      return x > 0 ? x : Number.isNaN(x) ? NaN : 0;
   }
 }
 

@@ -12,15 +12,46 @@ import type { DType } from '@kiln/graph';
 
 export type ScalarFn =
   // arithmetic
-  | 'add' | 'sub' | 'mul' | 'div' | 'floordiv' | 'mod' | 'neg' | 'abs' | 'pow' | 'max' | 'min'
+  | 'add'
+  | 'sub'
+  | 'mul'
+  | 'div'
+  | 'floordiv'
+  | 'mod'
+  | 'neg'
+  | 'abs'
+  | 'pow'
+  | 'max'
+  | 'min'
   // transcendental
-  | 'exp' | 'log' | 'log1p' | 'sqrt' | 'tanh' | 'sin' | 'cos' | 'atan' | 'erf'
+  | 'exp'
+  | 'log'
+  | 'log1p'
+  | 'sqrt'
+  | 'tanh'
+  | 'sin'
+  | 'cos'
+  | 'atan'
+  | 'erf'
   // rounding
-  | 'floor' | 'ceil' | 'roundEven' | 'trunc' | 'sign'
+  | 'floor'
+  | 'ceil'
+  | 'roundEven'
+  | 'trunc'
+  | 'sign'
   // comparison (bool result 0/1) and logic
-  | 'lt' | 'le' | 'eq' | 'ne' | 'and' | 'or' | 'not' | 'select'
+  | 'lt'
+  | 'le'
+  | 'eq'
+  | 'ne'
+  | 'and'
+  | 'or'
+  | 'not'
+  | 'select'
   // conversion
-  | 'toInt' | 'toFloat' | 'toBool'
+  | 'toInt'
+  | 'toFloat'
+  | 'toBool'
   // target forms (introduced only by target rewrites, see target-rewrites.ts)
   | 'relu';
 
@@ -37,11 +68,42 @@ export const call = (fn: ScalarFn, dtype: DType, ...args: ScalarExpr[]): ScalarE
 
 /** Scalar functions and their arity (a Record, so a new ScalarFn must be added here to type-check). */
 export const SCALAR_FN_ARITY: Readonly<Record<ScalarFn, number>> = {
-  add: 2, sub: 2, mul: 2, div: 2, floordiv: 2, mod: 2, neg: 1, abs: 1, pow: 2, max: 2, min: 2,
-  exp: 1, log: 1, log1p: 1, sqrt: 1, tanh: 1, sin: 1, cos: 1, atan: 1, erf: 1,
-  floor: 1, ceil: 1, roundEven: 1, trunc: 1, sign: 1,
-  lt: 2, le: 2, eq: 2, ne: 2, and: 2, or: 2, not: 1, select: 3,
-  toInt: 1, toFloat: 1, toBool: 1,
+  add: 2,
+  sub: 2,
+  mul: 2,
+  div: 2,
+  floordiv: 2,
+  mod: 2,
+  neg: 1,
+  abs: 1,
+  pow: 2,
+  max: 2,
+  min: 2,
+  exp: 1,
+  log: 1,
+  log1p: 1,
+  sqrt: 1,
+  tanh: 1,
+  sin: 1,
+  cos: 1,
+  atan: 1,
+  erf: 1,
+  floor: 1,
+  ceil: 1,
+  roundEven: 1,
+  trunc: 1,
+  sign: 1,
+  lt: 2,
+  le: 2,
+  eq: 2,
+  ne: 2,
+  and: 2,
+  or: 2,
+  not: 1,
+  select: 3,
+  toInt: 1,
+  toFloat: 1,
+  toBool: 1,
   relu: 1,
 };
 

@@ -38,7 +38,10 @@ export function transposeView(v: View, perm: readonly number[], shape: readonly 
 
 /** slice(x, begin, shape) read through x's view (a guard shifts and is clipped to the slice). */
 export function sliceView(v: View, begin: readonly number[], shape: readonly number[]): View {
-  const valid = v.valid?.map(([lo, hi], d): [number, number] => [Math.min(Math.max(lo - begin[d]!, 0), shape[d]!), Math.max(Math.min(hi - begin[d]!, shape[d]!), 0)]);
+  const valid = v.valid?.map(([lo, hi], d): [number, number] => [
+    Math.min(Math.max(lo - begin[d]!, 0), shape[d]!),
+    Math.max(Math.min(hi - begin[d]!, shape[d]!), 0),
+  ]);
   return { ...v, shape: [...shape], offset: v.offset + begin.reduce((o, b, d) => o + b * v.strides[d]!, 0), ...(valid ? { valid } : {}) };
 }
 
@@ -73,7 +76,9 @@ const fmtNum = (v: number) => (Number.isNaN(v) ? 'nan' : Object.is(v, -0) ? '-0'
 
 /** `[3,4] at 8 strides [1,6]`, with ` valid 0:2,1:3 else %k` (or `else 0`) for a guarded view. */
 export function viewToString(v: View): string {
-  const guard = v.valid ? ` valid ${v.valid.map(([lo, hi]) => `${lo}:${hi}`).join(',')} else ${v.orElse !== undefined ? `%${v.orElse}` : fmtNum(v.fill ?? 0)}` : '';
+  const guard = v.valid
+    ? ` valid ${v.valid.map(([lo, hi]) => `${lo}:${hi}`).join(',')} else ${v.orElse !== undefined ? `%${v.orElse}` : fmtNum(v.fill ?? 0)}`
+    : '';
   return `${fmtShape(v.shape)} at ${v.offset} strides ${fmtShape(v.strides)}${guard}`;
 }
 
@@ -91,11 +96,13 @@ export function checkView(v: View, elements: number, slot: number, slots: number
   const ranges = v.shape.map((d, j): [number, number] => v.valid?.[j] ?? [0, d]);
   const ints = [v.offset, ...v.shape, ...v.strides, ...ranges.flat()].every((x) => Number.isInteger(x));
   if (!ints || v.shape.length !== v.strides.length || (v.valid && v.valid.length !== v.shape.length)) return 'has non-integral fields or mismatched ranks';
-  if (v.strides.some((x) => x < 0) || v.shape.some((d) => d < 0) || ranges.some(([lo, hi], j) => lo < 0 || hi > v.shape[j]!)) return 'has a negative stride or a range outside its shape';
+  if (v.strides.some((x) => x < 0) || v.shape.some((d) => d < 0) || ranges.some(([lo, hi], j) => lo < 0 || hi > v.shape[j]!))
+    return 'has a negative stride or a range outside its shape';
   const empty = ranges.some(([lo, hi]) => hi <= lo);
   const first = v.offset + ranges.reduce((a, [lo], j) => a + lo * v.strides[j]!, 0);
   const last = v.offset + ranges.reduce((a, [, hi], j) => a + (hi - 1) * v.strides[j]!, 0);
   if (!empty && (first < 0 || last >= elements)) return `reaches outside its buffer (${elements} elements)`;
-  if (v.orElse !== undefined && (!v.valid || !(v.orElse > slot && v.orElse < slots && viewAt(v.orElse)))) return `falls back to input ${v.orElse}, which must be a later input with a view`;
+  if (v.orElse !== undefined && (!v.valid || !(v.orElse > slot && v.orElse < slots && viewAt(v.orElse))))
+    return `falls back to input ${v.orElse}, which must be a later input with a view`;
   return null;
 }

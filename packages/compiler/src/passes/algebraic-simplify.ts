@@ -19,7 +19,11 @@
 import { type Node, type SymbolicTensor, Tensor, getOp, shapesEqual, sizeOf } from '@kiln/graph';
 import { type GraphWithFetches, KEEP, rewriteGraph } from './rewrite.js';
 
-type Rule = (node: Node, inputs: SymbolicTensor[], add: (op: string, ins: SymbolicTensor[], attrs: Node['attrs'], intermediate?: boolean) => SymbolicTensor) => SymbolicTensor | undefined;
+type Rule = (
+  node: Node,
+  inputs: SymbolicTensor[],
+  add: (op: string, ins: SymbolicTensor[], attrs: Node['attrs'], intermediate?: boolean) => SymbolicTensor,
+) => SymbolicTensor | undefined;
 
 function constValue(t: SymbolicTensor): Tensor | undefined {
   return t.node.op === 'const' ? (t.node.attrs.value as Tensor) : undefined;
@@ -138,5 +142,3 @@ export function simplify(src: GraphWithFetches): GraphWithFetches {
     return out ? { kind: 'replace', outputs: [out] } : KEEP;
   });
 }
-
-

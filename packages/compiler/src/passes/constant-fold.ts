@@ -20,7 +20,6 @@ export interface ConstantFoldOptions {
 
 const GROWING = new Set(['broadcastTo', 'broadcastLike']);
 
-
 export function constantFold(src: GraphWithFetches, opts: ConstantFoldOptions): GraphWithFetches {
   const cap = opts.maxElements ?? 65536;
   /** The value of t if it is a constant, or a kept broadcast of one (evaluated, not kept). */
@@ -48,9 +47,7 @@ export function constantFold(src: GraphWithFetches, opts: ConstantFoldOptions): 
       inputs.push(v);
     }
     const values = opts.evaluate(node.op, inputs, node.attrs as Attrs, node);
-    const outputs = values.map((v, i) =>
-      ctx.graph.constant(v, undefined, node.outputs.length === 1 ? node.name : `${node.name}/out${i}`),
-    );
+    const outputs = values.map((v, i) => ctx.graph.constant(v, undefined, node.outputs.length === 1 ? node.name : `${node.name}/out${i}`));
     return { kind: 'replace', outputs };
   });
 }

@@ -58,7 +58,15 @@ function resolvePieces(t: SymbolicTensor, folded: ReadonlySet<Node>): Piece[] {
     if (n.op === 'transpose') return { src, view: transposeView(v, n.attrs.perm as number[], shape) };
     if (n.op === 'pad') {
       const p = n.attrs.paddings as number[];
-      return { src, view: padView(v, shape.map((_, d) => p[2 * d]!), shape, castScalar(n.attrs.constantValue as number, t.dtype)) };
+      return {
+        src,
+        view: padView(
+          v,
+          shape.map((_, d) => p[2 * d]!),
+          shape,
+          castScalar(n.attrs.constantValue as number, t.dtype),
+        ),
+      };
     }
     if (n.op !== 'slice') throw new KilnError('INTERNAL', `buildKernels: cannot fold ${n.op} '${n.name}' into a view`);
     return { src, view: sliceView(v, n.attrs.begin as number[], shape) };
@@ -90,7 +98,10 @@ function exprBuilder(members: ReadonlySet<Node>, fixedLeaves: readonly SymbolicT
     if (i < 0) {
       // The pieces become consecutive inputs chained by orElse; the expression reads the first.
       i = leaves.length;
-      chainPieces(pieces.map((pc) => pc.view), i).forEach((v, k) => {
+      chainPieces(
+        pieces.map((pc) => pc.view),
+        i,
+      ).forEach((v, k) => {
         leaves.push(pieces[k]!.src);
         views.push(v);
         keys.push(k === 0 ? key : `${key}#${k}`);
@@ -205,12 +216,18 @@ export function buildKernels(src: GraphWithFetches, fuse: boolean, layout: Memor
         const axes = normalizeAxes(m.attrs.axis as number[], inShape.length, `${m.op} '${m.name}'`);
         if (m.op === 'mean') {
           const count = axes.reduce((s, a) => s * inShape[a]!, 1);
-          epilogue = substitute(epilogue, [call('div', 'float32', input(0, 'float32'), lit(count)), ...epi.leaves.slice(1).map((t, i) => input(i + 1, t.dtype))]);
+          epilogue = substitute(epilogue, [
+            call('div', 'float32', input(0, 'float32'), lit(count)),
+            ...epi.leaves.slice(1).map((t, i) => input(i + 1, t.dtype)),
+          ]);
         }
         const pro = exprBuilder(members, [], fuse);
         const prologue = pro.valueOf(x);
         const reducer = m.op === 'mean' ? 'sum' : (m.op as 'sum' | 'max' | 'min' | 'prod');
-        emitted.push({ group: g, spec: { kind: 'reduce', reducer, prologue, inputs: pro.leaves.map(bufferFor), inShape, axes, epilogue, epilogueInputs, output } });
+        emitted.push({
+          group: g,
+          spec: { kind: 'reduce', reducer, prologue, inputs: pro.leaves.map(bufferFor), inShape, axes, epilogue, epilogueInputs, output },
+        });
       } else {
         const spec: KernelSpec = {
           kind: 'contraction',
@@ -253,7 +270,12 @@ export function buildKernels(src: GraphWithFetches, fuse: boolean, layout: Memor
   }
 
   const order = fuse ? scheduleForMemory(scheduleItems(emitted, buffers)) : emitted.map((_, i) => i);
-  const kernels: Kernel[] = order.map((i, id) => ({ id, spec: emitted[i]!.spec, nodes: emitted[i]!.group.nodes.map((n) => n.name), reasons: emitted[i]!.group.reasons }));
+  const kernels: Kernel[] = order.map((i, id) => ({
+    id,
+    spec: emitted[i]!.spec,
+    nodes: emitted[i]!.group.nodes.map((n) => n.name),
+    reasons: emitted[i]!.group.reasons,
+  }));
   const feeds = graph.placeholders().map((p) => ({ name: p.name, buffer: bufferFor(p.output) }));
   const fetchIds = fetches.map((f) => (getOp(f.node.op).target ? -1 : bufferFor(f)));
   return { buffers, kernels, fetches: fetchIds, feeds };

@@ -107,7 +107,11 @@ export function fuseHorizontal(st: FusionState): void {
       if (b.nodes.length === 0 || !shapesEqual(indexSpace(a.nodes[0]!), indexSpace(b.nodes[0]!))) continue;
       if (a.nodes.length + b.nodes.length > MAX_HORIZONTAL_NODES) continue;
       if (!canMerge(a, b)) continue;
-      merge(a, b, `horizontal: ${b.nodes.map((n) => `'${n.name}'`).join(', ')} with ${a.nodes[0]!.op} '${a.nodes[0]!.name}': small independent kernels of one shape`);
+      merge(
+        a,
+        b,
+        `horizontal: ${b.nodes.map((n) => `'${n.name}'`).join(', ')} with ${a.nodes[0]!.op} '${a.nodes[0]!.name}': small independent kernels of one shape`,
+      );
     }
   }
 }
@@ -128,7 +132,15 @@ export function foldMovement(st: FusionState): Set<Node> {
     const boxedAbove = (m: Node): boolean => dataConsumers(m.output).some((c) => folded.has(c) && (c.op === 'pad' || c.op === 'concat' || boxedAbove(c)));
     if (n.op === 'pad' && boxedAbove(n)) continue;
     const cs = dataConsumers(n.output);
-    const ok = cs.length > 0 && cs.every((c) => folded.has(c) || (groupOf.get(c)!.kind === 'elementwise' && !(ASSIGN_OPS.has(c.op) && c.inputs[0] === n.output) && !SHAPE_ONLY_INPUTS[c.op]?.some((i) => c.inputs[i] === n.output)));
+    const ok =
+      cs.length > 0 &&
+      cs.every(
+        (c) =>
+          folded.has(c) ||
+          (groupOf.get(c)!.kind === 'elementwise' &&
+            !(ASSIGN_OPS.has(c.op) && c.inputs[0] === n.output) &&
+            !SHAPE_ONLY_INPUTS[c.op]?.some((i) => c.inputs[i] === n.output)),
+      );
     if (!ok) continue;
     folded.add(n);
     g.nodes = [];
@@ -139,4 +151,3 @@ export function foldMovement(st: FusionState): Set<Node> {
   }
   return folded;
 }
-

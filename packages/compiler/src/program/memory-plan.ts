@@ -38,7 +38,8 @@ export function checkMemoryLayout(l: MemoryLayout): MemoryLayout {
   if (!pow2) throw new KilnError('INVALID_ARGUMENT', `memory layout '${l.name}': alignment must be a positive power of two, got ${l.alignment}`);
   for (const dt of ['float32', 'int32', 'bool'] as const) {
     const w = l.elementBytes[dt];
-    if (!(Number.isInteger(w) && w >= 1 && w <= 8)) throw new KilnError('INVALID_ARGUMENT', `memory layout '${l.name}': ${dt} width must be an integer number of bytes in [1, 8], got ${w}`);
+    if (!(Number.isInteger(w) && w >= 1 && w <= 8))
+      throw new KilnError('INVALID_ARGUMENT', `memory layout '${l.name}': ${dt} width must be an integer number of bytes in [1, 8], got ${w}`);
   }
   return l;
 }
@@ -92,11 +93,7 @@ export function planMemory(buffers: BufferDecl[], kernels: Kernel[], fetches: nu
     // Storage read anywhere in this kernel at other indices than the output's (a strided view
     // or a broadcast) must not be overwritten while the kernel runs.
     const out0 = buffers[s.outputs[0]!]!;
-    const irregular = new Set(
-      s.inputs
-        .filter((i, ii) => s.inputViews?.[ii] || !shapesEqual(buffers[i]!.shape, out0.shape))
-        .map((i) => find(base(i))),
-    );
+    const irregular = new Set(s.inputs.filter((i, ii) => s.inputViews?.[ii] || !shapesEqual(buffers[i]!.shape, out0.shape)).map((i) => find(base(i))));
     for (const o of s.outputs) {
       if (!isArena(o)) continue;
       const out = buffers[o]!;

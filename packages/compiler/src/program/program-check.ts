@@ -14,7 +14,6 @@ function corrupt(message: string): never {
   throw new KilnError('CORRUPT_MODEL', message);
 }
 
-
 /** Throws unless every input index of `e` is below `arity`. */
 function checkExpr(e: ScalarExpr, arity: number, where: string): void {
   for (const x of postorder([e])) {
@@ -45,7 +44,8 @@ function checkBuffers(p: Omit<Program, 'toString'>): void {
       corrupt(`${where}: arena offset ${b.offset} is not a multiple of the ${layout.alignment}-byte alignment`);
     }
     const value: Tensor | undefined = b.value;
-    if ((b.kind === 'const') !== (value !== undefined)) corrupt(`${where}: ${b.kind === 'const' ? 'a const without a value' : `a ${b.kind} buffer with a value`}`);
+    if ((b.kind === 'const') !== (value !== undefined))
+      corrupt(`${where}: ${b.kind === 'const' ? 'a const without a value' : `a ${b.kind} buffer with a value`}`);
     if (value && (value.dtype !== b.dtype || !shapesEqual(value.shape, b.shape))) {
       corrupt(`${where}: value ${value.dtype}${fmtShape(value.shape)} for a ${b.dtype}${fmtShape(b.shape)} buffer`);
     }

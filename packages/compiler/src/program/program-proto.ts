@@ -74,7 +74,10 @@ function exprToProto(e: ScalarExpr, where = 'expression'): ExprMsg {
     }
     const n = x.args.reduce((t, a) => t + size.get(a)!, 1);
     if (n > MAX_WRITTEN_EXPR_NODES) {
-      throw new KilnError('UNSUPPORTED', `${where} shares subexpressions so deeply that ProgramProto format ${PROGRAM_FORMAT_VERSION} (which writes trees) would hold more than ${MAX_WRITTEN_EXPR_NODES} nodes; compile with fuse: false to save this program`);
+      throw new KilnError(
+        'UNSUPPORTED',
+        `${where} shares subexpressions so deeply that ProgramProto format ${PROGRAM_FORMAT_VERSION} (which writes trees) would hold more than ${MAX_WRITTEN_EXPR_NODES} nodes; compile with fuse: false to save this program`,
+      );
     }
     size.set(x, n);
     msgs.set(x, { dtype, call: { fn: x.fn, args: x.args.map((a) => msgs.get(a)!) } });
@@ -185,18 +188,31 @@ function bufferToProto(b: BufferDecl): BufferMsg {
 /** The program as ProgramProto bytes, with the given (or the initial) variable values. */
 export function serializeProgram(program: Program, opts: SerializeProgramOptions = {}): Uint8Array {
   const layout = program.memoryLayout;
-  if (layout && layout !== CPU_MEMORY_LAYOUT && (layout.alignment !== CPU_MEMORY_LAYOUT.alignment || (['float32', 'int32', 'bool'] as const).some((d) => layout.elementBytes[d] !== CPU_MEMORY_LAYOUT.elementBytes[d]))) {
-    throw new KilnError('UNSUPPORTED', `serializeProgram: the program follows the '${layout.name}' memory layout; ProgramProto format ${PROGRAM_FORMAT_VERSION} stores CPU-layout programs only (compile without memoryLayout to save it)`);
+  if (
+    layout &&
+    layout !== CPU_MEMORY_LAYOUT &&
+    (layout.alignment !== CPU_MEMORY_LAYOUT.alignment ||
+      (['float32', 'int32', 'bool'] as const).some((d) => layout.elementBytes[d] !== CPU_MEMORY_LAYOUT.elementBytes[d]))
+  ) {
+    throw new KilnError(
+      'UNSUPPORTED',
+      `serializeProgram: the program follows the '${layout.name}' memory layout; ProgramProto format ${PROGRAM_FORMAT_VERSION} stores CPU-layout programs only (compile without memoryLayout to save it)`,
+    );
   }
   const vars = program.graph.variables();
   const known = new Set(vars.map((v) => v.name));
   for (const [name, value] of opts.variables ?? []) {
-    if (!known.has(name)) throw new KilnError('INVALID_ARGUMENT', `serializeProgram: options.variables has a value for '${name}', which is not a variable of the program`);
+    if (!known.has(name))
+      throw new KilnError('INVALID_ARGUMENT', `serializeProgram: options.variables has a value for '${name}', which is not a variable of the program`);
     const node = program.graph.nodeByName(name)!;
     if (!(value instanceof Tensor)) throw new KilnError('INVALID_ARGUMENT', `serializeProgram: variable '${name}': value must be a Tensor`);
-    if (value.dtype !== node.output.dtype) throw new KilnError('DTYPE_MISMATCH', `serializeProgram: variable '${name}': value is ${value.dtype} but the variable is ${node.output.dtype}`);
+    if (value.dtype !== node.output.dtype)
+      throw new KilnError('DTYPE_MISMATCH', `serializeProgram: variable '${name}': value is ${value.dtype} but the variable is ${node.output.dtype}`);
     if (value.shape.join(',') !== node.output.shape.join(',') || value.shape.length !== node.output.shape.length) {
-      throw new KilnError('SHAPE_MISMATCH', `serializeProgram: variable '${name}': value has shape [${value.shape.join(',')}] but the variable has [${node.output.shape.join(',')}]`);
+      throw new KilnError(
+        'SHAPE_MISMATCH',
+        `serializeProgram: variable '${name}': value has shape [${value.shape.join(',')}] but the variable has [${node.output.shape.join(',')}]`,
+      );
     }
   }
   const msg: ProgramMsg = {
@@ -268,7 +284,16 @@ function attrsFromProto(op: string, attr: Record<string, AttrValueMsg> | undefin
       continue;
     }
     // An attr the op does not declare: decode by the case written (see inferredSpec).
-    const byCase: Record<string, AttrSpec['type']> = { b: 'bool', s: 'string', f: 'float', i: 'int', tensor: 'tensor', shape: 'shape', list: 'floats', type: 'dtype' };
+    const byCase: Record<string, AttrSpec['type']> = {
+      b: 'bool',
+      s: 'string',
+      f: 'float',
+      i: 'int',
+      tensor: 'tensor',
+      shape: 'shape',
+      list: 'floats',
+      type: 'dtype',
+    };
     const type = m.value ? byCase[m.value] : undefined;
     if (!type) corrupt(`${what}: AttrValue has no value`);
     out[key] = pc.attrFromProto({ type }, m, what);
@@ -280,7 +305,12 @@ function specFromProto(k: KernelMsg, where: string): KernelSpec {
   switch (k.spec) {
     case 'elementwise': {
       const s = k.elementwise!;
-      const spec: KernelSpec = { kind: 'elementwise', exprs: (s.exprs ?? []).map((e, i) => exprFromProto(e, `${where} expr ${i}`)), inputs: ids(s.inputs), outputs: ids(s.outputs) };
+      const spec: KernelSpec = {
+        kind: 'elementwise',
+        exprs: (s.exprs ?? []).map((e, i) => exprFromProto(e, `${where} expr ${i}`)),
+        inputs: ids(s.inputs),
+        outputs: ids(s.outputs),
+      };
       const views = s.input_views ?? [];
       if (views.length > 0) {
         spec.inputViews = views.map((v): IndexView | null => {
@@ -338,7 +368,15 @@ function specFromProto(k: KernelMsg, where: string): KernelSpec {
         return corrupt(`${where}: unknown op '${op}'`);
       }
       if ((s.family ?? '') !== family) corrupt(`${where}: op '${op}' is in family '${family}', not '${s.family ?? ''}'`);
-      const spec: KernelSpec = { kind: 'op', op, family, node: s.node ?? '', attrs: attrsFromProto(op, s.attr, where), inputs: ids(s.inputs), outputs: ids(s.outputs) };
+      const spec: KernelSpec = {
+        kind: 'op',
+        op,
+        family,
+        node: s.node ?? '',
+        attrs: attrsFromProto(op, s.attr, where),
+        inputs: ids(s.inputs),
+        outputs: ids(s.outputs),
+      };
       if (s.epilogue) {
         spec.epilogue = exprFromProto(s.epilogue, `${where} epilogue`);
         spec.epilogueInputs = ids(s.epilogue_inputs);
@@ -371,7 +409,8 @@ function decodeProgram(bytes: Uint8Array, limits?: ProgramLimits): LoadedProgram
   const claimed = pc.peekFormatVersion(bytes);
   const sealed = pc.unsealModelBytes(bytes);
   if ('error' in sealed) {
-    const newer = claimed !== null && claimed > PROGRAM_FORMAT_VERSION ? ` (it claims format version ${claimed}; this Kiln reads up to ${PROGRAM_FORMAT_VERSION})` : '';
+    const newer =
+      claimed !== null && claimed > PROGRAM_FORMAT_VERSION ? ` (it claims format version ${claimed}; this Kiln reads up to ${PROGRAM_FORMAT_VERSION})` : '';
     corrupt(`${sealed.error}${newer}`);
   }
   const version = pc.peekFormatVersion(sealed.body);
@@ -398,9 +437,12 @@ function decodeProgram(bytes: Uint8Array, limits?: ProgramLimits): LoadedProgram
   const body: Omit<Program, 'toString'> = {
     graph,
     buffers: (msg.buffers ?? []).map(bufferFromProto),
-    kernels: (msg.kernels ?? []).map(
-      (k, i): Kernel => ({ id: k.id ?? 0, spec: specFromProto(k, `kernel k${i}`), nodes: [...(k.nodes ?? [])], reasons: [...(k.reasons ?? [])] }),
-    ),
+    kernels: (msg.kernels ?? []).map((k, i): Kernel => ({
+      id: k.id ?? 0,
+      spec: specFromProto(k, `kernel k${i}`),
+      nodes: [...(k.nodes ?? [])],
+      reasons: [...(k.reasons ?? [])],
+    })),
     fetches: [...(msg.fetches ?? [])],
     fetchNames: [...(msg.fetch_names ?? [])],
     feeds: (msg.feeds ?? []).map((f) => ({ name: f.name ?? '', buffer: f.buffer ?? 0 })),

@@ -159,7 +159,10 @@ class Checker {
   space(shape: readonly number[], where: string): void {
     const n = sizeOf(shape);
     if (!Number.isSafeInteger(n) || n > this.maxBytes) {
-      throw new KilnError('RESOURCE_EXHAUSTED', `${where}: an index space of ${fmtShape(shape)} (${n} elements) is over the limit of ${this.maxBytes}; pass a larger maxBytes to loadCompiled if you trust the file`);
+      throw new KilnError(
+        'RESOURCE_EXHAUSTED',
+        `${where}: an index space of ${fmtShape(shape)} (${n} elements) is over the limit of ${this.maxBytes}; pass a larger maxBytes to loadCompiled if you trust the file`,
+      );
     }
   }
 
@@ -196,7 +199,10 @@ class Checker {
         this.writable(s.output, where);
         const kept = s.inShape.filter((_, d) => !s.axes.includes(d));
         const out = this.buf(s.output);
-        if (sizeOf(out.shape) !== sizeOf(kept)) corrupt(`${where}: reducing ${fmtShape(s.inShape)} over [${s.axes.join(',')}] gives ${sizeOf(kept)} elements, but the output is ${this.type(s.output)}`);
+        if (sizeOf(out.shape) !== sizeOf(kept))
+          corrupt(
+            `${where}: reducing ${fmtShape(s.inShape)} over [${s.axes.join(',')}] gives ${sizeOf(kept)} elements, but the output is ${this.type(s.output)}`,
+          );
         this.broadcast(s.epilogueInputs, out.shape, 'epilogue input', where);
         checkLeaves(s.prologue, (k) => this.buf(s.inputs[k]!).dtype, `${where} prologue`);
         checkLeaves(s.epilogue, (k) => (k === 0 ? undefined : this.buf(s.epilogueInputs[k - 1]!).dtype), `${where} epilogue`);
@@ -205,14 +211,20 @@ class Checker {
       }
       case 'contraction': {
         const [a, b, out] = [this.buf(s.a), this.buf(s.b), this.buf(s.output)];
-        for (const [name, x] of [['a', a], ['b', b], ['output', out]] as const) {
+        for (const [name, x] of [
+          ['a', a],
+          ['b', b],
+          ['output', out],
+        ] as const) {
           if (x.dtype !== 'float32' || x.shape.length !== 2) corrupt(`${where}: contraction ${name} ${this.type(x.id)} must be float32 of rank 2`);
         }
         this.writable(s.output, where);
         const [m, k] = s.transposeA ? [a.shape[1]!, a.shape[0]!] : [a.shape[0]!, a.shape[1]!];
         const [k2, n] = s.transposeB ? [b.shape[1]!, b.shape[0]!] : [b.shape[0]!, b.shape[1]!];
         if (k !== k2 || out.shape[0] !== m || out.shape[1] !== n) {
-          corrupt(`${where}: matMul of ${this.type(s.a)}${s.transposeA ? 'ᵀ' : ''} and ${this.type(s.b)}${s.transposeB ? 'ᵀ' : ''} cannot write ${this.type(s.output)}`);
+          corrupt(
+            `${where}: matMul of ${this.type(s.a)}${s.transposeA ? 'ᵀ' : ''} and ${this.type(s.b)}${s.transposeB ? 'ᵀ' : ''} cannot write ${this.type(s.output)}`,
+          );
         }
         this.broadcast(s.epilogueInputs, out.shape, 'epilogue input', where);
         checkLeaves(s.epilogue, (i) => (i === 0 ? 'float32' : this.buf(s.epilogueInputs[i - 1]!).dtype), `${where} epilogue`);
@@ -237,7 +249,8 @@ class Checker {
     s.inputs.forEach((id, i) => {
       const t = node.inputs[i]!;
       const b = this.buf(id);
-      if (b.dtype !== t.dtype || !shapesEqual(b.shape, t.shape)) corrupt(`${what}: input ${i} is ${this.type(id)} but the node reads ${t.dtype}${fmtShape(t.shape)}`);
+      if (b.dtype !== t.dtype || !shapesEqual(b.shape, t.shape))
+        corrupt(`${what}: input ${i} is ${this.type(id)} but the node reads ${t.dtype}${fmtShape(t.shape)}`);
     });
     const expected = s.epilogue ? [node.output] : node.outputs;
     if (s.outputs.length !== expected.length) corrupt(`${what}: ${s.outputs.length} outputs, the node has ${expected.length}`);
@@ -245,7 +258,8 @@ class Checker {
       const t = expected[i]!;
       const b = this.buf(id);
       this.writable(id, what);
-      if (b.dtype !== t.dtype || !shapesEqual(b.shape, t.shape)) corrupt(`${what}: output ${i} is ${this.type(id)} but the node gives ${t.dtype}${fmtShape(t.shape)}`);
+      if (b.dtype !== t.dtype || !shapesEqual(b.shape, t.shape))
+        corrupt(`${what}: output ${i} is ${this.type(id)} but the node gives ${t.dtype}${fmtShape(t.shape)}`);
     });
     const differs = differingAttr(s.op, s.attrs, node.attrs);
     if (differs !== null) corrupt(`${what}: attr '${differs}' differs from the graph node's`);

@@ -57,7 +57,10 @@ export function scheduleForMemory(items: readonly ScheduleItem[]): number[] {
     }
     if (best < 0) {
       const stuck = items.map((_, i) => i).filter((i) => !order.includes(i));
-      throw new KilnError('INTERNAL', `scheduleForMemory: dependency cycle among kernels ${stuck.slice(0, 8).join(', ')}${stuck.length > 8 ? ', ...' : ''} (${order.length} of ${n} scheduled)`);
+      throw new KilnError(
+        'INTERNAL',
+        `scheduleForMemory: dependency cycle among kernels ${stuck.slice(0, 8).join(', ')}${stuck.length > 8 ? ', ...' : ''} (${order.length} of ${n} scheduled)`,
+      );
     }
     ready.delete(best);
     order.push(best);

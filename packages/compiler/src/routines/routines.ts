@@ -30,8 +30,14 @@ export const ROUTINES: Readonly<Record<string, RoutineInfo>> = {
   depthwiseConv2d: always('convolution', 'a windowed per-channel contraction'),
   depthwiseConv2dBackpropInput: always('convolution', 'a windowed per-channel contraction'),
   depthwiseConv2dBackpropFilter: always('convolution', 'a windowed per-channel contraction'),
-  maxPool: { category: 'pooling', when: 'a device that has it (faster); else overlapping, strided-apart, dilated or padded windows (non-overlapping windows that tile H and W are a max reduction); and unfused programs' },
-  avgPool: { category: 'pooling', when: 'a device that has it (faster); else overlapping, strided-apart, dilated or padded windows (non-overlapping windows that tile H and W are a mean reduction); and unfused programs' },
+  maxPool: {
+    category: 'pooling',
+    when: 'a device that has it (faster); else overlapping, strided-apart, dilated or padded windows (non-overlapping windows that tile H and W are a max reduction); and unfused programs',
+  },
+  avgPool: {
+    category: 'pooling',
+    when: 'a device that has it (faster); else overlapping, strided-apart, dilated or padded windows (non-overlapping windows that tile H and W are a mean reduction); and unfused programs',
+  },
   maxPoolGrad: always('pooling', 'scatters each gradient to the first maximum of its window'),
   maxPoolGradGrad: always('pooling', 'gathers through the first maximum of each window'),
   avgPoolGrad: always('pooling', 'scatters each gradient over its window'),

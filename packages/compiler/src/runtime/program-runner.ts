@@ -64,7 +64,8 @@ export class ProgramRunner {
     this.variableBuffers = buffers.filter((b) => isVariable(b.id)).map((b) => b.id);
     // In-place updates write variable outputs; a state routine (an assign op left whole, as in
     // unfused programs) writes the variable that is its first input.
-    const writesOf = (s: KernelSpec) => (s.kind === 'op' && s.family === 'state' ? [...s.inputs.slice(0, 1), ...s.outputs] : s.kind === 'view' ? [] : kernelIO(s).writes);
+    const writesOf = (s: KernelSpec) =>
+      s.kind === 'op' && s.family === 'state' ? [...s.inputs.slice(0, 1), ...s.outputs] : s.kind === 'view' ? [] : kernelIO(s).writes;
     this.written = [...new Set(kernels.flatMap((k) => writesOf(k.spec).filter(isVariable)))];
   }
 

@@ -28,7 +28,10 @@ export function substituteFeeds(graph: Graph, fetches: readonly SymbolicTensor[]
     if (ASSIGNS.has(node.op) && fedSet.has(node.inputs[0]!)) {
       // A fed variable has no state to update in this run.
       if (!live.has(node)) return DROP;
-      throw new KilnError('INVALID_FEED', `Session.run: feed '${node.inputs[0]!.node.name}' is a variable that this run updates (${node.op} '${node.name}'); feed it only in runs that do not assign it`);
+      throw new KilnError(
+        'INVALID_FEED',
+        `Session.run: feed '${node.inputs[0]!.node.name}' is a variable that this run updates (${node.op} '${node.name}'); feed it only in runs that do not assign it`,
+      );
     }
     if (!node.outputs.some((o) => fedSet.has(o))) return KEEP;
     const single = node.outputs.length === 1;

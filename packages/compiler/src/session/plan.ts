@@ -36,7 +36,10 @@ export function dependencies(fetches: readonly Node[]): Node[] {
 }
 
 export function planKey(fetches: readonly SymbolicTensor[], feeds: readonly Node[]): string {
-  return `${fetches.map((f) => f.name).join(',')}|${feeds.map((n) => n.name).sort().join(',')}`;
+  return `${fetches.map((f) => f.name).join(',')}|${feeds
+    .map((n) => n.name)
+    .sort()
+    .join(',')}`;
 }
 
 const STATE_OPS = new Set(['assign', 'assignAdd', 'assignSub']);
@@ -77,7 +80,10 @@ export function makePlan(graph: Graph, fetches: readonly SymbolicTensor[], feeds
       [
         `plan fetches=[${fetches.map((f) => f.name).join(', ')}] feeds=[${sortedFeeds.map((n) => n.name).join(', ')}]`,
         `  ${nodes.length} of ${graph.nodes.length} nodes; variables read=[${variables.map((v) => v.name).join(', ')}] written=[${writes.map((v) => v.name).join(', ')}]`,
-        ...nodes.map((n) => `  ${n.name} = ${n.op}(${n.inputs.map((x) => x.name).join(', ')})${n.controlInputs.length ? ` ^[${n.controlInputs.map((c) => c.name).join(', ')}]` : ''}`),
+        ...nodes.map(
+          (n) =>
+            `  ${n.name} = ${n.op}(${n.inputs.map((x) => x.name).join(', ')})${n.controlInputs.length ? ` ^[${n.controlInputs.map((c) => c.name).join(', ')}]` : ''}`,
+        ),
       ].join('\n'),
   };
 }

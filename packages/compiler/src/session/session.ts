@@ -154,7 +154,11 @@ export class Session {
     for (const [name, shape] of Object.entries(opts.feedShapes ?? {})) {
       const t = resolveFeedName(this.graph, name);
       const node = p.feedNodes.get(t);
-      if (!node) throw new KilnError('INVALID_ARGUMENT', `Session.compiled: feedShapes names '${name}', which is not among the feeds (${feedNames.map((n) => `'${n}'`).join(', ') || 'none'})`);
+      if (!node)
+        throw new KilnError(
+          'INVALID_ARGUMENT',
+          `Session.compiled: feedShapes names '${name}', which is not among the feeds (${feedNames.map((n) => `'${n}'`).join(', ') || 'none'})`,
+        );
       checkFeedValue(t, new Tensor(t.dtype, shape));
       feedShapes[node.name] = [...shape];
     }
@@ -164,7 +168,12 @@ export class Session {
       program = compile(
         p.plan.graph,
         { fetches: [...p.plan.fetches], feeds: p.plan.feeds.map((n) => n.output) },
-        { fuse: this.fuse, feedShapes, routines: this.backend.routines, ...(this.backend.constantEvaluator ? { constantEvaluator: this.backend.constantEvaluator } : {}) },
+        {
+          fuse: this.fuse,
+          feedShapes,
+          routines: this.backend.routines,
+          ...(this.backend.constantEvaluator ? { constantEvaluator: this.backend.constantEvaluator } : {}),
+        },
       );
       p.programs.set(key, program);
     }
@@ -264,7 +273,10 @@ export class Session {
   }
 
   private prepared(fetches: readonly SymbolicTensor[], fed: readonly SymbolicTensor[]): Prepared {
-    const key = `${fetches.map((f) => f.name).join(',')}|${fed.map((t) => t.name).sort().join(',')}`;
+    const key = `${fetches.map((f) => f.name).join(',')}|${fed
+      .map((t) => t.name)
+      .sort()
+      .join(',')}`;
     let p = this.cache.get(key);
     if (!p) {
       const substituted = fed.some((t) => t.node.op !== 'placeholder');
@@ -272,9 +284,17 @@ export class Session {
       const feedNodes = new Map<SymbolicTensor, Node>();
       if (!substituted) {
         for (const t of fed) feedNodes.set(t, t.node);
-        plan = makePlan(this.graph, fetches, fed.map((t) => t.node));
+        plan = makePlan(
+          this.graph,
+          fetches,
+          fed.map((t) => t.node),
+        );
       } else {
-        const sub = substituteFeeds(this.graph, fetches, fed.filter((t) => t.node.op !== 'placeholder'));
+        const sub = substituteFeeds(
+          this.graph,
+          fetches,
+          fed.filter((t) => t.node.op !== 'placeholder'),
+        );
         for (const t of fed) feedNodes.set(t, sub.placeholders.get(t) ?? sub.graph.nodeByName(t.node.name)!);
         plan = makePlan(sub.graph, sub.fetches, [...feedNodes.values()]);
       }

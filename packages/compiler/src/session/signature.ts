@@ -65,10 +65,7 @@ export function resolveFeedName(graph: Graph, name: string): SymbolicTensor {
   } catch (e) {
     if (!(e instanceof KilnError)) throw e;
     const names = graph.placeholders().map((p) => `'${p.name}'`);
-    throw new KilnError(
-      'INVALID_FEED',
-      `Session.run: feed '${name}' names no node in the graph (placeholders: ${names.length ? names.join(', ') : 'none'})`,
-    );
+    throw new KilnError('INVALID_FEED', `Session.run: feed '${name}' names no node in the graph (placeholders: ${names.length ? names.join(', ') : 'none'})`);
   }
   if (getOp(t.node.op).target) {
     throw new KilnError('INVALID_FEED', `Session.run: feed '${name}' is a target (${t.node.op}) with no value; only tensors with values can be fed`);
@@ -105,7 +102,8 @@ export function resolveFeeds(graph: Graph, feeds: Record<string, Tensor> | undef
   }
   for (const [name, value] of Object.entries(feeds)) {
     const t = resolveFeedName(graph, name);
-    if (out.has(t)) throw new KilnError('INVALID_FEED', `Session.run: ${t.node.op === 'placeholder' ? 'placeholder' : 'tensor'} '${feedLabel(t)}' is fed twice ('${name}')`);
+    if (out.has(t))
+      throw new KilnError('INVALID_FEED', `Session.run: ${t.node.op === 'placeholder' ? 'placeholder' : 'tensor'} '${feedLabel(t)}' is fed twice ('${name}')`);
     out.set(t, checkFeedValue(t, value));
   }
   return out;

@@ -57,7 +57,10 @@ export class AdamOptimizer extends Optimizer {
   protected finish(g: Graph, updates: readonly SymbolicTensor[]): SymbolicTensor[] {
     const deps = { controlInputs: updates.map((u) => u.node) };
     const out: SymbolicTensor[] = [];
-    for (const [stateName, beta] of [['beta1_power', this.beta1], ['beta2_power', this.beta2]] as const) {
+    for (const [stateName, beta] of [
+      ['beta1_power', this.beta1],
+      ['beta2_power', this.beta2],
+    ] as const) {
       const p = this.graphState(g, stateName, beta);
       const next = mul(p, g.constant(beta, 'float32', stateName.replace('_power', '')));
       out.push(g.addNode('assign', [p, next], {}, { baseName: `${stateName}/assign`, ...deps }).output);

@@ -10,17 +10,7 @@
  * Reads of a variable inside one run see its value from before the run (the executor stages
  * writes), so every update is computed from the old state, as TensorFlow's apply ops do.
  */
-import {
-  type Graph,
-  KilnError,
-  type Node,
-  type SymbolicTensor,
-  type TargetTensor,
-  type Tensor,
-  fillTensor,
-  group,
-  isSymbolic,
-} from '@kiln/graph';
+import { type Graph, KilnError, type Node, type SymbolicTensor, type TargetTensor, type Tensor, fillTensor, group, isSymbolic } from '@kiln/graph';
 import { gradientsOrNull } from '../autodiff/gradients.js';
 
 export interface GradAndVar {
@@ -90,7 +80,10 @@ export abstract class Optimizer {
     gradsAndVars.forEach(({ grad, variable }, i) => {
       this.checkVariable(variable, `gradsAndVars[${i}].variable`, g);
       if (!isSymbolic(grad) || grad.graph !== g || grad.dtype !== 'float32') {
-        throw new KilnError('INVALID_ARGUMENT', `${this.name}.applyGradients: gradsAndVars[${i}].grad must be a float32 SymbolicTensor of the variable's graph`);
+        throw new KilnError(
+          'INVALID_ARGUMENT',
+          `${this.name}.applyGradients: gradsAndVars[${i}].grad must be a float32 SymbolicTensor of the variable's graph`,
+        );
       }
     });
     return g.nameScope(this.name, () => {

@@ -67,11 +67,7 @@ function fromDraws(shape: readonly number[], dtype: DType, draw: () => number): 
   return t;
 }
 
-function make(
-  className: string,
-  config: Record<string, number | string | undefined>,
-  values: (shape: readonly number[], dtype: DType) => Tensor,
-): Initializer {
+function make(className: string, config: Record<string, number | string | undefined>, values: (shape: readonly number[], dtype: DType) => Tensor): Initializer {
   const what = `initializers.${className[0]!.toLowerCase()}${className.slice(1)}`;
   return {
     className,
@@ -113,10 +109,7 @@ export function varianceScaling(opts: VarianceScalingOptions = {}, className = '
   }
   const distribution = opts.distribution ?? 'truncatedNormal';
   if (distribution !== 'normal' && distribution !== 'truncatedNormal' && distribution !== 'uniform') {
-    throw new KilnError(
-      'INVALID_ARGUMENT',
-      `${what}: distribution must be 'normal', 'truncatedNormal' or 'uniform', got '${String(distribution)}'`,
-    );
+    throw new KilnError('INVALID_ARGUMENT', `${what}: distribution must be 'normal', 'truncatedNormal' or 'uniform', got '${String(distribution)}'`);
   }
   const seed = checkSeed(what, opts.seed);
   return make(className, { scale, mode, distribution, seed }, (shape, dtype) => {

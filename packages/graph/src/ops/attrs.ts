@@ -53,10 +53,7 @@ export function resolveAttrs(def: OpDef, given: Record<string, AttrValue | undef
   for (const key of Object.keys(given)) {
     if (!(key in def.attrs) && given[key] !== undefined) {
       const known = Object.keys(def.attrs);
-      throw new KilnError(
-        'INVALID_ATTR',
-        `${what}: unknown attr '${key}' (expected ${known.length ? known.map((k) => `'${k}'`).join(', ') : 'no attrs'})`,
-      );
+      throw new KilnError('INVALID_ATTR', `${what}: unknown attr '${key}' (expected ${known.length ? known.map((k) => `'${k}'`).join(', ') : 'no attrs'})`);
     }
   }
   for (const [key, spec] of Object.entries(def.attrs)) {

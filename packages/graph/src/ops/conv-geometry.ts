@@ -54,10 +54,7 @@ export function padAttrs(pad: PadArg, what: string): { pad: PadMode; explicitPad
     }
     return { pad: 'explicit', explicitPaddings: [pad, pad, pad, pad] };
   }
-  const ok =
-    Array.isArray(pad) &&
-    pad.length === 4 &&
-    pad.every((p) => Array.isArray(p) && p.length === 2 && p.every((v) => Number.isInteger(v) && v >= 0));
+  const ok = Array.isArray(pad) && pad.length === 4 && pad.every((p) => Array.isArray(p) && p.length === 2 && p.every((v) => Number.isInteger(v) && v >= 0));
   if (!ok) {
     throw new KilnError(
       'INVALID_ATTR',
@@ -93,16 +90,7 @@ export interface Window1D {
 }
 
 /** Output size and padding along one spatial dim. `axis` names it ('height'/'width') in errors. */
-export function window1D(
-  inSize: number,
-  k: number,
-  stride: number,
-  dilation: number,
-  attrs: Attrs,
-  side: 0 | 1,
-  what: string,
-  axis: string,
-): Window1D {
+export function window1D(inSize: number, k: number, stride: number, dilation: number, attrs: Attrs, side: 0 | 1, what: string, axis: string): Window1D {
   const eff = (k - 1) * dilation + 1;
   const mode = attrs.pad as PadMode;
   if (mode === 'same') {

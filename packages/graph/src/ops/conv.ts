@@ -81,10 +81,7 @@ export function batchedNHWC(x: TensorLike, fn: (x4: TensorLike) => SymbolicTenso
 
 function checkDataFormat(what: string, dataFormat: string): void {
   if (dataFormat !== 'NHWC') {
-    throw new KilnError(
-      'UNSUPPORTED',
-      `${what}: dataFormat '${dataFormat}' is not supported; Kiln convolutions are NHWC (transpose x to NHWC first)`,
-    );
+    throw new KilnError('UNSUPPORTED', `${what}: dataFormat '${dataFormat}' is not supported; Kiln convolutions are NHWC (transpose x to NHWC first)`);
   }
 }
 
@@ -101,7 +98,10 @@ for (const depthwise of [false, true]) {
     infer: ([x, f], attrs, ctx) => [{ dtype: 'float32', shape: convOutputShape(x!, f!, attrs, ctx.what, depthwise) }],
   });
   // The input gradient has x's shape; the filter gradient has filter's shape.
-  for (const [suffix, operand] of [['Input', 0], ['Filter', 1]] as const) {
+  for (const [suffix, operand] of [
+    ['Input', 0],
+    ['Filter', 1],
+  ] as const) {
     registerOp({
       name: `${base}Backprop${suffix}`,
       family: 'conv',

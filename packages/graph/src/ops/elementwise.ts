@@ -40,13 +40,7 @@ export function defineBinary(name: string, allowed: readonly DType[], doc: strin
 }
 
 /** Registers a unary op on dtypes from `allowed`, shape-preserving (and dtype-preserving unless `outDType`). */
-export function defineUnary(
-  name: string,
-  allowed: readonly DType[],
-  doc: string,
-  attrs: Record<string, AttrSpec> = {},
-  family = 'elementwise',
-): void {
+export function defineUnary(name: string, allowed: readonly DType[], doc: string, attrs: Record<string, AttrSpec> = {}, family = 'elementwise'): void {
   registerOp({
     name,
     family,

@@ -27,7 +27,10 @@ registerOp({
       throw new KilnError('DTYPE_MISMATCH', `${ctx.what}: a and b must have the same dtype, got ${a!.dtype} and ${b!.dtype} (use cast())`);
     }
     if (a!.dtype === 'bool') throw new KilnError('DTYPE_MISMATCH', `${ctx.what}: operands must be float32 or int32, got bool`);
-    for (const [name, t] of [['a', a!], ['b', b!]] as const) {
+    for (const [name, t] of [
+      ['a', a!],
+      ['b', b!],
+    ] as const) {
       if (t.shape.length < 2) {
         throw new KilnError('SHAPE_MISMATCH', `${ctx.what}: ${name} must have rank >= 2, got ${fmtShape(t.shape)} (use expandDims or reshape)`);
       }

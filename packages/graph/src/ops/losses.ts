@@ -34,10 +34,7 @@ function operands(what: string, args: readonly TensorLike[], names: readonly str
     const [a, b] = [xs[0]!, xs[1]!];
     const ok = a.shape.length === b.shape.length && a.shape.every((d, i) => d === null || b.shape[i] === null || d === b.shape[i]);
     if (!ok) {
-      throw new KilnError(
-        'SHAPE_MISMATCH',
-        `${what}: ${names[0]} and ${names[1]} must have the same shape, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`,
-      );
+      throw new KilnError('SHAPE_MISMATCH', `${what}: ${names[0]} and ${names[1]} must have the same shape, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
     }
   }
   return xs;
@@ -49,11 +46,7 @@ function operands(what: string, args: readonly TensorLike[], names: readonly str
  * SUM_BY_NONZERO_WEIGHTS by their count of non-zeros (0 when every weight is 0, like
  * TensorFlow's div_no_nan); with no weights both are the plain mean.
  */
-export function computeWeightedLoss(
-  losses: TensorLike,
-  weights?: TensorLike | null,
-  reduction: Reduction = Reduction.SUM_BY_NONZERO_WEIGHTS,
-): SymbolicTensor {
+export function computeWeightedLoss(losses: TensorLike, weights?: TensorLike | null, reduction: Reduction = Reduction.SUM_BY_NONZERO_WEIGHTS): SymbolicTensor {
   const what = 'computeWeightedLoss';
   checkReduction(what, reduction);
   const [l] = operands(what, [losses], ['losses']);
@@ -70,13 +63,23 @@ export function computeWeightedLoss(
 }
 
 /** (labels - predictions)^2, reduced. */
-export function meanSquaredError(labels: TensorLike, predictions: TensorLike, weights?: TensorLike | null, reduction: Reduction = Reduction.SUM_BY_NONZERO_WEIGHTS): SymbolicTensor {
+export function meanSquaredError(
+  labels: TensorLike,
+  predictions: TensorLike,
+  weights?: TensorLike | null,
+  reduction: Reduction = Reduction.SUM_BY_NONZERO_WEIGHTS,
+): SymbolicTensor {
   const [l, p] = operands('meanSquaredError', [labels, predictions], ['labels', 'predictions']);
   return computeWeightedLoss(square(sub(p!, l!)), weights, reduction);
 }
 
 /** |labels - predictions|, reduced. */
-export function absoluteDifference(labels: TensorLike, predictions: TensorLike, weights?: TensorLike | null, reduction: Reduction = Reduction.SUM_BY_NONZERO_WEIGHTS): SymbolicTensor {
+export function absoluteDifference(
+  labels: TensorLike,
+  predictions: TensorLike,
+  weights?: TensorLike | null,
+  reduction: Reduction = Reduction.SUM_BY_NONZERO_WEIGHTS,
+): SymbolicTensor {
   const [l, p] = operands('absoluteDifference', [labels, predictions], ['labels', 'predictions']);
   return computeWeightedLoss(abs(sub(p!, l!)), weights, reduction);
 }
@@ -85,7 +88,13 @@ export function absoluteDifference(labels: TensorLike, predictions: TensorLike, 
  * Huber loss: 0.5 * e^2 where |e| <= delta, delta * (|e| - 0.5 * delta) beyond, with
  * e = predictions - labels (written as 0.5*q^2 + delta*(|e| - q), q = min(|e|, delta)).
  */
-export function huberLoss(labels: TensorLike, predictions: TensorLike, weights?: TensorLike | null, delta = 1.0, reduction: Reduction = Reduction.SUM_BY_NONZERO_WEIGHTS): SymbolicTensor {
+export function huberLoss(
+  labels: TensorLike,
+  predictions: TensorLike,
+  weights?: TensorLike | null,
+  delta = 1.0,
+  reduction: Reduction = Reduction.SUM_BY_NONZERO_WEIGHTS,
+): SymbolicTensor {
   if (!(delta > 0)) throw new KilnError('INVALID_ARGUMENT', `huberLoss: delta must be > 0, got ${delta}`);
   const [l, p] = operands('huberLoss', [labels, predictions], ['labels', 'predictions']);
   const absErr = abs(sub(p!, l!));
@@ -95,7 +104,13 @@ export function huberLoss(labels: TensorLike, predictions: TensorLike, weights?:
 }
 
 /** Log loss on probabilities: -l*log(p + eps) - (1 - l)*log(1 - p + eps). */
-export function logLoss(labels: TensorLike, predictions: TensorLike, weights?: TensorLike | null, epsilon = 1e-7, reduction: Reduction = Reduction.SUM_BY_NONZERO_WEIGHTS): SymbolicTensor {
+export function logLoss(
+  labels: TensorLike,
+  predictions: TensorLike,
+  weights?: TensorLike | null,
+  epsilon = 1e-7,
+  reduction: Reduction = Reduction.SUM_BY_NONZERO_WEIGHTS,
+): SymbolicTensor {
   const [l, p] = operands('logLoss', [labels, predictions], ['labels', 'predictions']);
   const pos = mul(l!, log(add(p!, epsilon)));
   const negPart = mul(sub(1, l!), log(add(sub(1, p!), epsilon)));
@@ -103,14 +118,25 @@ export function logLoss(labels: TensorLike, predictions: TensorLike, weights?: T
 }
 
 /** Hinge loss with labels in {0, 1}: max(0, 1 - (2l - 1) * p). */
-export function hingeLoss(labels: TensorLike, predictions: TensorLike, weights?: TensorLike | null, reduction: Reduction = Reduction.SUM_BY_NONZERO_WEIGHTS): SymbolicTensor {
+export function hingeLoss(
+  labels: TensorLike,
+  predictions: TensorLike,
+  weights?: TensorLike | null,
+  reduction: Reduction = Reduction.SUM_BY_NONZERO_WEIGHTS,
+): SymbolicTensor {
   const [l, p] = operands('hingeLoss', [labels, predictions], ['labels', 'predictions']);
   const signed = sub(mul(2, l!), 1);
   return computeWeightedLoss(relu(sub(1, mul(signed, p!))), weights, reduction);
 }
 
 /** 1 - sum(labels * predictions, axis): cosine distance of unit-normalized inputs. */
-export function cosineDistance(labels: TensorLike, predictions: TensorLike, axis: number, weights?: TensorLike | null, reduction: Reduction = Reduction.SUM_BY_NONZERO_WEIGHTS): SymbolicTensor {
+export function cosineDistance(
+  labels: TensorLike,
+  predictions: TensorLike,
+  axis: number,
+  weights?: TensorLike | null,
+  reduction: Reduction = Reduction.SUM_BY_NONZERO_WEIGHTS,
+): SymbolicTensor {
   const [l, p] = operands('cosineDistance', [labels, predictions], ['labels', 'predictions']);
   return computeWeightedLoss(sub(1, sum(mul(l!, p!), axis, true)), weights, reduction);
 }
@@ -119,7 +145,13 @@ export function cosineDistance(labels: TensorLike, predictions: TensorLike, axis
  * Sigmoid cross entropy from logits x and labels z (any values in [0, 1]), in the stable form
  * max(x, 0) - x*z + log(1 + exp(-|x|)). labelSmoothing moves z toward 1/2.
  */
-export function sigmoidCrossEntropy(multiClassLabels: TensorLike, logits: TensorLike, weights?: TensorLike | null, labelSmoothing = 0, reduction: Reduction = Reduction.SUM_BY_NONZERO_WEIGHTS): SymbolicTensor {
+export function sigmoidCrossEntropy(
+  multiClassLabels: TensorLike,
+  logits: TensorLike,
+  weights?: TensorLike | null,
+  labelSmoothing = 0,
+  reduction: Reduction = Reduction.SUM_BY_NONZERO_WEIGHTS,
+): SymbolicTensor {
   const [z0, x] = operands('sigmoidCrossEntropy', [multiClassLabels, logits], ['multiClassLabels', 'logits']);
   const z = labelSmoothing > 0 ? add(mul(z0!, 1 - labelSmoothing), 0.5 * labelSmoothing) : z0!;
   const perElement = add(sub(relu(x!), mul(x!, z)), log(add(1, exp(neg(abs(x!))))));
@@ -138,7 +170,13 @@ function lastDim(what: string, logits: SymbolicTensor): number {
  * Softmax cross entropy from logits over the last axis: -sum(labels * logSoftmax(logits), -1)
  * per example, then reduced. labelSmoothing mixes the labels with the uniform distribution.
  */
-export function softmaxCrossEntropy(onehotLabels: TensorLike, logits: TensorLike, weights?: TensorLike | null, labelSmoothing = 0, reduction: Reduction = Reduction.SUM_BY_NONZERO_WEIGHTS): SymbolicTensor {
+export function softmaxCrossEntropy(
+  onehotLabels: TensorLike,
+  logits: TensorLike,
+  weights?: TensorLike | null,
+  labelSmoothing = 0,
+  reduction: Reduction = Reduction.SUM_BY_NONZERO_WEIGHTS,
+): SymbolicTensor {
   const what = 'softmaxCrossEntropy';
   const [l0, x] = operands(what, [onehotLabels, logits], ['onehotLabels', 'logits']);
   const numClasses = lastDim(what, x!);
@@ -150,7 +188,12 @@ export function softmaxCrossEntropy(onehotLabels: TensorLike, logits: TensorLike
  * Softmax cross entropy with integer class labels (as tf.compat.v1.losses.sparse_softmax_cross_entropy):
  * labels int32 of shape logits.shape[:-1], each in [0, numClasses).
  */
-export function sparseSoftmaxCrossEntropy(labels: TensorLike, logits: TensorLike, weights?: TensorLike | null, reduction: Reduction = Reduction.SUM_BY_NONZERO_WEIGHTS): SymbolicTensor {
+export function sparseSoftmaxCrossEntropy(
+  labels: TensorLike,
+  logits: TensorLike,
+  weights?: TensorLike | null,
+  reduction: Reduction = Reduction.SUM_BY_NONZERO_WEIGHTS,
+): SymbolicTensor {
   const what = 'sparseSoftmaxCrossEntropy';
   const [lab, x] = toSymbolic(what, [labels, logits]);
   if (lab!.dtype !== 'int32') throw new KilnError('DTYPE_MISMATCH', `${what}: labels must be int32 class indices, got ${lab!.dtype} ('${lab!.name}')`);

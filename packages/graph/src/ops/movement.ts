@@ -134,10 +134,7 @@ registerOp({
     const given = attrs.axis as number[];
     if (given.length === 0) {
       if (xs.includes(null)) {
-        throw new KilnError(
-          'INVALID_ARGUMENT',
-          `${ctx.what}: x ${fmtShape(xs)} has unknown dims, so which dims are 1 is not known; pass axis explicitly`,
-        );
+        throw new KilnError('INVALID_ARGUMENT', `${ctx.what}: x ${fmtShape(xs)} has unknown dims, so which dims are 1 is not known; pass axis explicitly`);
       }
       return [{ dtype: x!.dtype, shape: xs.filter((d) => d !== 1) }];
     }
@@ -227,7 +224,7 @@ registerOp({
 
 /** The sizes of split's pieces along the axis (null where unknown), validating the attrs. */
 export function splitSizes(dim: Dim, num: number, sizes: readonly number[], what: string, xShape: readonly Dim[]): Dim[] {
-  if ((num > 0) === sizes.length > 0) {
+  if (num > 0 === sizes.length > 0) {
     throw new KilnError('INVALID_ATTR', `${what}: give exactly one of num (> 0) or sizes, got num=${num}, sizes=${fmtList(sizes)}`);
   }
   if (num < 0) throw new KilnError('INVALID_ATTR', `${what}: num must be > 0, got ${num}`);
@@ -397,7 +394,10 @@ registerOp({
   infer: ([x], attrs, ctx) => {
     const target = attrs.shape as Dim[];
     if (target.includes(null)) {
-      throw new KilnError('INVALID_ATTR', `${ctx.what}: shape ${fmtShape(target)} must be fully known (to follow a tensor's run-time shape, use broadcastLike)`);
+      throw new KilnError(
+        'INVALID_ATTR',
+        `${ctx.what}: shape ${fmtShape(target)} must be fully known (to follow a tensor's run-time shape, use broadcastLike)`,
+      );
     }
     return [{ dtype: x!.dtype, shape: broadcastOneWay(x!.shape, target, ctx.what, 'shape') }];
   },

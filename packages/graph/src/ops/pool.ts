@@ -149,8 +149,7 @@ function pool(op: string): PoolFn {
 }
 
 function poolGrad(op: string): PoolGradFn {
-  return (x, dy, filterSize, strides, pad, dimRoundingMode, opts = {}) =>
-    apply1(op, [x, dy], poolAttrs(op, filterSize, strides, pad, dimRoundingMode, opts));
+  return (x, dy, filterSize, strides, pad, dimRoundingMode, opts = {}) => apply1(op, [x, dy], poolAttrs(op, filterSize, strides, pad, dimRoundingMode, opts));
 }
 
 /** maxPool(x, filterSize, strides, pad, dimRoundingMode?) as in TF.js (x rank 4, or 3); opts adds dilations. */

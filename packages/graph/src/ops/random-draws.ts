@@ -43,7 +43,13 @@ registerOp({
   stateful: true,
   doc: 'Draws from a normal distribution N(mean, stdDev^2) of a static shape.',
   inputs: [],
-  attrs: { shape: { type: 'ints' }, mean: { type: 'float', default: 0 }, stdDev: { type: 'float', default: 1 }, dtype: { type: 'dtype', default: 'float32' }, seed: seedAttr },
+  attrs: {
+    shape: { type: 'ints' },
+    mean: { type: 'float', default: 0 },
+    stdDev: { type: 'float', default: 1 },
+    dtype: { type: 'dtype', default: 'float32' },
+    seed: seedAttr,
+  },
   infer: inferDraw(['float32', 'int32']),
 });
 
@@ -53,7 +59,13 @@ registerOp({
   stateful: true,
   doc: 'Draws from a normal distribution, redrawing values more than two standard deviations from the mean.',
   inputs: [],
-  attrs: { shape: { type: 'ints' }, mean: { type: 'float', default: 0 }, stdDev: { type: 'float', default: 1 }, dtype: { type: 'dtype', default: 'float32' }, seed: seedAttr },
+  attrs: {
+    shape: { type: 'ints' },
+    mean: { type: 'float', default: 0 },
+    stdDev: { type: 'float', default: 1 },
+    dtype: { type: 'dtype', default: 'float32' },
+    seed: seedAttr,
+  },
   infer: inferDraw(['float32', 'int32']),
 });
 
@@ -63,7 +75,13 @@ registerOp({
   stateful: true,
   doc: 'Draws uniformly from [minval, maxval) (int32: floored).',
   inputs: [],
-  attrs: { shape: { type: 'ints' }, minval: { type: 'float', default: 0 }, maxval: { type: 'float', default: 1 }, dtype: { type: 'dtype', default: 'float32' }, seed: seedAttr },
+  attrs: {
+    shape: { type: 'ints' },
+    minval: { type: 'float', default: 0 },
+    maxval: { type: 'float', default: 1 },
+    dtype: { type: 'dtype', default: 'float32' },
+    seed: seedAttr,
+  },
   infer: inferDraw(['float32', 'int32']),
 });
 

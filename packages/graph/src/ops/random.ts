@@ -59,12 +59,7 @@ export interface DropoutOptions {
  * dropout(x, rate, noiseShape?, seed?) as in TF.js, or dropout(x, rate, { training, seed,
  * noiseShape }). Returns y (the mask is the node's second output).
  */
-export function dropout(
-  x: TensorLike,
-  rate: number,
-  noiseShapeOrOpts?: readonly (number | null)[] | DropoutOptions | null,
-  seed?: number,
-): SymbolicTensor {
+export function dropout(x: TensorLike, rate: number, noiseShapeOrOpts?: readonly (number | null)[] | DropoutOptions | null, seed?: number): SymbolicTensor {
   let opts: DropoutOptions;
   if (Array.isArray(noiseShapeOrOpts)) opts = { noiseShape: noiseShapeOrOpts as (number | null)[], seed };
   else opts = { ...((noiseShapeOrOpts as DropoutOptions | null | undefined) ?? {}), ...(seed !== undefined ? { seed } : {}) };

@@ -103,8 +103,7 @@ registerOp({
     const n = attrs.numSegments as number;
     if (n < 0) throw new KilnError('INVALID_ATTR', `${ctx.what}: numSegments must be >= 0, got ${n}`);
     const k = ids!.shape.length;
-    const prefixOk =
-      k <= data!.shape.length && ids!.shape.every((d, i) => d === null || data!.shape[i] === null || d === data!.shape[i]);
+    const prefixOk = k <= data!.shape.length && ids!.shape.every((d, i) => d === null || data!.shape[i] === null || d === data!.shape[i]);
     if (!prefixOk) {
       throw new KilnError(
         'SHAPE_MISMATCH',

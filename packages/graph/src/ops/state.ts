@@ -69,10 +69,7 @@ function applyAssign(op: string, variable: SymbolicTensor, value: TensorLike): S
     throw new KilnError('INVALID_ARGUMENT', `${op}: the first argument must be a variable (a SymbolicTensor from g.variable()), got ${describe(variable)}`);
   }
   if (variable.node.op !== 'variable') {
-    throw new KilnError(
-      'INVALID_ARGUMENT',
-      `${op}: the first argument must be the output of a variable node, got '${variable.name}' (${variable.node.op})`,
-    );
+    throw new KilnError('INVALID_ARGUMENT', `${op}: the first argument must be the output of a variable node, got '${variable.name}' (${variable.node.op})`);
   }
   const [v, x] = toSymbolic(op, [variable, value]);
   // Named after the variable, relative to the current scope ('Adam/w/m/assign', not 'Adam/Adam/w/m/assign').

@@ -32,8 +32,5 @@ export function toBytes(input: unknown, who: string): Uint8Array {
     if (input instanceof Uint8Array && input.constructor === Uint8Array) return input;
     return new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
   }
-  throw new KilnError(
-    'INVALID_ARGUMENT',
-    `${who}: expected the file's bytes (a Uint8Array, Buffer or ArrayBuffer), got ${describe(input)}`,
-  );
+  throw new KilnError('INVALID_ARGUMENT', `${who}: expected the file's bytes (a Uint8Array, Buffer or ArrayBuffer), got ${describe(input)}`);
 }

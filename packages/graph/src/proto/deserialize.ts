@@ -79,7 +79,9 @@ class GraphBuilder {
     }
     const filled = variables.reduce((sum, v) => sum + fillBytesOf(v.value), 0);
     if (filled > this.fills.left) {
-      corrupt(`ModelProto.variables: values filled from single numbers would expand to ${filled} bytes, over the limit of ${MAX_FILL_BYTES_TOTAL} bytes per file`);
+      corrupt(
+        `ModelProto.variables: values filled from single numbers would expand to ${filled} bytes, over the limit of ${MAX_FILL_BYTES_TOTAL} bytes per file`,
+      );
     }
   }
 
@@ -167,9 +169,7 @@ export function graphFromProto(def: GraphDefMsg, variables: readonly VariableMsg
 
 function checkOutputShapes(node: Node, shapes: (number | null)[][], what: string): void {
   const inferred = node.outputs.map((o) => o.shape);
-  const same =
-    shapes.length === inferred.length &&
-    shapes.every((s, k) => s.length === inferred[k]!.length && s.every((d, j) => d === inferred[k]![j]));
+  const same = shapes.length === inferred.length && shapes.every((s, k) => s.length === inferred[k]!.length && s.every((d, j) => d === inferred[k]![j]));
   if (!same) {
     corrupt(`${what}: _output_shapes ${shapes.map(fmtShape).join(' ')} disagree with the inferred ${inferred.map(fmtShape).join(' ')}`);
   }
@@ -197,7 +197,8 @@ function decodeModel(bytes: Uint8Array): LoadedModel {
   const claimed = peekFormatVersion(bytes);
   const sealed = unsealModelBytes(bytes);
   if ('error' in sealed) {
-    const newer = claimed !== null && claimed > MODEL_FORMAT_VERSION ? ` (it claims format version ${claimed}; this Kiln reads up to ${MODEL_FORMAT_VERSION})` : '';
+    const newer =
+      claimed !== null && claimed > MODEL_FORMAT_VERSION ? ` (it claims format version ${claimed}; this Kiln reads up to ${MODEL_FORMAT_VERSION})` : '';
     corrupt(`${sealed.error}${newer}`);
   }
   const version = peekFormatVersion(sealed.body);
@@ -218,9 +219,7 @@ function decodeModel(bytes: Uint8Array): LoadedModel {
   if (!msg.graph) corrupt('the model has no graph');
   const b = new GraphBuilder(msg.graph.node ?? [], msg.variables ?? []);
   const graph = b.build();
-  const signatures = Object.fromEntries(
-    Object.keys(msg.signature_def ?? {}).map((k) => [k, signatureFromProto(b, k, msg.signature_def![k]!)]),
-  );
+  const signatures = Object.fromEntries(Object.keys(msg.signature_def ?? {}).map((k) => [k, signatureFromProto(b, k, msg.signature_def![k]!)]));
   const metadata = Object.fromEntries(Object.keys(msg.metadata ?? {}).map((k) => [k, String(msg.metadata![k])]));
   return { graph, formatVersion: version, producer: msg.producer ?? '', signatures, metadata };
 }
@@ -241,4 +240,3 @@ export function deserializeModel(bytes: BytesLike): LoadedModel {
 export function deserializeGraph(bytes: BytesLike): Graph {
   return deserializeModel(bytes).graph;
 }
-

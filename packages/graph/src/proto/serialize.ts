@@ -10,15 +10,7 @@ import { getOp } from '../ops/registry.js';
 import { Tensor } from '../tensor.js';
 import { attrToProto } from './attr-codec.js';
 import { sealModelBytes } from './checksum.js';
-import {
-  type GraphDefMsg,
-  type ModelMsg,
-  type NodeDefMsg,
-  type SignatureDefMsg,
-  type TensorInfoMsg,
-  type VariableMsg,
-  protoType,
-} from './schema.js';
+import { type GraphDefMsg, type ModelMsg, type NodeDefMsg, type SignatureDefMsg, type TensorInfoMsg, type VariableMsg, protoType } from './schema.js';
 import { dtypeToProto, shapeToProto, tensorToProto } from './tensor-codec.js';
 
 /** The newest ModelProto format this code writes and reads. */
@@ -89,9 +81,7 @@ function tensorInfo(g: Graph, t: SymbolicTensor, where: string): TensorInfoMsg {
 
 function signatureToProto(g: Graph, name: string, sig: SignatureSpec): SignatureDefMsg {
   const side = (rec: Record<string, SymbolicTensor> | undefined, kind: string): Record<string, TensorInfoMsg> =>
-    Object.fromEntries(
-      Object.entries(rec ?? {}).map(([k, t]) => [k, tensorInfo(g, t, `serializeGraph: signature '${name}' ${kind} '${k}'`)]),
-    );
+    Object.fromEntries(Object.entries(rec ?? {}).map(([k, t]) => [k, tensorInfo(g, t, `serializeGraph: signature '${name}' ${kind} '${k}'`)]));
   return { inputs: side(sig.inputs, 'input'), outputs: side(sig.outputs, 'output'), method_name: sig.methodName ?? '' };
 }
 

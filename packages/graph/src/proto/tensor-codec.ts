@@ -102,7 +102,9 @@ function fromValues(dtype: DType, size: number, msg: TensorMsg, where: string, b
   if (values.length === 1 && size > 1 && budget) {
     const bytes = size * bytesPerElement(dtype);
     if (bytes > budget.left) {
-      corrupt(`${where}: filling ${size} elements from one value would pass the file's total of ${MAX_FILL_BYTES_TOTAL} bytes of filled tensors (${budget.left} left)`);
+      corrupt(
+        `${where}: filling ${size} elements from one value would pass the file's total of ${MAX_FILL_BYTES_TOTAL} bytes of filled tensors (${budget.left} left)`,
+      );
     }
     budget.left -= bytes;
   }

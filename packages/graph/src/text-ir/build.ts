@@ -94,7 +94,8 @@ class NodeReader {
       const blob = this.blobs.get(v.data.id);
       if (!blob) return this.fail('PARSE_ERROR', `${what}: @${v.data.id} is not in the data section`, v.data.pos);
       const data = hexToData(dtype, size, blob.hex);
-      if (typeof data === 'string') return this.fail('CORRUPT_MODEL', `${what}: data @${blob.id} (line ${blob.pos.line}) for ${formatType(dtype, dims)}: ${data}`, v.pos);
+      if (typeof data === 'string')
+        return this.fail('CORRUPT_MODEL', `${what}: data @${blob.id} (line ${blob.pos.line}) for ${formatType(dtype, dims)}: ${data}`, v.pos);
       return new Tensor(dtype, dims, data);
     }
     const flat: ValueAst[] = [];
@@ -107,7 +108,8 @@ class NodeReader {
         data[i] = e.value ? 1 : 0;
       } else if (dtype === 'int32') {
         const n = e.kind === 'number' && INT_RE.test(e.text) ? Number(e.text) : NaN;
-        if (!(n >= -2147483648 && n <= 2147483647)) this.fail('INVALID_ATTR', `${what}: int32 tensor element ${i} must be a 32-bit integer, got ${show(e)}`, e.pos);
+        if (!(n >= -2147483648 && n <= 2147483647))
+          this.fail('INVALID_ATTR', `${what}: int32 tensor element ${i} must be a 32-bit integer, got ${show(e)}`, e.pos);
         data[i] = n;
       } else {
         const b = e.kind === 'number' ? parseFloat32Bits(e.text) : undefined;
@@ -184,7 +186,12 @@ class NodeReader {
       if (controls.length > 0) this.fail('PARSE_ERROR', `operand %${formatName(r.name)} follows a control input; write control inputs (^name) last`, r.pos);
       const idx = r.index ?? 0;
       const out = node.outputs[idx];
-      if (!out) this.fail('UNKNOWN_TENSOR', `%${formatName(r.name)}:${idx}: node '${r.name}' (${node.op}) has ${node.outputs.length} output${node.outputs.length === 1 ? '' : 's'}`, r.pos);
+      if (!out)
+        this.fail(
+          'UNKNOWN_TENSOR',
+          `%${formatName(r.name)}:${idx}: node '${r.name}' (${node.op}) has ${node.outputs.length} output${node.outputs.length === 1 ? '' : 's'}`,
+          r.pos,
+        );
       inputs.push(out);
     }
     const attrs: Record<string, AttrValue> = {};

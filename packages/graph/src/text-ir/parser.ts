@@ -113,11 +113,7 @@ class TextIrParser extends EmbeddedActionsParser {
 
   /** A bare word: op names, attr keys and dtypes ('graph' and 'data' allowed; 'dense' starts a tensor). */
   private word = this.RULE('word', (): IToken =>
-    this.OR([
-      { ALT: () => this.CONSUME(Ident) },
-      { ALT: () => this.CONSUME(KwGraph) },
-      { ALT: () => this.CONSUME(KwData) },
-    ]),
+    this.OR([{ ALT: () => this.CONSUME(Ident) }, { ALT: () => this.CONSUME(KwGraph) }, { ALT: () => this.CONSUME(KwData) }]),
   );
 
   private type = this.RULE('type', (): TypeAst => {
@@ -361,4 +357,3 @@ export function parseModule(text: string): ModuleAst {
   }
   return ast;
 }
-

@@ -38,9 +38,11 @@ export class EarlyStopping extends Callback {
     this.monitor = args.monitor ?? 'val_loss';
     this.minDelta = Math.abs(args.minDelta ?? 0);
     this.patience = args.patience ?? 0;
-    if (!Number.isInteger(this.patience) || this.patience < 0) throw new KilnError('INVALID_ARGUMENT', `earlyStopping: patience must be an integer >= 0, got ${String(args.patience)}`);
+    if (!Number.isInteger(this.patience) || this.patience < 0)
+      throw new KilnError('INVALID_ARGUMENT', `earlyStopping: patience must be an integer >= 0, got ${String(args.patience)}`);
     const mode = args.mode ?? 'auto';
-    if (mode !== 'auto' && mode !== 'min' && mode !== 'max') throw new KilnError('INVALID_ARGUMENT', `earlyStopping: mode must be 'auto', 'min' or 'max', got '${String(mode)}'`);
+    if (mode !== 'auto' && mode !== 'min' && mode !== 'max')
+      throw new KilnError('INVALID_ARGUMENT', `earlyStopping: mode must be 'auto', 'min' or 'max', got '${String(mode)}'`);
     const max = mode === 'max' || (mode === 'auto' && /acc|auc|precision|recall/.test(this.monitor));
     this.sign = max ? -1 : 1;
     this.baseline = args.baseline;

@@ -28,9 +28,11 @@ export class TensorBoard extends Callback {
     args: TensorBoardArgs = {},
   ) {
     super();
-    if (typeof logdir !== 'string' || logdir === '') throw new KilnError('INVALID_ARGUMENT', `tensorBoard: logdir must be a non-empty string, got ${JSON.stringify(logdir)}`);
+    if (typeof logdir !== 'string' || logdir === '')
+      throw new KilnError('INVALID_ARGUMENT', `tensorBoard: logdir must be a non-empty string, got ${JSON.stringify(logdir)}`);
     this.updateFreq = args.updateFreq ?? 'epoch';
-    if (this.updateFreq !== 'epoch' && this.updateFreq !== 'batch') throw new KilnError('INVALID_ARGUMENT', `tensorBoard: updateFreq must be 'epoch' or 'batch', got '${String(this.updateFreq)}'`);
+    if (this.updateFreq !== 'epoch' && this.updateFreq !== 'batch')
+      throw new KilnError('INVALID_ARGUMENT', `tensorBoard: updateFreq must be 'epoch' or 'batch', got '${String(this.updateFreq)}'`);
     this.writeGraph = args.writeGraph ?? true;
   }
 

@@ -48,7 +48,10 @@ export function checkTargets(what: string, topo: ModelTopology, y: unknown, spar
     const want = out.shape.slice(0, -1);
     const shape = y.shape.length === want.length + 1 && y.shape[y.shape.length - 1] === 1 ? y.shape.slice(0, -1) : y.shape;
     if (!fits(want, shape)) {
-      throw new KilnError('SHAPE_MISMATCH', `${what}: class-id targets for output ${layer} ${fmtShape(out.shape)} must have shape ${fmtShape(want)}, got ${fmtShape(y.shape)}`);
+      throw new KilnError(
+        'SHAPE_MISMATCH',
+        `${what}: class-id targets for output ${layer} ${fmtShape(out.shape)} must have shape ${fmtShape(want)}, got ${fmtShape(y.shape)}`,
+      );
     }
     const ids = y.dtype === 'int32' ? y.reshape(shape) : castTensor(y, 'int32').reshape(shape);
     const classes = out.shape[out.shape.length - 1] as number;

@@ -46,7 +46,10 @@ export function fmtLayerShape(shape: LayerShape): string {
 /** Checks that `shape` is an array of positive integers (a layer's inputShape argument). */
 export function checkShapeArg(what: string, name: string, shape: unknown, allowNull = false): LayerShape {
   if (!Array.isArray(shape) || shape.some((d) => !((allowNull && d === null) || (Number.isInteger(d) && (d as number) > 0)))) {
-    throw new KilnError('INVALID_ARGUMENT', `${what}: ${name} must be an array of positive integers${allowNull ? ' or null' : ''}, got ${JSON.stringify(shape)}`);
+    throw new KilnError(
+      'INVALID_ARGUMENT',
+      `${what}: ${name} must be an array of positive integers${allowNull ? ' or null' : ''}, got ${JSON.stringify(shape)}`,
+    );
   }
   return [...(shape as (number | null)[])];
 }

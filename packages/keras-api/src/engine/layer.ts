@@ -58,7 +58,10 @@ function autoName(base: string): string {
 
 /** 'MaxPooling2D' -> 'max_pooling2d', as Keras names layers. */
 export function snakeCase(className: string): string {
-  return className.replace(/([a-z])([A-Z])/g, '$1_$2').replace(/([A-Z])([A-Z][a-z])/g, '$1_$2').toLowerCase();
+  return className
+    .replace(/([a-z])([A-Z])/g, '$1_$2')
+    .replace(/([A-Z])([A-Z][a-z])/g, '$1_$2')
+    .toLowerCase();
 }
 
 export abstract class Layer {

@@ -71,7 +71,10 @@ function forward(g: Graph, topo: ModelTopology, inputs: SymbolicTensor[], ctx: C
       if (!v) throw new KilnError('INVALID_ARGUMENT', `model: layer '${layer.name}' reads '${i.name}', which is not computed from the model's inputs`);
       return v;
     });
-    values.set(kt, g.nameScope(layer.name, () => layer.call(xs, ctx)));
+    values.set(
+      kt,
+      g.nameScope(layer.name, () => layer.call(xs, ctx)),
+    );
   }
   return topo.outputs.map((o) => values.get(o)!);
 }
@@ -106,23 +109,23 @@ export function buildModelGraph(topo: ModelTopology, compile: CompileConfig | nu
   const outLayer = out.origin.layer.name;
   const sparse = sparseTargets(compile.loss);
   if (sparse && out.shape.length < 2) {
-    throw new KilnError('SHAPE_MISMATCH', `compile: ${compile.lossId} needs an output of class scores [batch, classes], got '${outLayer}' of rank ${out.shape.length}`);
+    throw new KilnError(
+      'SHAPE_MISMATCH',
+      `compile: ${compile.lossId} needs an output of class scores [batch, classes], got '${outLayer}' of rank ${out.shape.length}`,
+    );
   }
   const target = sparse ? g.placeholder('int32', out.shape.slice(0, -1), `${outLayer}_target`) : g.placeholder('float32', [...out.shape], `${outLayer}_target`);
   const sampleWeight = g.placeholder('float32', [null], 'sample_weight');
 
   const regularized = [...variables].filter(([w]) => w.regularizer !== null);
   const penalty = (): SymbolicTensor | null =>
-    regularized.length === 0
-      ? null
-      : g.nameScope('regularization', () => regularized.map(([w, v]) => w.regularizer!.apply(v)).reduce((a, b) => add(a, b)));
+    regularized.length === 0 ? null : g.nameScope('regularization', () => regularized.map(([w, v]) => w.regularizer!.apply(v)).reduce((a, b) => add(a, b)));
   const lossOf = (pred: SymbolicTensor): SymbolicTensor => {
     const data = mean(mul(LOSSES[compile.loss](target, pred), sampleWeight));
     const p = penalty();
     return p ? add(data, p) : data;
   };
-  const metricsOf = (pred: SymbolicTensor): SymbolicTensor[] =>
-    compile.metrics.map((m) => g.nameScope(m.name, () => mean(METRICS[m.fn](target, pred))));
+  const metricsOf = (pred: SymbolicTensor): SymbolicTensor[] => compile.metrics.map((m) => g.nameScope(m.name, () => mean(METRICS[m.fn](target, pred))));
 
   const updates: SymbolicTensor[] = [];
   const [trainPred] = g.nameScope('training', () => forward(g, topo, inputs, context(true, updates)));

@@ -89,7 +89,8 @@ export class LayersModel {
     this.inputsList = Array.isArray(args.inputs) ? [...args.inputs] : [args.inputs];
     this.outputsList = Array.isArray(args.outputs) ? [...args.outputs] : [args.outputs];
     for (const t of [...this.inputsList, ...this.outputsList]) {
-      if (!(t instanceof KerasTensor)) throw new KilnError('INVALID_ARGUMENT', `model: inputs and outputs must be KerasTensors (from input() and layer.apply()), got ${typeof t}`);
+      if (!(t instanceof KerasTensor))
+        throw new KilnError('INVALID_ARGUMENT', `model: inputs and outputs must be KerasTensors (from input() and layer.apply()), got ${typeof t}`);
     }
     if (this.inputsList.length > 0) this.topology;
   }
@@ -152,7 +153,8 @@ export class LayersModel {
     const metrics = (args.metrics ?? []).map((m) => ({ name: String(m), fn: resolveMetric(m, loss) }));
     const optimizer = resolveOptimizer(args.optimizer);
     const backend = checkBackendName(args.backend ?? 'cpu');
-    if (args.seed !== undefined && !Number.isSafeInteger(args.seed)) throw new KilnError('INVALID_ARGUMENT', `compile: seed must be an integer, got ${String(args.seed)}`);
+    if (args.seed !== undefined && !Number.isSafeInteger(args.seed))
+      throw new KilnError('INVALID_ARGUMENT', `compile: seed must be an integer, got ${String(args.seed)}`);
     const next: CompileConfig = { loss, lossId: String(args.loss), metrics, optimizer };
     this.release();
     this.compileConfig = next;

@@ -77,7 +77,10 @@ async function evaluateBatches(model: LoopModel, xs: Tensor[], y: Tensor, batchS
   const sums = new Array<number>(fetches.length).fill(0);
   for (let s = 0; s < n; s += batchSize) {
     const e = Math.min(n, s + batchSize);
-    const feeds = feedsOf(mg, xs.map((x) => sliceRows(x, s, e)));
+    const feeds = feedsOf(
+      mg,
+      xs.map((x) => sliceRows(x, s, e)),
+    );
     feeds[t.target.name] = sliceRows(y, s, e);
     feeds[t.sampleWeight.name] = ones(e - s);
     const out = await session.run(fetches, feeds);
@@ -102,7 +105,13 @@ export async function predictLoop(model: LoopModel, x: unknown, args: ModelPredi
   const parts: Tensor[][] = mg.outputs.map(() => []);
   for (let s = 0; s < n; s += batchSize) {
     const e = Math.min(n, s + batchSize);
-    const out = await session.run(mg.outputs, feedsOf(mg, xs.map((t) => (s === 0 && e === n ? t : sliceRows(t, s, e)))));
+    const out = await session.run(
+      mg.outputs,
+      feedsOf(
+        mg,
+        xs.map((t) => (s === 0 && e === n ? t : sliceRows(t, s, e))),
+      ),
+    );
     out.forEach((t, i) => parts[i]!.push(t!));
   }
   return parts.map((ps, i) => {
@@ -129,7 +138,8 @@ export async function fitLoop(model: LayersModel, x: unknown, y: unknown, args: 
   const epochs = args.epochs ?? 1;
   const initialEpoch = args.initialEpoch ?? 0;
   if (!Number.isInteger(epochs) || epochs < 0) throw new KilnError('INVALID_ARGUMENT', `fit: epochs must be an integer >= 0, got ${String(epochs)}`);
-  if (!Number.isInteger(initialEpoch) || initialEpoch < 0) throw new KilnError('INVALID_ARGUMENT', `fit: initialEpoch must be an integer >= 0, got ${String(initialEpoch)}`);
+  if (!Number.isInteger(initialEpoch) || initialEpoch < 0)
+    throw new KilnError('INVALID_ARGUMENT', `fit: initialEpoch must be an integer >= 0, got ${String(initialEpoch)}`);
 
   let val: { xs: Tensor[]; y: Tensor } | null = null;
   if (args.validationData) {
@@ -142,7 +152,8 @@ export async function fitLoop(model: LayersModel, x: unknown, y: unknown, args: 
     const f = args.validationSplit;
     if (!(f < 1)) throw new KilnError('INVALID_ARGUMENT', `fit: validationSplit must be in [0, 1), got ${f}`);
     const split = Math.floor(n * (1 - f));
-    if (split === 0 || split === n) throw new KilnError('INVALID_ARGUMENT', `fit: validationSplit ${f} of ${n} examples leaves an empty training or validation set`);
+    if (split === 0 || split === n)
+      throw new KilnError('INVALID_ARGUMENT', `fit: validationSplit ${f} of ${n} examples leaves an empty training or validation set`);
     val = { xs: xs.map((v) => sliceRows(v, split, n)), y: sliceRows(yt, split, n) };
     xs = xs.map((v) => sliceRows(v, 0, split));
     yt = sliceRows(yt, 0, split);
@@ -171,7 +182,10 @@ export async function fitLoop(model: LayersModel, x: unknown, y: unknown, args: 
       const s = b * batchSize;
       const e = Math.min(n, s + batchSize);
       await list.onBatchBegin(b, { batch: b, size: e - s });
-      const feeds = feedsOf(mg, xs.map((v) => takeRows(v, order, s, e)));
+      const feeds = feedsOf(
+        mg,
+        xs.map((v) => takeRows(v, order, s, e)),
+      );
       feeds[t.target.name] = takeRows(yt, order, s, e);
       feeds[t.sampleWeight.name] = takeRows(weights, order, s, e);
       const out = await session.run(fetches, feeds);

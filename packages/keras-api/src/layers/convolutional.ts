@@ -14,7 +14,8 @@ export type Padding = 'valid' | 'same';
 function pair(layer: Layer, name: string, v: number | number[] | undefined, dflt: [number, number]): [number, number] {
   if (v === undefined) return dflt;
   const p = typeof v === 'number' ? [v, v] : v;
-  if (p.length !== 2 || p.some((d) => !Number.isInteger(d) || d <= 0)) layer.fail('INVALID_ARGUMENT', `${name} must be a positive integer or a pair of them, got ${JSON.stringify(v)}`);
+  if (p.length !== 2 || p.some((d) => !Number.isInteger(d) || d <= 0))
+    layer.fail('INVALID_ARGUMENT', `${name} must be a positive integer or a pair of them, got ${JSON.stringify(v)}`);
   return [p[0]!, p[1]!];
 }
 
@@ -31,7 +32,14 @@ function outSize(n: number | null, k: number, s: number, d: number, padding: Pad
   return Math.floor((n - (k - 1) * d - 1) / s) + 1;
 }
 
-function spatialOut(layer: Layer, s: LayerShape, k: [number, number], st: [number, number], dil: [number, number], padding: Padding): [number | null, number | null] {
+function spatialOut(
+  layer: Layer,
+  s: LayerShape,
+  k: [number, number],
+  st: [number, number],
+  dil: [number, number],
+  padding: Padding,
+): [number | null, number | null] {
   const h = outSize(s[1]!, k[0], st[0], dil[0], padding);
   const w = outSize(s[2]!, k[1], st[1], dil[1], padding);
   if ((h !== null && h <= 0) || (w !== null && w <= 0)) {
@@ -75,7 +83,8 @@ export class Conv2D extends Layer {
   constructor(args: Conv2DArgs) {
     super(args, 'Conv2D');
     if (!Number.isInteger(args.filters) || args.filters <= 0) this.fail('INVALID_ARGUMENT', `filters must be a positive integer, got ${String(args.filters)}`);
-    if (args.dataFormat !== undefined && args.dataFormat !== 'channelsLast') this.fail('UNSUPPORTED', `only dataFormat 'channelsLast' (NHWC) is supported, got '${String(args.dataFormat)}'`);
+    if (args.dataFormat !== undefined && args.dataFormat !== 'channelsLast')
+      this.fail('UNSUPPORTED', `only dataFormat 'channelsLast' (NHWC) is supported, got '${String(args.dataFormat)}'`);
     this.filters = args.filters;
     this.kernelSize = pair(this, 'kernelSize', args.kernelSize, [1, 1]);
     this.strides = pair(this, 'strides', args.strides, [1, 1]);

@@ -31,7 +31,9 @@ async function compileCommand(path: string, opts: CompileOptions): Promise<void>
   );
   writeFileSync(opts.output, m.serialize());
   const s = m.stats;
-  process.stdout.write(`wrote ${opts.output}: ${s.kernels} kernels for ${outputs.map((o) => o.key).join(', ')}; arena ${s.arenaBytes} bytes (naive ${s.naiveBytes})\n`);
+  process.stdout.write(
+    `wrote ${opts.output}: ${s.kernels} kernels for ${outputs.map((o) => o.key).join(', ')}; arena ${s.arenaBytes} bytes (naive ${s.naiveBytes})\n`,
+  );
 }
 
 export function registerCompile(program: Command): void {

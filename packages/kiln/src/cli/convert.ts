@@ -36,7 +36,9 @@ function convert(path: string, opts: ConvertOptions): void {
     };
     writeFileSync(opts.output, serializeGraph(f.graph, { signatures: { serving_default: signature }, producer: 'kiln convert' }));
   }
-  process.stdout.write(`wrote ${opts.output} (${toOnnx ? 'ONNX, opset 17' : 'Kiln model'}): inputs ${f.inputs.map((i) => i.key).join(', ')}; outputs ${outputs.map((o) => o.key).join(', ')}\n`);
+  process.stdout.write(
+    `wrote ${opts.output} (${toOnnx ? 'ONNX, opset 17' : 'Kiln model'}): inputs ${f.inputs.map((i) => i.key).join(', ')}; outputs ${outputs.map((o) => o.key).join(', ')}\n`,
+  );
 }
 
 export function registerConvert(program: Command): void {

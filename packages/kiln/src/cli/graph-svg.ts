@@ -55,7 +55,12 @@ export function graphToDot(g: Graph, opts: DotOptions = {}): string {
     const label = n.op === n.name ? `${n.op}\n${type}` : `${n.op}\n${n.name}\n${type}`;
     return `${ids.get(n)} [label=${quote(label)}, ${STYLE[n.op] ?? OP_STYLE}];`;
   };
-  const out: string[] = ['digraph kiln {', '  rankdir=TB;', '  node [fontname="Helvetica", fontsize=10];', '  edge [fontname="Helvetica", fontsize=8, color="#555555"];'];
+  const out: string[] = [
+    'digraph kiln {',
+    '  rankdir=TB;',
+    '  node [fontname="Helvetica", fontsize=10];',
+    '  edge [fontname="Helvetica", fontsize=8, color="#555555"];',
+  ];
   if (opts.title) out.push(`  label=${quote(opts.title)}; labelloc=t; fontname="Helvetica";`);
   const clustered = new Set<Node>();
   if (opts.kernels) {
@@ -63,7 +68,10 @@ export function graphToDot(g: Graph, opts: DotOptions = {}): string {
     for (const k of opts.kernels) {
       const members = k.nodes.map((name) => byName.get(name)).filter((n): n is Node => n !== undefined && !clustered.has(n));
       if (members.length === 0) continue;
-      out.push(`  subgraph cluster_k${k.id} {`, `    label=${quote(`k${k.id} ${k.spec.kind === 'op' ? k.spec.family : k.spec.kind}${members.length > 1 ? ` (${members.length} ops fused)` : ''}`)};`);
+      out.push(
+        `  subgraph cluster_k${k.id} {`,
+        `    label=${quote(`k${k.id} ${k.spec.kind === 'op' ? k.spec.family : k.spec.kind}${members.length > 1 ? ` (${members.length} ops fused)` : ''}`)};`,
+      );
       out.push('    style="rounded,filled"; fillcolor="#eef6ee"; color="#5a9a5a"; fontsize=10;');
       for (const n of members) {
         clustered.add(n);

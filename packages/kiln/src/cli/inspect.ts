@@ -59,7 +59,8 @@ function opCounts(g: Graph): string {
 }
 
 function graphSummary(f: GraphFile): string {
-  const io = (list: GraphFile['inputs']) => list.map((i) => `  ${i.key}  ${i.tensor.dtype}${fmtShape(i.tensor.shape)}${i.key !== i.tensor.name ? `  (${i.tensor.name})` : ''}`);
+  const io = (list: GraphFile['inputs']) =>
+    list.map((i) => `  ${i.key}  ${i.tensor.dtype}${fmtShape(i.tensor.shape)}${i.key !== i.tensor.name ? `  (${i.tensor.name})` : ''}`);
   const vars = f.graph.variables().map((n) => ({ name: n.name, value: n.attrs.value as Tensor, trainable: n.attrs.trainable as boolean }));
   return [
     `${f.path}: ${f.description}`,
@@ -95,7 +96,11 @@ function programSummary(f: ProgramFile): string {
 async function compileFor(f: GraphFile, opts: InspectOptions): Promise<Program> {
   const outputs = selectOutputs(f, opts.fetch).map((o) => o.tensor);
   const backend = parseBackend(opts.backend);
-  const m = await compileModel(f.graph, { fetches: outputs, feeds: f.inputs.map((i) => i.tensor), feedShapes: feedShapes(f.inputs, opts.feedShape) }, { backend, seed: 0 });
+  const m = await compileModel(
+    f.graph,
+    { fetches: outputs, feeds: f.inputs.map((i) => i.tensor), feedShapes: feedShapes(f.inputs, opts.feedShape) },
+    { backend, seed: 0 },
+  );
   return m.program;
 }
 

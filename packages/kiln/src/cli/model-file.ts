@@ -93,7 +93,13 @@ export function loadFile(path: string, role = 'model'): LoadedFile {
   const failures: string[] = [];
   try {
     const m = deserializeModel(bytes);
-    return { kind: 'model', path, graph: m.graph, ...graphIO(m.graph, pickSignature(m.signatures)), description: `Kiln model (format ${m.formatVersion}, producer ${m.producer || 'unknown'})` };
+    return {
+      kind: 'model',
+      path,
+      graph: m.graph,
+      ...graphIO(m.graph, pickSignature(m.signatures)),
+      description: `Kiln model (format ${m.formatVersion}, producer ${m.producer || 'unknown'})`,
+    };
   } catch (e) {
     if (!(e instanceof KilnError)) throw e;
     if (e.code === 'UNSUPPORTED_VERSION') throw e;

@@ -14,7 +14,13 @@ export function collect(value: string, previous: string[] = []): string[] {
 
 /** Commander parser for comma lists. */
 export function commaList(value: string, previous: string[] = []): string[] {
-  return [...previous, ...value.split(',').map((s) => s.trim()).filter((s) => s.length > 0)];
+  return [
+    ...previous,
+    ...value
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0),
+  ];
 }
 
 /** Splits 'name=value' pairs; `option` names the flag in errors. */

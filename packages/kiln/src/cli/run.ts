@@ -68,9 +68,16 @@ async function runModel(path: string, opts: RunOptions): Promise<void> {
   const expected = f.inputs.map((i) => ({ name: i.tensor.node.name, dtype: i.tensor.dtype, aliases: [i.key, i.tensor.name] }));
   const feeds = readInputs(opts.input, expected);
   const shapes = Object.fromEntries([...feeds].map(([name, t]) => [name, t.shape]));
-  const m = await compileModel(f.graph, { fetches: outputs.map((o) => o.tensor), feeds: f.inputs.map((i) => i.tensor), feedShapes: shapes }, { backend, seed: 0 });
+  const m = await compileModel(
+    f.graph,
+    { fetches: outputs.map((o) => o.tensor), feeds: f.inputs.map((i) => i.tensor), feedShapes: shapes },
+    { backend, seed: 0 },
+  );
   const values = await m.run(Object.fromEntries(feeds));
-  writeOutputs(opts.outputDir, outputs.map((o, i) => ({ key: o.key, value: values[i]! })));
+  writeOutputs(
+    opts.outputDir,
+    outputs.map((o, i) => ({ key: o.key, value: values[i]! })),
+  );
 }
 
 export function registerRun(program: Command): void {

@@ -59,7 +59,8 @@ function variableOverrides(spec: ExportOnnxSpec): (node: Node) => Tensor | undef
   const v = spec.variables;
   if (v === undefined) return () => undefined;
   if (v instanceof Map) return (node) => v.get(node) ?? v.get(node.name);
-  if (typeof v !== 'object' || v === null) throw new KilnError('INVALID_ARGUMENT', 'exportOnnx: variables must be a Map or an object of Tensors keyed by variable name');
+  if (typeof v !== 'object' || v === null)
+    throw new KilnError('INVALID_ARGUMENT', 'exportOnnx: variables must be a Map or an object of Tensors keyed by variable name');
   const rec = v as Record<string, Tensor>;
   return (node) => rec[node.name];
 }
@@ -69,7 +70,10 @@ function checkSpec(g: Graph, spec: ExportOnnxSpec): void {
     throw new KilnError('INVALID_ARGUMENT', 'exportOnnx: spec must be { inputs: SymbolicTensor[], outputs: SymbolicTensor[], variables? }');
   }
   if (spec.outputs.length === 0) throw new KilnError('INVALID_ARGUMENT', 'exportOnnx: spec.outputs is empty; name at least one output tensor');
-  for (const [kind, list] of [['inputs', spec.inputs], ['outputs', spec.outputs]] as const) {
+  for (const [kind, list] of [
+    ['inputs', spec.inputs],
+    ['outputs', spec.outputs],
+  ] as const) {
     list.forEach((t, i) => {
       if (!isSymbolic(t) || t.graph !== g) throw new KilnError('INVALID_ARGUMENT', `exportOnnx: spec.${kind}[${i}] must be a SymbolicTensor of this graph`);
     });
@@ -121,7 +125,12 @@ export function exportOnnx(g: Graph, spec: ExportOnnxSpec): Uint8Array {
     if (n.op === 'variable') {
       const init = n.attrs.value as Tensor;
       const value = override(n) ?? init;
-      if (!(value instanceof Tensor) || value.dtype !== init.dtype || value.shape.length !== init.shape.length || value.shape.some((d, i) => d !== init.shape[i])) {
+      if (
+        !(value instanceof Tensor) ||
+        value.dtype !== init.dtype ||
+        value.shape.length !== init.shape.length ||
+        value.shape.some((d, i) => d !== init.shape[i])
+      ) {
         const got = value instanceof Tensor ? `${value.dtype}${fmtShape(value.shape)}` : typeof value;
         throw new KilnError('INVALID_ARGUMENT', `exportOnnx: value for variable '${n.name}' must be a ${init.dtype}${fmtShape(init.shape)} Tensor, got ${got}`);
       }
@@ -135,7 +144,14 @@ export function exportOnnx(g: Graph, spec: ExportOnnxSpec): Uint8Array {
     }
     const mark = { nodes: b.nodes.length };
     try {
-      rule(new ExportContext(n, b, n.inputs.map((t) => t.name), n.outputs.map((t) => t.name)));
+      rule(
+        new ExportContext(
+          n,
+          b,
+          n.inputs.map((t) => t.name),
+          n.outputs.map((t) => t.name),
+        ),
+      );
     } catch (e) {
       if (!(e instanceof ExportUnsupported)) throw e;
       b.nodes.length = mark.nodes;
@@ -143,7 +159,10 @@ export function exportOnnx(g: Graph, spec: ExportOnnxSpec): Uint8Array {
     }
   }
   if (problems.length > 0) {
-    throw new KilnError('UNSUPPORTED', `exportOnnx: ${problems.length} node${problems.length === 1 ? '' : 's'} cannot be exported to ONNX:\n  ${problems.join('\n  ')}`);
+    throw new KilnError(
+      'UNSUPPORTED',
+      `exportOnnx: ${problems.length} node${problems.length === 1 ? '' : 's'} cannot be exported to ONNX:\n  ${problems.join('\n  ')}`,
+    );
   }
 
   // Graph outputs: a name may appear once, and must be produced by a node.
@@ -151,13 +170,17 @@ export function exportOnnx(g: Graph, spec: ExportOnnxSpec): Uint8Array {
   const outputs: ValueInfoMsg[] = [];
   const outNames = new Set<string>();
   if (spec.outputNames !== undefined && (!Array.isArray(spec.outputNames) || spec.outputNames.length !== spec.outputs.length)) {
-    throw new KilnError('INVALID_ARGUMENT', `exportOnnx: outputNames must name each of the ${spec.outputs.length} outputs, got ${JSON.stringify(spec.outputNames)}`);
+    throw new KilnError(
+      'INVALID_ARGUMENT',
+      `exportOnnx: outputNames must name each of the ${spec.outputs.length} outputs, got ${JSON.stringify(spec.outputNames)}`,
+    );
   }
   for (const [i, t] of spec.outputs.entries()) {
     let name = t.name;
     const wanted = spec.outputNames?.[i];
     if (wanted !== undefined && wanted !== name) {
-      if (b.isUsed(wanted) || outNames.has(wanted)) throw new KilnError('INVALID_ARGUMENT', `exportOnnx: output name '${wanted}' is already the name of another value`);
+      if (b.isUsed(wanted) || outNames.has(wanted))
+        throw new KilnError('INVALID_ARGUMENT', `exportOnnx: output name '${wanted}' is already the name of another value`);
       name = wanted;
       b.reserve(name);
       b.node('Identity', [t.name], [name], {}, b.fresh(`${name}_node`));

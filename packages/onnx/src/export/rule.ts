@@ -73,7 +73,13 @@ export class ExportContext {
 
   /** Emits a node with several outputs written to the node's outputs in order. */
   emitAll(opType: string, inputs: readonly string[], attrs: OnnxAttrs = {}): void {
-    this.b.node(opType, inputs, this.node.outputs.map((_, i) => this.out(i)), attrs, this.b.fresh(`${this.node.name}/${opType}_node`));
+    this.b.node(
+      opType,
+      inputs,
+      this.node.outputs.map((_, i) => this.out(i)),
+      attrs,
+      this.b.fresh(`${this.node.name}/${opType}_node`),
+    );
   }
 
   /** Known dims of input `i`, or ExportUnsupported naming `why` they are needed. */

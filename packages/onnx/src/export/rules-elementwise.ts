@@ -37,7 +37,11 @@ const UNARY: Record<string, string> = {
 for (const [op, onnx] of Object.entries(UNARY)) registerExportRule(op, (ctx) => ctx.emit(onnx, [ctx.in(0)]));
 
 // Rounding an int32 is the identity (ONNX's Floor/Ceil/Round take floats only).
-for (const [op, onnx] of [['floor', 'Floor'], ['ceil', 'Ceil'], ['round', 'Round']] as const) {
+for (const [op, onnx] of [
+  ['floor', 'Floor'],
+  ['ceil', 'Ceil'],
+  ['round', 'Round'],
+] as const) {
   registerExportRule(op, (ctx) => ctx.emit(ctx.inDType(0) === 'int32' ? 'Identity' : onnx, [ctx.in(0)]));
 }
 
@@ -85,9 +89,7 @@ registerExportRule('relu', (ctx) =>
 registerExportRule('relu6', (ctx) => ctx.emit('Clip', [ctx.in(0), ctx.b.scalar(0, 'float32', 'zero'), ctx.b.scalar(6, 'float32', 'six')]));
 registerExportRule('leakyRelu', (ctx) => ctx.emit('LeakyRelu', [ctx.in(0)], { alpha: attr.float(ctx.attrs.alpha as number) }));
 registerExportRule('elu', (ctx) => ctx.emit('Elu', [ctx.in(0)], { alpha: attr.float(1) }));
-registerExportRule('selu', (ctx) =>
-  ctx.emit('Selu', [ctx.in(0)], { alpha: attr.float(1.6732632423543772), gamma: attr.float(1.0507009873554805) }),
-);
+registerExportRule('selu', (ctx) => ctx.emit('Selu', [ctx.in(0)], { alpha: attr.float(1.6732632423543772), gamma: attr.float(1.0507009873554805) }));
 registerExportRule('clipByValue', (ctx) => {
   const dt = ctx.inDType(0);
   ctx.emit('Clip', [ctx.in(0), ctx.b.scalar(ctx.attrs.clipValueMin as number, dt, 'clip_min'), ctx.b.scalar(ctx.attrs.clipValueMax as number, dt, 'clip_max')]);

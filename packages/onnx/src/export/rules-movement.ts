@@ -34,7 +34,11 @@ registerExportRule('squeeze', (ctx) => {
 
 registerExportRule('concat', (ctx) => {
   const axis = normalizeAxis(ctx.attrs.axis as number, ctx.inShape(0).length, ctx.node.name);
-  ctx.emit('Concat', ctx.node.inputs.map((_, i) => ctx.in(i)), { axis: attr.int(axis) });
+  ctx.emit(
+    'Concat',
+    ctx.node.inputs.map((_, i) => ctx.in(i)),
+    { axis: attr.int(axis) },
+  );
 });
 
 registerExportRule('stack', (ctx) => {

@@ -199,14 +199,18 @@ registerExportRule('depthwiseConv2dBackpropFilter', (ctx) => {
 });
 
 // ---- pooling -------------------------------------------------------------------------------
-for (const [op, onnx] of [['maxPool', 'MaxPool'], ['avgPool', 'AveragePool']] as const) {
+for (const [op, onnx] of [
+  ['maxPool', 'MaxPool'],
+  ['avgPool', 'AveragePool'],
+] as const) {
   registerExportRule(op, (ctx) => {
     const k = pair(ctx, 'filterSize');
     const { attrs: pads, extended } = windowPads(ctx, ctx.inShape(0), k);
     const extra: OnnxAttrs = {};
     if (op === 'avgPool') {
       if (pair(ctx, 'dilations').some((d) => d !== 1)) throw new ExportUnsupported('avgPool with dilations (AveragePool has none before opset 19)');
-      if (ctx.attrs.countIncludePad && extended) throw new ExportUnsupported(`avgPool with countIncludePad and dimRoundingMode '${String(ctx.attrs.dimRoundingMode)}'`);
+      if (ctx.attrs.countIncludePad && extended)
+        throw new ExportUnsupported(`avgPool with countIncludePad and dimRoundingMode '${String(ctx.attrs.dimRoundingMode)}'`);
       extra.count_include_pad = attr.int(ctx.attrs.countIncludePad ? 1 : 0);
     } else {
       extra.dilations = attr.ints(pair(ctx, 'dilations'));
@@ -218,7 +222,9 @@ for (const [op, onnx] of [['maxPool', 'MaxPool'], ['avgPool', 'AveragePool']] as
 }
 
 // ---- normalization ---------------------------------------------------------------------------
-registerExportRule('softmax', (ctx) => ctx.emit('Softmax', [ctx.in(0)], { axis: attr.int(normalizeAxis(ctx.attrs.dim as number, ctx.inShape(0).length, ctx.node.name)) }));
+registerExportRule('softmax', (ctx) =>
+  ctx.emit('Softmax', [ctx.in(0)], { axis: attr.int(normalizeAxis(ctx.attrs.dim as number, ctx.inShape(0).length, ctx.node.name)) }),
+);
 registerExportRule('logSoftmax', (ctx) =>
   ctx.emit('LogSoftmax', [ctx.in(0)], { axis: attr.int(normalizeAxis(ctx.attrs.axis as number, ctx.inShape(0).length, ctx.node.name)) }),
 );

@@ -21,7 +21,10 @@ for (const [op, onnx] of Object.entries(REDUCE)) {
   });
 }
 
-for (const [op, onnx] of [['argMax', 'ArgMax'], ['argMin', 'ArgMin']] as const) {
+for (const [op, onnx] of [
+  ['argMax', 'ArgMax'],
+  ['argMin', 'ArgMin'],
+] as const) {
   registerExportRule(op, (ctx) => {
     const axis = normalizeAxis(ctx.attrs.axis as number, ctx.inShape(0).length, ctx.node.name);
     const idx = ctx.tmp(onnx, [ctx.in(0)], { axis: attr.int(axis), keepdims: attr.int(0), select_last_index: attr.int(0) });

@@ -82,7 +82,11 @@ register('InstanceNormalization', (ctx) => {
   const x = ctx.input(0);
   const rank = ctx.staticShape(0, 'InstanceNormalization').length;
   if (rank < 3) throw new KilnError('SHAPE_MISMATCH', `${ctx.what}: input must have rank >= 3 (N, C, spatial...), got rank ${rank}`);
-  const y = normalize(x, [...Array(rank - 2).keys()].map((d) => d + 2), ctx.float('epsilon', 1e-5));
+  const y = normalize(
+    x,
+    [...Array(rank - 2).keys()].map((d) => d + 2),
+    ctx.float('epsilon', 1e-5),
+  );
   return [add(mul(y, perChannel(ctx.input(1), rank)), perChannel(ctx.input(2), rank))];
 });
 
@@ -98,7 +102,13 @@ register('GroupNormalization', (ctx) => {
   let bias = ctx.input(2);
   if (ctx.staticShape(1, 'GroupNormalization scale')[0] === g && g !== c) {
     // Opset 18: scale and bias are per group; repeat each over its channels.
-    const per = ctx.graph.constant(new Tensor('int32', [c], Int32Array.from({ length: c }, (_, i) => Math.floor(i / (c / g)))));
+    const per = ctx.graph.constant(
+      new Tensor(
+        'int32',
+        [c],
+        Int32Array.from({ length: c }, (_, i) => Math.floor(i / (c / g))),
+      ),
+    );
     scale = gather(scale, per, 0);
     bias = gather(bias, per, 0);
   }
@@ -121,7 +131,11 @@ register('LRN', (ctx) => {
   let window: SymbolicTensor | undefined;
   for (let i = 0; i < size; i++) {
     const begin = shape.map((_, d) => (d === 1 ? i : 0));
-    const part = slice(sq, begin, shape.map((s, d) => (d === 1 ? c : s)));
+    const part = slice(
+      sq,
+      begin,
+      shape.map((s, d) => (d === 1 ? c : s)),
+    );
     window = window ? add(window, part) : part;
   }
   return [div(x, pow(add(mul(window!, alpha / size), bias), ctx.lit(beta)))];
@@ -206,13 +220,17 @@ register('MeanVarianceNormalization', (ctx) => {
   return [normalize(x, axes, 1e-9)];
 });
 
-register('EyeLike', (ctx) => {
-  const shape = ctx.staticShape(0, 'EyeLike');
-  if (shape.length !== 2) throw new KilnError('SHAPE_MISMATCH', `${ctx.what}: input must be 2-D, got rank ${shape.length}`);
-  const [rows, cols] = shape as [number, number];
-  const k = ctx.int('k', 0);
-  const dtype = ctx.hasAttr('dtype') ? dtypeFor(ctx, ctx.int('dtype', 1)) : ctx.dtype(0);
-  const eye = new Tensor(dtype, [rows, cols]);
-  for (let i = 0; i < rows; i++) if (i + k >= 0 && i + k < cols) eye.data[i * cols + i + k] = 1;
-  return [eye];
-}, { shapeOnlyInputs: [0] });
+register(
+  'EyeLike',
+  (ctx) => {
+    const shape = ctx.staticShape(0, 'EyeLike');
+    if (shape.length !== 2) throw new KilnError('SHAPE_MISMATCH', `${ctx.what}: input must be 2-D, got rank ${shape.length}`);
+    const [rows, cols] = shape as [number, number];
+    const k = ctx.int('k', 0);
+    const dtype = ctx.hasAttr('dtype') ? dtypeFor(ctx, ctx.int('dtype', 1)) : ctx.dtype(0);
+    const eye = new Tensor(dtype, [rows, cols]);
+    for (let i = 0; i < rows; i++) if (i + k >= 0 && i + k < cols) eye.data[i * cols + i + k] = 1;
+    return [eye];
+  },
+  { shapeOnlyInputs: [0] },
+);

@@ -4,20 +4,7 @@
  * joined by concat, and ConvTranspose is Kiln's conv2dTranspose with 'valid' padding followed
  * by a crop (pads) and zero rows (output_padding); its dilations dilate the filter.
  */
-import {
-  type SymbolicTensor,
-  add,
-  concat,
-  conv2d,
-  conv2dTranspose,
-  depthwiseConv2d,
-  expandDims,
-  pad,
-  reshape,
-  slice,
-  split,
-  transpose,
-} from '@kiln/graph';
+import { type SymbolicTensor, add, concat, conv2d, conv2dTranspose, depthwiseConv2d, expandDims, pad, reshape, slice, split, transpose } from '@kiln/graph';
 import { register } from '../registry.js';
 import { staticDim, toNCHW, toNHWC } from './util.js';
 import { Spatial, resolveWindow } from './window.js';
@@ -45,7 +32,10 @@ register('Conv', (ctx) => {
   } else {
     const xs = split(xh, group, 3);
     const fs = split(filter, group, 3);
-    y = concat(xs.map((xi, i) => conv2d(xi, fs[i]!, win.strides, win.pad, 'NHWC', win.dilations)), 3);
+    y = concat(
+      xs.map((xi, i) => conv2d(xi, fs[i]!, win.strides, win.pad, 'NHWC', win.dilations)),
+      3,
+    );
   }
   if (ctx.has(2)) y = add(y, ctx.input(2));
   return [sp.lower(toNCHW(y))];
@@ -55,7 +45,13 @@ register('Conv', (ctx) => {
 function dilateFilter(f: SymbolicTensor, axis: 0 | 1, d: number): SymbolicTensor {
   if (d === 1) return f;
   const k = f.shape[axis] as number;
-  const paddings: [number, number][] = [[0, 0], [0, 0], [0, 0], [0, 0], [0, 0]];
+  const paddings: [number, number][] = [
+    [0, 0],
+    [0, 0],
+    [0, 0],
+    [0, 0],
+    [0, 0],
+  ];
   paddings[axis + 1] = [0, d - 1];
   const padded = pad(expandDims(f, axis + 1), paddings);
   const shape = (f.shape as number[]).map((s, i) => (i === axis ? s * d : s));
@@ -102,18 +98,26 @@ register('ConvTranspose', (ctx) => {
   // ONNX W is [C, M/group, kh, kw]; Kiln's conv2dTranspose filter is [kh, kw, out, in].
   let filter = transpose(w, [2, 3, 1, 0]);
   filter = dilateFilter(dilateFilter(filter, 0, dil[0]!), 1, dil[1]!);
-  const run = (xi: SymbolicTensor, fi: SymbolicTensor): SymbolicTensor =>
-    conv2dTranspose(xi, fi, [x.shape[0]!, full[0]!, full[1]!, mPer], strides, 'valid');
+  const run = (xi: SymbolicTensor, fi: SymbolicTensor): SymbolicTensor => conv2dTranspose(xi, fi, [x.shape[0]!, full[0]!, full[1]!, mPer], strides, 'valid');
   let y: SymbolicTensor;
   if (group === 1) y = run(xh, filter);
   else {
     const xs = split(xh, group, 3);
     const fs = split(filter, group, 3);
-    y = concat(xs.map((xi, i) => run(xi, fs[i]!)), 3);
+    y = concat(
+      xs.map((xi, i) => run(xi, fs[i]!)),
+      3,
+    );
   }
   // Crop the padding away (and add output_padding rows, which receive no contribution).
   const extra = [0, 1].map((i) => Math.max(padsBegin[i]! + outHW[i]! - full[i]!, 0));
-  if (extra[0]! > 0 || extra[1]! > 0) y = pad(y, [[0, 0], [0, extra[0]!], [0, extra[1]!], [0, 0]]);
+  if (extra[0]! > 0 || extra[1]! > 0)
+    y = pad(y, [
+      [0, 0],
+      [0, extra[0]!],
+      [0, extra[1]!],
+      [0, 0],
+    ]);
   y = slice(y, [0, padsBegin[0]!, padsBegin[1]!, 0], [-1, outHW[0]!, outHW[1]!, -1]);
   if (ctx.has(2)) y = add(y, ctx.input(2));
   return [sp.lower(toNCHW(y))];

@@ -80,7 +80,8 @@ register('ScatterElements', (ctx) => {
   const flat = reshape(flatOffsets(ctx, ctx.input(1), dataShape, idxShape, axis), [-1]);
   const dataFlat = reshape(data, [-1]);
   const scattered = unsortedSegmentSum(reshape(updates, [-1]), flat, n);
-  const out = reduction === 'add' ? add(dataFlat, scattered) : where(greater(unsortedSegmentSum(onesLike(reshape(updates, [-1])), flat, n), 0), scattered, dataFlat);
+  const out =
+    reduction === 'add' ? add(dataFlat, scattered) : where(greater(unsortedSegmentSum(onesLike(reshape(updates, [-1])), flat, n), 0), scattered, dataFlat);
   return [reshape(out, dataShape)];
 });
 
@@ -108,10 +109,7 @@ register('DepthToSpace', (ctx) => {
   if (b < 1 || c % (b * b) !== 0) throw new KilnError('INVALID_ATTR', `${ctx.what}: blocksize ${b} must be >= 1 and divide the ${c} channels by its square`);
   const mode = ctx.string('mode', 'DCR');
   const cb = c / (b * b);
-  const y =
-    mode === 'CRD'
-      ? transpose(reshape(x, [n, cb, b, b, h, w]), [0, 1, 4, 2, 5, 3])
-      : transpose(reshape(x, [n, b, b, cb, h, w]), [0, 3, 4, 1, 5, 2]);
+  const y = mode === 'CRD' ? transpose(reshape(x, [n, cb, b, b, h, w]), [0, 1, 4, 2, 5, 3]) : transpose(reshape(x, [n, b, b, cb, h, w]), [0, 3, 4, 1, 5, 2]);
   return [reshape(y, [n, cb, h * b, w * b])];
 });
 
@@ -119,7 +117,8 @@ register('SpaceToDepth', (ctx) => {
   const x = ctx.input(0);
   const [n, c, h, w] = ctx.staticShape(0, 'SpaceToDepth') as [number, number, number, number];
   const b = ctx.int('blocksize', 0);
-  if (b < 1 || h % b !== 0 || w % b !== 0) throw new KilnError('INVALID_ATTR', `${ctx.what}: blocksize ${b} must be >= 1 and divide height ${h} and width ${w}`);
+  if (b < 1 || h % b !== 0 || w % b !== 0)
+    throw new KilnError('INVALID_ATTR', `${ctx.what}: blocksize ${b} must be >= 1 and divide height ${h} and width ${w}`);
   const y = transpose(reshape(x, [n, c, h / b, b, w / b, b]), [0, 3, 5, 1, 2, 4]);
   return [reshape(y, [n, c * b * b, h / b, w / b])];
 });
@@ -133,7 +132,18 @@ register('Hardmax', (ctx) => {
     // Before opset 13 the input is viewed as 2-D [prod(dims < axis), prod(dims >= axis)].
     const rows = shape.slice(0, axis).reduce((a, b) => a * b, 1);
     const flat = reshape(x, [rows, -1]);
-    return [reshape(oneHot(argMax(flat, 1), shape.slice(axis).reduce((a, b) => a * b, 1), 1, 0, x.dtype), shape)];
+    return [
+      reshape(
+        oneHot(
+          argMax(flat, 1),
+          shape.slice(axis).reduce((a, b) => a * b, 1),
+          1,
+          0,
+          x.dtype,
+        ),
+        shape,
+      ),
+    ];
   }
   const hot = oneHot(argMax(x, axis), shape[axis]!, 1, 0, x.dtype);
   // oneHot appends the class axis last: move it back to `axis`.

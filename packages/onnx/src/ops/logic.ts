@@ -1,16 +1,5 @@
 /** Comparison and logical ONNX operators: Equal, Less, Greater, ...OrEqual, And, Or, Xor, Not, Where. */
-import {
-  equal,
-  greater,
-  greaterEqual,
-  less,
-  lessEqual,
-  logicalAnd,
-  logicalNot,
-  logicalOr,
-  notEqual,
-  where,
-} from '@kiln/graph';
+import { equal, greater, greaterEqual, less, lessEqual, logicalAnd, logicalNot, logicalOr, notEqual, where } from '@kiln/graph';
 import { register } from '../registry.js';
 
 register('Equal', (ctx) => [equal(ctx.input(0), ctx.input(1))]);

@@ -58,12 +58,37 @@ import type { ConvertContext, Produced } from '../context.js';
 import { type Converter, register } from '../registry.js';
 import { dtypeFor } from './util.js';
 
-const unary = (fn: (x: SymbolicTensor) => SymbolicTensor): Converter => (ctx) => [fn(ctx.input(0))];
+const unary =
+  (fn: (x: SymbolicTensor) => SymbolicTensor): Converter =>
+  (ctx) => [fn(ctx.input(0))];
 
 for (const [op, fn] of [
-  ['Abs', abs], ['Neg', neg], ['Exp', exp], ['Log', log], ['Sqrt', sqrt], ['Reciprocal', reciprocal],
-  ['Tanh', tanh], ['Sigmoid', sigmoid], ['Relu', relu], ['Floor', floor], ['Ceil', ceil], ['Round', round],
-  ['Sign', sign], ['Sin', sin], ['Cos', cos], ['Erf', erf], ['Tan', tan], ['Asin', asin], ['Acos', acos], ['Atan', atan], ['Sinh', sinh], ['Cosh', cosh], ['Asinh', asinh], ['Acosh', acosh], ['Atanh', atanh], ['Softplus', softplus],
+  ['Abs', abs],
+  ['Neg', neg],
+  ['Exp', exp],
+  ['Log', log],
+  ['Sqrt', sqrt],
+  ['Reciprocal', reciprocal],
+  ['Tanh', tanh],
+  ['Sigmoid', sigmoid],
+  ['Relu', relu],
+  ['Floor', floor],
+  ['Ceil', ceil],
+  ['Round', round],
+  ['Sign', sign],
+  ['Sin', sin],
+  ['Cos', cos],
+  ['Erf', erf],
+  ['Tan', tan],
+  ['Asin', asin],
+  ['Acos', acos],
+  ['Atan', atan],
+  ['Sinh', sinh],
+  ['Cosh', cosh],
+  ['Asinh', asinh],
+  ['Acosh', acosh],
+  ['Atanh', atanh],
+  ['Softplus', softplus],
 ] as const) {
   register(op, unary(fn));
 }
@@ -107,7 +132,10 @@ function variadic(fn: (a: SymbolicTensor, b: SymbolicTensor) => SymbolicTensor, 
 register('Max', variadic(maximum));
 register('Min', variadic(minimum));
 register('Sum', variadic(add));
-register('Mean', variadic(add, (acc, n) => div(acc, n)));
+register(
+  'Mean',
+  variadic(add, (acc, n) => div(acc, n)),
+);
 
 // ---- activations with attributes ----
 
@@ -205,15 +233,19 @@ register('CastLike', (ctx) => {
 register('Identity', (ctx) => [ctx.input(0)]);
 
 /** Dropout at inference: y = x; the optional mask is all true. */
-register('Dropout', (ctx): Produced[] => {
-  const x = ctx.input(0);
-  const training = ctx.opset >= 12 && ctx.has(2) ? ctx.constant(2, 'training_mode') : undefined;
-  if (training && training.data[0]) ctx.unsupported('training_mode=true (Kiln imports inference graphs)');
-  if (ctx.opset < 7 && ctx.int('is_test', 0) === 0) ctx.unsupported('is_test=0 (training mode)');
-  const out: Produced[] = [x];
-  if (ctx.wantsOutput(1)) {
-    if (x.shape.some((d) => d === null)) ctx.unsupported('the mask output needs a fully known shape');
-    out.push(fillTensor(x.shape as number[], 1, 'bool'));
-  }
-  return out;
-}, { staticInputs: [2] });
+register(
+  'Dropout',
+  (ctx): Produced[] => {
+    const x = ctx.input(0);
+    const training = ctx.opset >= 12 && ctx.has(2) ? ctx.constant(2, 'training_mode') : undefined;
+    if (training && training.data[0]) ctx.unsupported('training_mode=true (Kiln imports inference graphs)');
+    if (ctx.opset < 7 && ctx.int('is_test', 0) === 0) ctx.unsupported('is_test=0 (training mode)');
+    const out: Produced[] = [x];
+    if (ctx.wantsOutput(1)) {
+      if (x.shape.some((d) => d === null)) ctx.unsupported('the mask output needs a fully known shape');
+      out.push(fillTensor(x.shape as number[], 1, 'bool'));
+    }
+    return out;
+  },
+  { staticInputs: [2] },
+);

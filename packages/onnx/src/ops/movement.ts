@@ -153,11 +153,7 @@ register('Gather', (ctx) => {
   return [gather(x, indices, axis)];
 });
 
-register(
-  'Tile',
-  (ctx) => [tile(ctx.input(0), ctx.ints(1, 'repeats'))],
-  { staticInputs: [1] },
-);
+register('Tile', (ctx) => [tile(ctx.input(0), ctx.ints(1, 'repeats'))], { staticInputs: [1] });
 
 /** Source position for output position p (p < 0 or >= d means padding) in a non-constant pad mode. */
 function padSource(mode: string, p: number, d: number): number {
@@ -213,7 +209,13 @@ register(
         });
         y = slice(y, begin, size);
       }
-      return [pad(y, before.map((b, i) => [Math.max(b, 0), Math.max(after[i]!, 0)] as [number, number]), value)];
+      return [
+        pad(
+          y,
+          before.map((b, i) => [Math.max(b, 0), Math.max(after[i]!, 0)] as [number, number]),
+          value,
+        ),
+      ];
     }
     let y = x;
     for (let a = 0; a < r; a++) {

@@ -55,20 +55,17 @@ function spatialAxes(x: SymbolicTensor): number[] {
 register('GlobalAveragePool', (ctx) => [mean(ctx.input(0), spatialAxes(ctx.input(0)), true)]);
 register('GlobalMaxPool', (ctx) => [max(ctx.input(0), spatialAxes(ctx.input(0)), true)]);
 
-register(
-  'BatchNormalization',
-  (ctx) => {
-    const x = ctx.input(0);
-    if (ctx.int('training_mode', 0) === 1) ctx.unsupported('training_mode=1 (Kiln imports inference graphs)');
-    if (ctx.opset < 9 && ctx.int('spatial', 1) !== 1) ctx.unsupported('spatial=0');
-    for (let i = 1; i < ctx.node.outputs.length; i++) if (ctx.wantsOutput(i)) ctx.unsupported(`training output ${i}`);
-    const r = x.shape.length;
-    const perChannel = (t: SymbolicTensor): SymbolicTensor =>
-      t.shape.length === 1 && r > 2 ? reshape(t, [t.shape[0] ?? -1, ...new Array<number>(r - 2).fill(1)]) : t;
-    const [scale, bias, m, v] = [1, 2, 3, 4].map((i) => perChannel(ctx.input(i)));
-    return [batchNorm(x, m!, v!, bias, scale, ctx.float('epsilon', 1e-5))];
-  },
-);
+register('BatchNormalization', (ctx) => {
+  const x = ctx.input(0);
+  if (ctx.int('training_mode', 0) === 1) ctx.unsupported('training_mode=1 (Kiln imports inference graphs)');
+  if (ctx.opset < 9 && ctx.int('spatial', 1) !== 1) ctx.unsupported('spatial=0');
+  for (let i = 1; i < ctx.node.outputs.length; i++) if (ctx.wantsOutput(i)) ctx.unsupported(`training output ${i}`);
+  const r = x.shape.length;
+  const perChannel = (t: SymbolicTensor): SymbolicTensor =>
+    t.shape.length === 1 && r > 2 ? reshape(t, [t.shape[0] ?? -1, ...new Array<number>(r - 2).fill(1)]) : t;
+  const [scale, bias, m, v] = [1, 2, 3, 4].map((i) => perChannel(ctx.input(i)));
+  return [batchNorm(x, m!, v!, bias, scale, ctx.float('epsilon', 1e-5))];
+});
 
 register('LayerNormalization', (ctx): Produced[] => {
   const x = ctx.input(0);

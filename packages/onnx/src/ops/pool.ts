@@ -4,20 +4,7 @@
  * MaxPool's optional Indices output (flat NCHW argmax, storage_order 0 or 1) is computed from
  * the windows gathered with a constant index table, then argMax over each window.
  */
-import {
-  KilnError,
-  type SymbolicTensor,
-  Tensor,
-  add,
-  argMax,
-  avgPool,
-  concat,
-  fillTensor,
-  gather,
-  maxPool,
-
-  reshape,
-} from '@kiln/graph';
+import { KilnError, type SymbolicTensor, Tensor, add, argMax, avgPool, concat, fillTensor, gather, maxPool, reshape } from '@kiln/graph';
 import type { ConvertContext } from '../context.js';
 import { register } from '../registry.js';
 import { int32Tensor, toNCHW, toNHWC } from './util.js';
@@ -50,9 +37,18 @@ function maxPoolIndices(ctx: ConvertContext, x: SymbolicTensor, win: Window, oh:
   const padded = concat([xs, ctx.graph.constant(fillTensor([n, c, 1], -Infinity))], 2);
   const windows = reshape(gather(padded, ctx.graph.constant(int32Tensor(table)), 2), [n, c, oh, ow, taps]);
   const best = argMax(windows, 4); // [n, c, oh, ow]
-  const base = ctx.graph.constant(int32Tensor([...Array(oh * ow).keys()].map((p) => p * taps), [oh, ow]));
+  const base = ctx.graph.constant(
+    int32Tensor(
+      [...Array(oh * ow).keys()].map((p) => p * taps),
+      [oh, ow],
+    ),
+  );
   const spatial = gather(ctx.graph.constant(int32Tensor(flat)), add(best, base), 0);
-  const offsets = new Tensor('int32', [n, c, 1, 1], Int32Array.from({ length: n * c }, (_, k) => k * h * w));
+  const offsets = new Tensor(
+    'int32',
+    [n, c, 1, 1],
+    Int32Array.from({ length: n * c }, (_, k) => k * h * w),
+  );
   return add(spatial, ctx.graph.constant(offsets));
 }
 
@@ -84,5 +80,3 @@ function definePool(op: 'MaxPool' | 'AveragePool'): void {
 }
 definePool('MaxPool');
 definePool('AveragePool');
-
-

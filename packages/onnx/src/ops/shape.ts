@@ -101,7 +101,8 @@ register(
     const allowZero = ctx.int('allowzero', 0) === 1;
     const dims: (number | null)[] = target.map((d, i) => {
       if (d === 0 && !allowZero) {
-        if (i >= x.shape.length) throw new KilnError('SHAPE_MISMATCH', `${ctx.what}: shape [${target.join(',')}] copies dim ${i} but x is ${fmtShape(x.shape)}`);
+        if (i >= x.shape.length)
+          throw new KilnError('SHAPE_MISMATCH', `${ctx.what}: shape [${target.join(',')}] copies dim ${i} but x is ${fmtShape(x.shape)}`);
         return x.shape[i]!;
       }
       return d;
@@ -139,7 +140,12 @@ register(
     const x = ctx.input(0);
     const axes = axesOf(ctx);
     if (!axes || axes.length === 0) return [squeeze(x)];
-    return [squeeze(x, axes.map((a) => onnxAxis(ctx, a, x.shape.length, 'axes')))];
+    return [
+      squeeze(
+        x,
+        axes.map((a) => onnxAxis(ctx, a, x.shape.length, 'axes')),
+      ),
+    ];
   },
   { staticInputs: (opset) => (opset >= 13 ? [1] : []) },
 );

@@ -72,7 +72,11 @@ export function resolveWindow(ctx: ConvertContext, sp: Spatial, x: SymbolicTenso
   const dilations = sp.pair('dilations', 1, 1);
   const autoPad = ctx.string('auto_pad', 'NOTSET');
   let p: number[][];
-  if (autoPad === 'VALID') p = [[0, 0], [0, 0]];
+  if (autoPad === 'VALID')
+    p = [
+      [0, 0],
+      [0, 0],
+    ];
   else if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
     const hw = [2, 3].map((a) => staticDim(ctx, x, a, `auto_pad ${autoPad}`));
     p = [0, 1].map((i) => {
@@ -84,7 +88,10 @@ export function resolveWindow(ctx: ConvertContext, sp: Spatial, x: SymbolicTenso
   } else if (autoPad === 'NOTSET') {
     const pads = sp.pads() ?? [0, 0, 0, 0];
     if (pads.some((v) => v < 0)) ctx.unsupported('negative pads');
-    p = [[pads[0]!, pads[2]!], [pads[1]!, pads[3]!]];
+    p = [
+      [pads[0]!, pads[2]!],
+      [pads[1]!, pads[3]!],
+    ];
   } else {
     return ctx.unsupported(`auto_pad '${autoPad}'`);
   }

@@ -37,7 +37,12 @@ export function planConv(s: KernelSpec, bufs: readonly BufferDecl[]): ConvKernel
   const outShape = shape(s.outputs[0]!);
   const win = (xShape: Shape4, f: Shape4) => {
     const g = geometry2D(xShape, f[0], f[1], s.attrs, `${s.op} '${s.node}'`);
-    return { strides: [g.strideH, g.strideW] as [number, number], dilations: [g.dilationH, g.dilationW] as [number, number], padTop: g.padTop, padLeft: g.padLeft };
+    return {
+      strides: [g.strideH, g.strideW] as [number, number],
+      dilations: [g.dilationH, g.dilationW] as [number, number],
+      padTop: g.padTop,
+      padLeft: g.padLeft,
+    };
   };
   switch (s.op) {
     case 'conv2d': {
@@ -47,26 +52,53 @@ export function planConv(s: KernelSpec, bufs: readonly BufferDecl[]): ConvKernel
         return { scratchBytes: 0, run: (e, [x, filter], out) => directConv2d(e, { ...w, x: x!, xShape, filter: filter!, filterShape, out, outShape }) };
       }
       const scratchBytes = conv2dScratchBytes(xShape, filterShape, outShape, w.strides, w.dilations);
-      return { scratchBytes, run: (e, [x, filter], out, scratch) => conv2dGemm(e, { ...w, x: x!, xShape, filter: filter!, filterShape, out, outShape, scratch, scratchBytes }) };
+      return {
+        scratchBytes,
+        run: (e, [x, filter], out, scratch) => conv2dGemm(e, { ...w, x: x!, xShape, filter: filter!, filterShape, out, outShape, scratch, scratchBytes }),
+      };
     }
     case 'conv2dBackpropInput': {
       const [xShape, filterShape, dyShape] = [shape(s.inputs[0]!), shape(s.inputs[1]!), shape(s.inputs[2]!)];
       const w = win(xShape, filterShape);
       const scratchBytes = conv2dBackpropInputScratchBytes(xShape, filterShape, dyShape, w.strides, w.dilations);
-      return { scratchBytes, run: (e, [, filter, dy], out, scratch) => conv2dBackpropInputGemm(e, { ...w, dy: dy!, dyShape, filter: filter!, filterShape, dx: out, xShape, scratch, scratchBytes }) };
+      return {
+        scratchBytes,
+        run: (e, [, filter, dy], out, scratch) =>
+          conv2dBackpropInputGemm(e, { ...w, dy: dy!, dyShape, filter: filter!, filterShape, dx: out, xShape, scratch, scratchBytes }),
+      };
     }
     case 'conv2dBackpropFilter': {
       const [xShape, filterShape, dyShape] = [shape(s.inputs[0]!), shape(s.inputs[1]!), shape(s.inputs[2]!)];
       const w = win(xShape, filterShape);
       const scratchBytes = conv2dBackpropFilterScratchBytes(xShape, filterShape, dyShape, w.strides, w.dilations);
-      return { scratchBytes, run: (e, [x, , dy], out, scratch) => conv2dBackpropFilterGemm(e, { ...w, x: x!, xShape, dy: dy!, dyShape, dFilter: out, filterShape, scratch, scratchBytes }) };
+      return {
+        scratchBytes,
+        run: (e, [x, , dy], out, scratch) =>
+          conv2dBackpropFilterGemm(e, { ...w, x: x!, xShape, dy: dy!, dyShape, dFilter: out, filterShape, scratch, scratchBytes }),
+      };
     }
     case 'conv2dTranspose': {
       const [xShape, filterShape] = [shape(s.inputs[0]!), shape(s.inputs[1]!)];
       const w = win(outShape, filterShape);
       if (w.dilations[0] !== 1 || w.dilations[1] !== 1) return undefined;
       const scratchBytes = conv2dTransposeScratchBytes(xShape, filterShape, outShape, w.strides);
-      return { scratchBytes, run: (e, [x, filter], out, scratch) => conv2dTransposeGemm(e, { x: x!, xShape, filter: filter!, filterShape, out, outShape, strides: w.strides, padTop: w.padTop, padLeft: w.padLeft, scratch, scratchBytes }) };
+      return {
+        scratchBytes,
+        run: (e, [x, filter], out, scratch) =>
+          conv2dTransposeGemm(e, {
+            x: x!,
+            xShape,
+            filter: filter!,
+            filterShape,
+            out,
+            outShape,
+            strides: w.strides,
+            padTop: w.padTop,
+            padLeft: w.padLeft,
+            scratch,
+            scratchBytes,
+          }),
+      };
     }
     case 'depthwiseConv2d': {
       const [xShape, filterShape] = [shape(s.inputs[0]!), shape(s.inputs[1]!)];
@@ -76,12 +108,18 @@ export function planConv(s: KernelSpec, bufs: readonly BufferDecl[]): ConvKernel
     case 'depthwiseConv2dBackpropInput': {
       const [xShape, filterShape, dyShape] = [shape(s.inputs[0]!), shape(s.inputs[1]!), shape(s.inputs[2]!)];
       const w = win(xShape, filterShape);
-      return { scratchBytes: 0, run: (e, [, filter, dy], out) => depthwiseConv2dBackpropInputDirect(e, { ...w, dy: dy!, dyShape, filter: filter!, filterShape, dx: out, xShape }) };
+      return {
+        scratchBytes: 0,
+        run: (e, [, filter, dy], out) => depthwiseConv2dBackpropInputDirect(e, { ...w, dy: dy!, dyShape, filter: filter!, filterShape, dx: out, xShape }),
+      };
     }
     case 'depthwiseConv2dBackpropFilter': {
       const [xShape, filterShape, dyShape] = [shape(s.inputs[0]!), shape(s.inputs[1]!), shape(s.inputs[2]!)];
       const w = win(xShape, filterShape);
-      return { scratchBytes: 0, run: (e, [x, , dy], out) => depthwiseConv2dBackpropFilterDirect(e, { ...w, x: x!, xShape, dy: dy!, dyShape, dFilter: out, filterShape }) };
+      return {
+        scratchBytes: 0,
+        run: (e, [x, , dy], out) => depthwiseConv2dBackpropFilterDirect(e, { ...w, x: x!, xShape, dy: dy!, dyShape, dFilter: out, filterShape }),
+      };
     }
     case 'maxPool':
     case 'avgPool': {

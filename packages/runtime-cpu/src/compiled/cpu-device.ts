@@ -151,7 +151,8 @@ export class CpuDeviceProgram implements DeviceProgram {
         );
         const f32 = [...s.inputs, ...s.outputs].every((id) => this.program.buffers[id]!.dtype === 'float32');
         const engine = this.heap.engine;
-        const wasm = engine && f32 && kinds.every((k) => k !== undefined) ? compileWasmElementwise(engine, s.exprs, kinds as ElementwiseInputKind[]) : undefined;
+        const wasm =
+          engine && f32 && kinds.every((k) => k !== undefined) ? compileWasmElementwise(engine, s.exprs, kinds as ElementwiseInputKind[]) : undefined;
         if (wasm) return { kind: 'elementwise', wasm, n };
         return { kind: 'elementwise', fn: compileElementwise(s.exprs, s.inputs.map(shapeOf), shapeOf(s.outputs[0]!), s.inputViews), n };
       }
@@ -219,7 +220,11 @@ export class CpuDeviceProgram implements DeviceProgram {
     const read = (id: number) => this.view(id);
     if (s.kind === 'elementwise' && c.kind === 'elementwise') {
       if (c.wasm) {
-        c.wasm.run(s.outputs.map((id) => this.writeOffset(id)), s.inputs.map((id) => this.offsetOf(id)), c.n);
+        c.wasm.run(
+          s.outputs.map((id) => this.writeOffset(id)),
+          s.inputs.map((id) => this.offsetOf(id)),
+          c.n,
+        );
       } else {
         c.fn!(s.outputs.map((id) => this.writeView(id)) as TypedArrayLike[], s.inputs.map(read) as TypedArrayLike[]);
       }
@@ -250,7 +255,12 @@ export class CpuDeviceProgram implements DeviceProgram {
       );
       if (c.epilogue) this.applyEpilogue(c.epilogue, s.output, s.epilogueInputs);
     } else if (s.kind === 'op' && c.kind === 'conv') {
-      c.conv.run(this.heap.engine!, s.inputs.map((i) => this.offsetOf(i)), this.writeOffset(s.outputs[0]!), this.convScratch);
+      c.conv.run(
+        this.heap.engine!,
+        s.inputs.map((i) => this.offsetOf(i)),
+        this.writeOffset(s.outputs[0]!),
+        this.convScratch,
+      );
       if (c.epilogue) this.applyEpilogue(c.epilogue, s.outputs[0]!, s.epilogueInputs ?? []);
     } else if (s.kind === 'op' && c.kind === 'op') {
       const tensorOf = (id: number, data: TypedArray) => new Tensor(bufs[id]!.dtype, bufs[id]!.shape, data);

@@ -101,7 +101,10 @@ export function heapStats(): HeapStats {
 function describeOwner(owner: object): string {
   const p = (owner as { program?: { fetchNames?: readonly string[]; stats?: { kernels?: number; arenaBytes?: number } } }).program;
   if (!p?.stats) return 'a compiled program';
-  const fetches = (p.fetchNames ?? []).slice(0, 3).map((n) => `'${n}'`).join(', ');
+  const fetches = (p.fetchNames ?? [])
+    .slice(0, 3)
+    .map((n) => `'${n}'`)
+    .join(', ');
   return `the compiled program fetching ${fetches || 'nothing'}${(p.fetchNames?.length ?? 0) > 3 ? ', ...' : ''} (${p.stats.kernels} kernels, arena ${p.stats.arenaBytes} B)`;
 }
 
@@ -170,7 +173,10 @@ export function heapFor(bytes: number, owner: object): Heap & { release(): void 
     try {
       buf = new ArrayBuffer(size);
     } catch (err) {
-      throw new KilnError('RESOURCE_EXHAUSTED', `${describeOwner(owner)} needs ${size} bytes (${MiB(size)}), which cannot be allocated: ${(err as Error).message}`);
+      throw new KilnError(
+        'RESOURCE_EXHAUSTED',
+        `${describeOwner(owner)} needs ${size} bytes (${MiB(size)}), which cannot be allocated: ${(err as Error).message}`,
+      );
     }
     return { base: 0, memory: () => buf, release: () => undefined };
   }

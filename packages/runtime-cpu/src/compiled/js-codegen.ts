@@ -6,7 +6,22 @@
  * never materializes. Values follow the compiler's scalar evaluator (lower/scalar-eval.ts):
  * int32 arithmetic wraps (Math.imul, |0), float32 results are rounded per op, bools are 0/1.
  */
-import { type CallExpr, type View, type Reducer, elementwiseIndexing, reduceIndexing, type ScalarExpr, type TargetCapabilities, capabilitiesWithout, erfScalar, internExprs, postorder, rewriteForTarget, roundHalfEven, useCounts } from '@kiln/compiler';
+import {
+  type CallExpr,
+  type View,
+  type Reducer,
+  elementwiseIndexing,
+  reduceIndexing,
+  type ScalarExpr,
+  type TargetCapabilities,
+  capabilitiesWithout,
+  erfScalar,
+  internExprs,
+  postorder,
+  rewriteForTarget,
+  roundHalfEven,
+  useCounts,
+} from '@kiln/compiler';
 
 /** Helpers visible to generated code (H.*). */
 export const helpers = {
@@ -15,7 +30,7 @@ export const helpers = {
   sign: (v: number) => (Number.isNaN(v) ? NaN : v > 0 ? 1 : v < 0 ? -1 : 0),
   floordiv: (a: number, b: number) => (b === 0 ? 0 : Math.floor(a / b)),
   idiv: (a: number, b: number) => (b === 0 ? 0 : Math.trunc(a / b) | 0),
-  imod: (a: number, b: number) => (b === 0 ? 0 : a % b | 0),
+  imod: (a: number, b: number) => (b === 0 ? 0 : (a % b) | 0),
   toInt: (v: number) => (Number.isNaN(v) ? 0 : Math.max(-2147483648, Math.min(2147483647, Math.trunc(v)))),
 };
 
@@ -49,46 +64,83 @@ function renderNode(e: CallExpr, a: string[]): string {
 
 function renderCall(e: CallExpr, a: string[], int: boolean): string {
   switch (e.fn) {
-    case 'add': return int ? `((${a[0]} + ${a[1]}) | 0)` : `(${a[0]} + ${a[1]})`;
-    case 'sub': return int ? `((${a[0]} - ${a[1]}) | 0)` : `(${a[0]} - ${a[1]})`;
-    case 'mul': return int ? `Math.imul(${a[0]}, ${a[1]})` : `(${a[0]} * ${a[1]})`;
-    case 'div': return int ? `H.idiv(${a[0]}, ${a[1]})` : `(${a[0]} / ${a[1]})`;
-    case 'floordiv': return int ? `(H.floordiv(${a[0]}, ${a[1]}) | 0)` : `Math.floor(${a[0]} / ${a[1]})`;
-    case 'mod': return int ? `H.imod(${a[0]}, ${a[1]})` : `(${a[0]} % ${a[1]})`;
-    case 'neg': return int ? `((-${a[0]}) | 0)` : `(-${a[0]})`;
-    case 'abs': return int ? `(Math.abs(${a[0]}) | 0)` : `Math.abs(${a[0]})`;
-    case 'pow': return int ? `(Math.pow(${a[0]}, ${a[1]}) | 0)` : `Math.pow(${a[0]}, ${a[1]})`;
-    case 'max': return `Math.max(${a[0]}, ${a[1]})`;
-    case 'min': return `Math.min(${a[0]}, ${a[1]})`;
-    case 'exp': return `Math.exp(${a[0]})`;
-    case 'log': return `Math.log(${a[0]})`;
-    case 'log1p': return `Math.log1p(${a[0]})`;
-    case 'sqrt': return `Math.sqrt(${a[0]})`;
-    case 'tanh': return `Math.tanh(${a[0]})`;
-    case 'sin': return `Math.sin(${a[0]})`;
-    case 'cos': return `Math.cos(${a[0]})`;
-    case 'atan': return `Math.atan(${a[0]})`;
-    case 'erf': return `H.erf(${a[0]})`;
-    case 'floor': return `Math.floor(${a[0]})`;
-    case 'ceil': return `Math.ceil(${a[0]})`;
-    case 'trunc': return `Math.trunc(${a[0]})`;
-    case 'roundEven': return `H.roundEven(${a[0]})`;
-    case 'sign': return `H.sign(${a[0]})`;
-    case 'lt': return `(${a[0]} < ${a[1]} ? 1 : 0)`;
-    case 'le': return `(${a[0]} <= ${a[1]} ? 1 : 0)`;
-    case 'eq': return `(${a[0]} === ${a[1]} ? 1 : 0)`;
-    case 'ne': return `(${a[0]} !== ${a[1]} ? 1 : 0)`;
-    case 'and': return `(${a[0]} !== 0 && ${a[1]} !== 0 ? 1 : 0)`;
-    case 'or': return `(${a[0]} !== 0 || ${a[1]} !== 0 ? 1 : 0)`;
-    case 'not': return `(${a[0]} === 0 ? 1 : 0)`;
-    case 'select': return `(${a[0]} !== 0 ? ${a[1]} : ${a[2]})`;
-    case 'toInt': return e.args[0]!.dtype === 'float32' ? `H.toInt(${a[0]})` : a[0]!;
-    case 'toFloat': return a[0]!;
-    case 'toBool': return `(${a[0]} !== 0 ? 1 : 0)`;
+    case 'add':
+      return int ? `((${a[0]} + ${a[1]}) | 0)` : `(${a[0]} + ${a[1]})`;
+    case 'sub':
+      return int ? `((${a[0]} - ${a[1]}) | 0)` : `(${a[0]} - ${a[1]})`;
+    case 'mul':
+      return int ? `Math.imul(${a[0]}, ${a[1]})` : `(${a[0]} * ${a[1]})`;
+    case 'div':
+      return int ? `H.idiv(${a[0]}, ${a[1]})` : `(${a[0]} / ${a[1]})`;
+    case 'floordiv':
+      return int ? `(H.floordiv(${a[0]}, ${a[1]}) | 0)` : `Math.floor(${a[0]} / ${a[1]})`;
+    case 'mod':
+      return int ? `H.imod(${a[0]}, ${a[1]})` : `(${a[0]} % ${a[1]})`;
+    case 'neg':
+      return int ? `((-${a[0]}) | 0)` : `(-${a[0]})`;
+    case 'abs':
+      return int ? `(Math.abs(${a[0]}) | 0)` : `Math.abs(${a[0]})`;
+    case 'pow':
+      return int ? `(Math.pow(${a[0]}, ${a[1]}) | 0)` : `Math.pow(${a[0]}, ${a[1]})`;
+    case 'max':
+      return `Math.max(${a[0]}, ${a[1]})`;
+    case 'min':
+      return `Math.min(${a[0]}, ${a[1]})`;
+    case 'exp':
+      return `Math.exp(${a[0]})`;
+    case 'log':
+      return `Math.log(${a[0]})`;
+    case 'log1p':
+      return `Math.log1p(${a[0]})`;
+    case 'sqrt':
+      return `Math.sqrt(${a[0]})`;
+    case 'tanh':
+      return `Math.tanh(${a[0]})`;
+    case 'sin':
+      return `Math.sin(${a[0]})`;
+    case 'cos':
+      return `Math.cos(${a[0]})`;
+    case 'atan':
+      return `Math.atan(${a[0]})`;
+    case 'erf':
+      return `H.erf(${a[0]})`;
+    case 'floor':
+      return `Math.floor(${a[0]})`;
+    case 'ceil':
+      return `Math.ceil(${a[0]})`;
+    case 'trunc':
+      return `Math.trunc(${a[0]})`;
+    case 'roundEven':
+      return `H.roundEven(${a[0]})`;
+    case 'sign':
+      return `H.sign(${a[0]})`;
+    case 'lt':
+      return `(${a[0]} < ${a[1]} ? 1 : 0)`;
+    case 'le':
+      return `(${a[0]} <= ${a[1]} ? 1 : 0)`;
+    case 'eq':
+      return `(${a[0]} === ${a[1]} ? 1 : 0)`;
+    case 'ne':
+      return `(${a[0]} !== ${a[1]} ? 1 : 0)`;
+    case 'and':
+      return `(${a[0]} !== 0 && ${a[1]} !== 0 ? 1 : 0)`;
+    case 'or':
+      return `(${a[0]} !== 0 || ${a[1]} !== 0 ? 1 : 0)`;
+    case 'not':
+      return `(${a[0]} === 0 ? 1 : 0)`;
+    case 'select':
+      return `(${a[0]} !== 0 ? ${a[1]} : ${a[2]})`;
+    case 'toInt':
+      return e.args[0]!.dtype === 'float32' ? `H.toInt(${a[0]})` : a[0]!;
+    case 'toFloat':
+      return a[0]!;
+    case 'toBool':
+      return `(${a[0]} !== 0 ? 1 : 0)`;
     // Without an unpredictable branch: on mixed-sign data `x <= 0 ? 0 : x` mispredicts and runs
     // ~5x slower. (x + |x|) / 2 is exact in float64 for finite float32 x, +0 for x <= 0 and NaN
     // for NaN; -Infinity (where it would give NaN) takes a branch that is almost never taken.
-    case 'relu': return `(${a[0]} === -Infinity ? 0 : (${a[0]} + Math.abs(${a[0]})) * 0.5)`;
+    case 'relu':
+      return `(${a[0]} === -Infinity ? 0 : (${a[0]} + Math.abs(${a[0]})) * 0.5)`;
   }
 }
 
@@ -115,7 +167,10 @@ function renderWithTemps(exprs: readonly ScalarExpr[], read: (index: number) => 
       depth.set(e, 1);
       continue;
     }
-    const src = renderNode(e, e.args.map((x) => text.get(x)!));
+    const src = renderNode(
+      e,
+      e.args.map((x) => text.get(x)!),
+    );
     const d = 1 + Math.max(...e.args.map((x) => depth.get(x)!));
     if (uses.get(e)! > 1 || reused.has(e) || d > MAX_INLINE_DEPTH) {
       const name = `t${stmts.length}`;
@@ -166,20 +221,28 @@ export function elementwiseSource(
   inShapes.forEach((_, i) => lines.push(`const in${i} = ins[${i}];`));
   exprs.forEach((_, i) => lines.push(`const out${i} = outs[${i}];`));
   const store = (values: string[], at: string) =>
-    values.length === 1 ? `out0[${at}] = ${values[0]};` : `${values.map((v, i) => `const v${i} = ${v};`).join(' ')} ${values.map((_, i) => `out${i}[${at}] = v${i};`).join(' ')}`;
+    values.length === 1
+      ? `out0[${at}] = ${values[0]};`
+      : `${values.map((v, i) => `const v${i} = ${v};`).join(' ')} ${values.map((_, i) => `out${i}[${at}] = v${i};`).join(' ')}`;
   if (ix.kind === 'flat') {
     ix.inputs.forEach((k, i) => k === 'scalar' && lines.push(`const s${i} = in${i}[0];`));
     const body = renderWithTemps(exprs, (i) => (ix.inputs[i] === 'flat' ? `in${i}[i]` : `s${i}`));
     lines.push(`for (let i = 0; i < ${ix.size}; i++) { ${body.stmts} ${store(body.values, 'i')} }`);
   } else {
-    const loops = nestedLoops(ix.loops, ix.inputs.map((a) => a.strides), 'p');
+    const loops = nestedLoops(
+      ix.loops,
+      ix.inputs.map((a) => a.strides),
+      'p',
+    );
     const read = (i: number): string => {
       const a = ix.inputs[i]!;
       const at = `in${i}[${a.offset ? `${a.offset} + ` : ''}${loops.at[i]}]`;
       const outside = a.orElse !== undefined ? read(a.orElse) : literal(a.fill);
       if (a.never) return outside;
       if (a.guards.length === 0) return at;
-      const cond = a.guards.map((g) => [g.lo > 0 ? `d${g.dim} >= ${g.lo}` : '', g.hi < ix.loops[g.dim]! ? `d${g.dim} < ${g.hi}` : ''].filter(Boolean).join(' && ')).join(' && ');
+      const cond = a.guards
+        .map((g) => [g.lo > 0 ? `d${g.dim} >= ${g.lo}` : '', g.hi < ix.loops[g.dim]! ? `d${g.dim} < ${g.hi}` : ''].filter(Boolean).join(' && '))
+        .join(' && ');
       return `(${cond} ? ${at} : ${outside})`;
     };
     const body = renderWithTemps(exprs, read);
@@ -229,7 +292,13 @@ const reduceStep = (r: Reducer, acc: string, v: string) =>
  * Trailing axes with flat operands take a row loop with a scalar accumulator; other layouts
  * walk the input once in row-major order, adding into acc at the output index.
  */
-export function reduceSource(reducer: Reducer, prologue: ScalarExpr, inShapes: readonly (readonly number[])[], inShape: readonly number[], axes: readonly number[]): string {
+export function reduceSource(
+  reducer: Reducer,
+  prologue: ScalarExpr,
+  inShapes: readonly (readonly number[])[],
+  inShape: readonly number[],
+  axes: readonly number[],
+): string {
   const ix = reduceIndexing(inShape, inShapes, axes);
   const lines: string[] = [];
   inShapes.forEach((_, i) => lines.push(`const in${i} = ins[${i}];`));
@@ -253,6 +322,12 @@ export function reduceSource(reducer: Reducer, prologue: ScalarExpr, inShapes: r
 
 export type ReduceFn = (acc: Float64Array, ins: TypedArrayLike[]) => void;
 
-export function compileReduce(reducer: Reducer, prologue: ScalarExpr, inShapes: readonly (readonly number[])[], inShape: readonly number[], axes: readonly number[]): ReduceFn {
+export function compileReduce(
+  reducer: Reducer,
+  prologue: ScalarExpr,
+  inShapes: readonly (readonly number[])[],
+  inShape: readonly number[],
+  axes: readonly number[],
+): ReduceFn {
   return cached(reduceSource(reducer, prologue, inShapes, inShape, axes)) as ReduceFn;
 }

@@ -63,7 +63,11 @@ function fastRoutine(op: string, fast: CpuKernel): CpuRoutine {
  * covers the listed routines (ROUTINES) and ops registered by users with a reference kernel.
  */
 export function cpuRoutineNames(): Set<string> {
-  return new Set(allOps().map((d) => d.name).filter((op) => getCpuKernel(op) !== undefined || hasRefKernel(op)));
+  return new Set(
+    allOps()
+      .map((d) => d.name)
+      .filter((op) => getCpuKernel(op) !== undefined || hasRefKernel(op)),
+  );
 }
 
 /**

@@ -63,10 +63,7 @@ binaryGrad('sub', (dy) => [dy, neg(dy)]);
 binaryGrad('mul', (dy, a, b) => [mul(dy, b), mul(dy, a)]);
 binaryGrad('div', (dy, a, b) => [div(dy, b), div(mul(neg(dy), a), square(b))]);
 // d/da a^b = b a^(b-1); d/db a^b = a^b log(a), taken as 0 where a <= 0 (log undefined), as TF.
-binaryGrad('pow', (dy, a, b, y) => [
-  mul(dy, mul(b, pow(a, sub(b, 1)))),
-  mul(dy, mul(y, where(greater(a, 0), log(a), 0))),
-]);
+binaryGrad('pow', (dy, a, b, y) => [mul(dy, mul(b, pow(a, sub(b, 1)))), mul(dy, mul(y, where(greater(a, 0), log(a), 0)))]);
 // The winner takes the gradient; ties go to a (TensorFlow's convention).
 binaryGrad('maximum', (dy, a, b) => {
   const aWins = greaterEqual(a, b);

@@ -95,7 +95,11 @@ registerGradient('concat', ([dy], ctx) => {
     unsupported(ctx, `more than one input has an unknown size along axis ${axis} (${ctx.inputs.map((x) => fmtShape(x.shape)).join(', ')})`);
   }
   if (ctx.inputs.length === 1) return [dy];
-  return split(dy, sizes.map((s) => (s === null ? -1 : s)), axis);
+  return split(
+    dy,
+    sizes.map((s) => (s === null ? -1 : s)),
+    axis,
+  );
 });
 
 registerGradient('stack', ([dy], ctx) => {

@@ -25,7 +25,15 @@ function transpose(inputs: Tensor[], outputs: Tensor[], attrs: Readonly<Attrs>):
   const shape = perm.map((p) => x.shape[p]!);
   if (!shapesEqual(shape, y.shape)) return false;
   const st = stridesOf(x.shape);
-  copyStrided(y.data, 0, stridesOf(shape), x.data, 0, perm.map((p) => st[p]!), shape);
+  copyStrided(
+    y.data,
+    0,
+    stridesOf(shape),
+    x.data,
+    0,
+    perm.map((p) => st[p]!),
+    shape,
+  );
   return true;
 }
 
@@ -113,7 +121,13 @@ function tile(inputs: Tensor[], outputs: Tensor[], attrs: Readonly<Attrs>): bool
   const y = outputs[0]!;
   const reps = attrs.reps as number[];
   if (!sameKind(x, y) || reps.length !== x.rank || reps.some((r) => r < 0)) return false;
-  if (!shapesEqual(x.shape.map((d, i) => d * reps[i]!), y.shape)) return false;
+  if (
+    !shapesEqual(
+      x.shape.map((d, i) => d * reps[i]!),
+      y.shape,
+    )
+  )
+    return false;
   const xs = stridesOf(x.shape);
   const ys = stridesOf(y.shape);
   const shape: number[] = [];
@@ -134,7 +148,13 @@ function pad(inputs: Tensor[], outputs: Tensor[], attrs: Readonly<Attrs>): boole
   const y = outputs[0]!;
   const p = attrs.paddings as number[];
   if (!sameKind(x, y) || p.length !== 2 * x.rank || p.some((v) => v < 0)) return false;
-  if (!shapesEqual(x.shape.map((d, i) => d + p[2 * i]! + p[2 * i + 1]!), y.shape)) return false;
+  if (
+    !shapesEqual(
+      x.shape.map((d, i) => d + p[2 * i]! + p[2 * i + 1]!),
+      y.shape,
+    )
+  )
+    return false;
   const ys = stridesOf(y.shape);
   const interiorWhole = p.every((v) => v === 0);
   if (!interiorWhole) y.data.fill(castScalar(attrs.constantValue as number, y.dtype));

@@ -95,7 +95,10 @@ export function checkShapes(fail: Fail, shapes: readonly (readonly [string, Shap
 
 /** Strides and dilations: two integers >= 1 each; pads: integers >= 0. */
 export function checkWindow(fail: Fail, g: ConvWindow): void {
-  for (const [name, v] of [['strides', g.strides], ['dilations', g.dilations]] as const) {
+  for (const [name, v] of [
+    ['strides', g.strides],
+    ['dilations', g.dilations],
+  ] as const) {
     if (v.length !== 2 || !v.every((d) => Number.isInteger(d) && d >= 1)) fail(`${name} must be two integers >= 1, got [${v.join(',')}]`);
   }
   if (!Number.isInteger(g.padTop) || !Number.isInteger(g.padLeft) || g.padTop < 0 || g.padLeft < 0) {
@@ -109,7 +112,11 @@ export function checkWindow(fail: Fail, g: ConvWindow): void {
  */
 export function checkDenseConv(what: string, x: Shape4, f: Shape4, y: Shape4, yTag: 'out' | 'dy', g: ConvWindow): void {
   const fail = convFail(what, x, f, y, yTag);
-  checkShapes(fail, [['xShape', x], ['filterShape', f], [`${yTag}Shape`, y]]);
+  checkShapes(fail, [
+    ['xShape', x],
+    ['filterShape', f],
+    [`${yTag}Shape`, y],
+  ]);
   const yWord = yTag === 'out' ? 'output' : 'dy';
   if (x[3] !== f[2]) fail(`input channels ${x[3]} != filter input channels ${f[2]}`);
   if (y[3] !== f[3]) fail(`${yWord} channels ${y[3]} != filter output channels ${f[3]}`);

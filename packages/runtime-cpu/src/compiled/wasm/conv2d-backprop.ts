@@ -120,7 +120,17 @@ export function conv2dBackpropInputGemm(engine: GemmEngine, p: Conv2dBackpropInp
  */
 export function conv2dTransposeGemm(engine: GemmEngine, p: Conv2dTransposeParams): void {
   conv2dBackpropInputGemm(engine, {
-    dy: p.x, dyShape: p.xShape, filter: p.filter, filterShape: p.filterShape, dx: p.out, xShape: p.outShape,
-    strides: p.strides, dilations: [1, 1], padTop: p.padTop, padLeft: p.padLeft, scratch: p.scratch, scratchBytes: p.scratchBytes,
+    dy: p.x,
+    dyShape: p.xShape,
+    filter: p.filter,
+    filterShape: p.filterShape,
+    dx: p.out,
+    xShape: p.outShape,
+    strides: p.strides,
+    dilations: [1, 1],
+    padTop: p.padTop,
+    padLeft: p.padLeft,
+    scratch: p.scratch,
+    scratchBytes: p.scratchBytes,
   });
 }

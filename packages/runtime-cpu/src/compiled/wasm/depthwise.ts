@@ -31,7 +31,11 @@ export interface DepthwiseBackpropFilterParams extends ConvFilterGradOperands, C
 
 function check(what: string, x: Shape4, f: Shape4, y: Shape4, g: ConvWindow): void {
   const fail = convFail(what, x, f, y, 'y');
-  checkShapes(fail, [['x shape', x], ['filter shape', f], ['y shape', y]]);
+  checkShapes(fail, [
+    ['x shape', x],
+    ['filter shape', f],
+    ['y shape', y],
+  ]);
   if (x[3] !== f[2]) fail(`input channels ${x[3]} != filter channels ${f[2]}`);
   if (y[3] !== f[2] * f[3]) fail(`output channels ${y[3]} != channels * multiplier ${f[2] * f[3]}`);
   if (y[0] !== x[0]) fail(`output batch ${y[0]} != input batch ${x[0]}`);
@@ -46,8 +50,25 @@ const FILTER_GRAD = 2;
 function run(engine: GemmEngine, mode: number, x: number, f: number, y: number, xs: Shape4, fs: Shape4, ys: Shape4, g: ConvWindow): void {
   if (xs[3] === 0 || fs[3] === 0) return;
   convKernel(engine).depthwise(
-    mode, x, f, y, xs[0], xs[1], xs[2], xs[3], fs[3], fs[0], fs[1],
-    g.strides[0], g.strides[1], g.dilations[0], g.dilations[1], g.padTop, g.padLeft, ys[1], ys[2],
+    mode,
+    x,
+    f,
+    y,
+    xs[0],
+    xs[1],
+    xs[2],
+    xs[3],
+    fs[3],
+    fs[0],
+    fs[1],
+    g.strides[0],
+    g.strides[1],
+    g.dilations[0],
+    g.dilations[1],
+    g.padTop,
+    g.padLeft,
+    ys[1],
+    ys[2],
   );
 }
 

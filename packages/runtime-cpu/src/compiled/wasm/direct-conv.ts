@@ -34,13 +34,20 @@ function checkGeometry(p: DirectConv2dParams): void {
   const fail = (msg: string): never => {
     throw new KilnError('INVALID_ARGUMENT', `directConv2d: ${msg} (x ${fmtShape(x)}, filter ${fmtShape(f)}, out ${fmtShape(o)})`);
   };
-  for (const [name, s] of [['xShape', x], ['filterShape', f], ['outShape', o]] as const) {
+  for (const [name, s] of [
+    ['xShape', x],
+    ['filterShape', f],
+    ['outShape', o],
+  ] as const) {
     if (s.length !== 4 || !s.every((d) => Number.isInteger(d) && d >= 0)) fail(`${name} must be 4 non-negative integers`);
   }
   if (x[3] !== f[2]) fail(`input channels ${x[3]} != filter input channels ${f[2]}`);
   if (o[3] !== f[3]) fail(`output channels ${o[3]} != filter output channels ${f[3]}`);
   if (o[0] !== x[0]) fail(`output batch ${o[0]} != input batch ${x[0]}`);
-  for (const [name, v] of [['strides', p.strides], ['dilations', p.dilations]] as const) {
+  for (const [name, v] of [
+    ['strides', p.strides],
+    ['dilations', p.dilations],
+  ] as const) {
     if (v.length !== 2 || !v.every((d) => Number.isInteger(d) && d >= 1)) fail(`${name} must be two integers >= 1, got [${v.join(',')}]`);
   }
   if (!Number.isInteger(p.padTop) || !Number.isInteger(p.padLeft) || p.padTop < 0 || p.padLeft < 0) {

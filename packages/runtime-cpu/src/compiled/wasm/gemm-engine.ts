@@ -9,17 +9,7 @@
 import type { Worker } from 'node:worker_threads';
 import { KilnError } from '@kiln/graph';
 import { gemmModule, instantiateKernel } from './gemm-module.js';
-import {
-  CTL,
-  CTL_BYTES,
-  MAX_ROW_ARGS,
-  MAX_THREADS,
-  ROW_EXPORTS,
-  type RowExport,
-  SPIN_ITERATIONS,
-  WORKER_SOURCE,
-  claimChunks,
-} from './gemm-worker.js';
+import { CTL, CTL_BYTES, MAX_ROW_ARGS, MAX_THREADS, ROW_EXPORTS, type RowExport, SPIN_ITERATIONS, WORKER_SOURCE, claimChunks } from './gemm-worker.js';
 
 export type { RowExport } from './gemm-worker.js';
 import { wasm, type WasmMemory } from './wasm-api.js';
@@ -227,17 +217,29 @@ export class GemmEngine {
     const accumulate = args.accumulate === true;
     if (m > 1 && ldc < n) throw bad(`ldc must be >= n (${n}) so rows of C do not overlap, got ${ldc}`);
     if (m === 0 || n === 0) return;
-    this.checkSpan('C', args.c, [[m, ldc], [n, 1]]);
+    this.checkSpan('C', args.c, [
+      [m, ldc],
+      [n, 1],
+    ]);
     if (k === 0) {
       if (!accumulate) for (let i = 0; i < m; i++) this.f32(args.c + i * ldc * 4, n).fill(0);
       return;
     }
-    this.checkSpan('A', args.a, [[m, ars], [k, acs]]);
-    this.checkSpan('B', args.b, [[k, brs], [n, bcs]]);
+    this.checkSpan('A', args.a, [
+      [m, ars],
+      [k, acs],
+    ]);
+    this.checkSpan('B', args.b, [
+      [k, brs],
+      [n, bcs],
+    ]);
 
     // The k block depends on k alone (never on the split), so summation order is fixed.
     const kcb = Math.ceil(k / Math.ceil(k / KC));
-    const a = args.a, b = args.b, c = args.c, acc = accumulate ? 1 : 0;
+    const a = args.a,
+      b = args.b,
+      c = args.c,
+      acc = accumulate ? 1 : 0;
     const parts = m * n * k >= PARALLEL_MIN_MACS ? Math.max(1, Math.min(this.threads, args.threads ?? this.threads)) : 1;
     if (parts === 1) {
       this.kernel(m, n, k, a, ars * 4, acs * 4, b, brs * 4, bcs * 4, c, ldc * 4, acc, this.scratch[0]!, MC, kcb, NC);
@@ -349,8 +351,7 @@ export class GemmEngine {
     if (lo * 4 < this.heapBase || (hi + 1) * 4 > end) {
       const shape = dims.map(([d, s]) => `${d}x(stride ${s})`).join(', ');
       throw bad(
-        `${name} at byte ${base} with ${shape} spans bytes [${lo * 4}, ${(hi + 1) * 4}), ` +
-          `outside the allocatable memory [${this.heapBase}, ${end})`,
+        `${name} at byte ${base} with ${shape} spans bytes [${lo * 4}, ${(hi + 1) * 4}), ` + `outside the allocatable memory [${this.heapBase}, ${end})`,
       );
     }
   }

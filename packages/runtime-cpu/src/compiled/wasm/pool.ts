@@ -35,10 +35,22 @@ const MODE_AVG_INCLUDE_PAD = 2;
 function check(p: Pool2dParams): void {
   const g = p.geometry;
   const ints: [string, number, number][] = [
-    ['c', p.c, 0], ['batch', g.batch, 0], ['inH', g.inH, 0], ['inW', g.inW, 0], ['kH', g.kH, 1], ['kW', g.kW, 1],
-    ['outH', g.outH, 0], ['outW', g.outW, 0], ['strideH', g.strideH, 1], ['strideW', g.strideW, 1],
-    ['dilationH', g.dilationH, 1], ['dilationW', g.dilationW, 1], ['padTop', g.padTop, 0], ['padBottom', g.padBottom, 0],
-    ['padLeft', g.padLeft, 0], ['padRight', g.padRight, 0],
+    ['c', p.c, 0],
+    ['batch', g.batch, 0],
+    ['inH', g.inH, 0],
+    ['inW', g.inW, 0],
+    ['kH', g.kH, 1],
+    ['kW', g.kW, 1],
+    ['outH', g.outH, 0],
+    ['outW', g.outW, 0],
+    ['strideH', g.strideH, 1],
+    ['strideW', g.strideW, 1],
+    ['dilationH', g.dilationH, 1],
+    ['dilationW', g.dilationW, 1],
+    ['padTop', g.padTop, 0],
+    ['padBottom', g.padBottom, 0],
+    ['padLeft', g.padLeft, 0],
+    ['padRight', g.padRight, 0],
   ];
   for (const [name, v, min] of ints) {
     if (!Number.isInteger(v) || v < min) {
@@ -61,8 +73,24 @@ export function pool2d(engine: GemmEngine, p: Pool2dParams): void {
   engine.checkRange('pool2d: x', p.x, g.batch * g.inH * g.inW * p.c * 4);
   const mode = p.mode === 'max' ? MODE_MAX : p.countIncludePad === true ? MODE_AVG_INCLUDE_PAD : MODE_AVG;
   const args = [
-    mode, p.x, p.out, g.inH, g.inW, p.c, g.kH, g.kW, g.strideH, g.strideW, g.dilationH, g.dilationW,
-    g.padTop, g.padLeft, g.padBottom, g.padRight, g.outH, g.outW,
+    mode,
+    p.x,
+    p.out,
+    g.inH,
+    g.inW,
+    p.c,
+    g.kH,
+    g.kW,
+    g.strideH,
+    g.strideW,
+    g.dilationH,
+    g.dilationW,
+    g.padTop,
+    g.padLeft,
+    g.padBottom,
+    g.padRight,
+    g.outH,
+    g.outW,
   ];
   engine.runRows('pool2d', g.batch * g.outH, args, { work: n * g.kH * g.kW, threads: p.threads });
 }

@@ -70,9 +70,7 @@ registerRefKernel('add', ([a, b]) => [broadcastBinary(a!, b!, a!.dtype, (x, y) =
 registerRefKernel('sub', ([a, b]) => [broadcastBinary(a!, b!, a!.dtype, (x, y) => x - y)]);
 registerRefKernel('mul', ([a, b]) => [broadcastBinary(a!, b!, a!.dtype, isInt(a!) ? Math.imul : (x, y) => x * y)]);
 // int32: floor division (tf.div on two int32 tensors is floorDiv); x / 0 gives 0.
-registerRefKernel('div', ([a, b]) => [
-  broadcastBinary(a!, b!, a!.dtype, isInt(a!) ? (x, y) => (y === 0 ? 0 : Math.floor(x / y)) : (x, y) => x / y),
-]);
+registerRefKernel('div', ([a, b]) => [broadcastBinary(a!, b!, a!.dtype, isInt(a!) ? (x, y) => (y === 0 ? 0 : Math.floor(x / y)) : (x, y) => x / y)]);
 registerRefKernel('pow', ([a, b]) => [broadcastBinary(a!, b!, a!.dtype, (x, y) => Math.pow(x, y))]);
 registerRefKernel('maximum', ([a, b]) => [broadcastBinary(a!, b!, a!.dtype, (x, y) => Math.max(x, y))]);
 registerRefKernel('minimum', ([a, b]) => [broadcastBinary(a!, b!, a!.dtype, (x, y) => Math.min(x, y))]);
@@ -86,7 +84,11 @@ function unary(op: string, f: (v: number) => number, intF: (v: number) => number
 }
 unary('neg', (v) => -v);
 unary('abs', Math.abs);
-unary('square', (v) => v * v, (v) => Math.imul(v, v));
+unary(
+  'square',
+  (v) => v * v,
+  (v) => Math.imul(v, v),
+);
 unary('sign', (v) => (Number.isNaN(v) ? NaN : v > 0 ? 1 : v < 0 ? -1 : 0));
 unary('exp', Math.exp);
 unary('log', Math.log);

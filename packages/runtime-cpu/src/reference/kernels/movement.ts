@@ -94,7 +94,13 @@ registerRefKernel('reshape', ([x], attrs, ctx) => [copyWithShape(x!, resolveResh
 registerRefKernel('transpose', ([x], attrs) => {
   const perm = attrs.perm as number[];
   const st = stridesOf(x!.shape);
-  return [stridedCopy(x!, perm.map((p) => x!.shape[p]!), perm.map((p) => st[p]!))];
+  return [
+    stridedCopy(
+      x!,
+      perm.map((p) => x!.shape[p]!),
+      perm.map((p) => st[p]!),
+    ),
+  ];
 });
 
 registerRefKernel('expandDims', ([x], attrs, ctx) => {
@@ -106,14 +112,25 @@ registerRefKernel('expandDims', ([x], attrs, ctx) => {
 
 registerRefKernel('squeeze', ([x], attrs, ctx) => {
   const given = attrs.axis as number[];
-  if (given.length === 0) return [copyWithShape(x!, x!.shape.filter((d) => d !== 1))];
+  if (given.length === 0)
+    return [
+      copyWithShape(
+        x!,
+        x!.shape.filter((d) => d !== 1),
+      ),
+    ];
   const axes = normalizeAxes(given, x!.rank, what(ctx));
   for (const a of axes) {
     if (x!.shape[a] !== 1) {
       throw new KilnError('INVALID_ARGUMENT', `${what(ctx)}: cannot squeeze axis ${a} of size ${x!.shape[a]} (x: ${fmtShape(x!.shape)})`);
     }
   }
-  return [copyWithShape(x!, x!.shape.filter((_, i) => !axes.includes(i)))];
+  return [
+    copyWithShape(
+      x!,
+      x!.shape.filter((_, i) => !axes.includes(i)),
+    ),
+  ];
 });
 
 function checkSameOutside(parts: readonly Tensor[], axis: number | null, w: string): void {
@@ -176,7 +193,14 @@ registerRefKernel('slice', ([x], attrs, ctx) => {
     return s;
   });
   const st = stridesOf(x!.shape);
-  return [stridedCopy(x!, shape, st, begin.reduce((n, b, i) => n + b * st[i]!, 0))];
+  return [
+    stridedCopy(
+      x!,
+      shape,
+      st,
+      begin.reduce((n, b, i) => n + b * st[i]!, 0),
+    ),
+  ];
 });
 
 registerRefKernel('gather', ([x, indices], attrs, ctx) => {
@@ -201,7 +225,10 @@ registerRefKernel('gather', ([x, indices], attrs, ctx) => {
     for (let i = 0; i < I; i++) {
       const k = indices!.data[b * I + i]!;
       if (k < 0 || k >= A) {
-        throw new KilnError('INVALID_ARGUMENT', `${w}: index ${k} (indices element ${b * I + i}) is out of range [0, ${A}) for axis ${axis} of x ${fmtShape(x!.shape)}`);
+        throw new KilnError(
+          'INVALID_ARGUMENT',
+          `${w}: index ${k} (indices element ${b * I + i}) is out of range [0, ${A}) for axis ${axis} of x ${fmtShape(x!.shape)}`,
+        );
       }
       for (let p = 0; p < P; p++) {
         const src = ((b * P + p) * A + k) * Q;

@@ -25,10 +25,7 @@ registerRefKernel('dropout', ([x], attrs, ctx) => {
   const rate = attrs.rate as number;
   const noise = (attrs.noiseShape as (number | null)[]).map((d, i) => d ?? x!.shape[i]!);
   if (noise.some((d, i) => d !== 1 && d !== x!.shape[i])) {
-    throw new KilnError(
-      'SHAPE_MISMATCH',
-      `${ctx.node.op} '${ctx.node.name}': noiseShape ${fmtShape(noise)} does not broadcast to x ${fmtShape(x!.shape)}`,
-    );
+    throw new KilnError('SHAPE_MISMATCH', `${ctx.node.op} '${ctx.node.name}': noiseShape ${fmtShape(noise)} does not broadcast to x ${fmtShape(x!.shape)}`);
   }
   const seed = attrs.seed as number;
   const random = seed >= 0 ? seededRandom(seed) : ctx.random;
