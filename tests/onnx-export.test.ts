@@ -25,13 +25,7 @@ const UNSUPPORTED = ['assign', 'assignAdd', 'assignSub', 'dropout', 'multinomial
 /** Sources are not rules: placeholders become graph inputs, const and variable initializers. */
 const SOURCES = ['const', 'placeholder', 'variable'];
 /** ONNX operators that some exports use and Kiln's importer does not read (yet), by Kiln op. */
-const NOT_IMPORTABLE: Record<string, string[]> = {
-  div: ['Mod'],
-  unsortedSegmentSum: ['ScatterND'],
-  gather: ['GatherND'],
-  maxPoolGrad: ['ScatterElements'],
-  maxPoolGradGrad: ['GatherElements'],
-};
+const NOT_IMPORTABLE: Record<string, string[]> = {};
 const LOOSE = new Set([
   'conv2d',
   'depthwiseConv2d',

@@ -84,6 +84,7 @@ const SIGNATURES: Record<ScalarFn, Sig[]> = {
   tanh: [[[F], F]],
   sin: [[[F], F]],
   cos: [[[F], F]],
+  atan: [[[F], F]],
   erf: [[[F], F]],
   floor: [[[F], F]],
   ceil: [[[F], F]],
@@ -129,7 +130,7 @@ const SIGNATURES: Record<ScalarFn, Sig[]> = {
   ],
 };
 /** Not correctly rounded on GPUs: compared within float32 accuracy. */
-const APPROX = new Set<ScalarFn>(['exp', 'log', 'log1p', 'sqrt', 'tanh', 'sin', 'cos', 'erf', 'pow', 'div', 'mod', 'floordiv']);
+const APPROX = new Set<ScalarFn>(['exp', 'log', 'log1p', 'sqrt', 'tanh', 'sin', 'cos', 'atan', 'erf', 'pow', 'div', 'mod', 'floordiv']);
 
 let ctx: GpuContext | undefined;
 let pipelines: PipelineCache;

@@ -19,6 +19,7 @@ export { type TensorLike } from '@kiln/graph';
 // Arithmetic and basic math
 export { add, sub, mul, div, pow, maximum, minimum, squaredDifference, neg, abs, exp, log, sqrt, rsqrt, square, reciprocal } from '@kiln/graph';
 export { sign, floor, ceil, round, sin, cos, tanh, sigmoid, relu, relu6, leakyRelu, elu, selu, softplus, gelu, erf, clipByValue } from '@kiln/graph';
+export { tan, asin, acos, atan, sinh, cosh, asinh, acosh, atanh } from '@kiln/graph';
 export { cast, identity, stopGradient } from '@kiln/graph';
 // Logical
 export { equal, notEqual, less, lessEqual, greater, greaterEqual, logicalAnd, logicalOr, logicalNot, where } from '@kiln/graph';

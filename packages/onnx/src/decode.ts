@@ -1,11 +1,13 @@
 /**
  * Decodes ONNX protobuf messages (ModelProto, GraphProto, NodeProto, AttributeProto,
- * ValueInfoProto, TensorProto) into plain objects, and TensorProtos into Kiln host Tensors.
- * Field numbers follow onnx/onnx.proto. int64 values become int32 (KilnError when one does not
- * fit); only float32, the integer types and bool have a Kiln dtype.
+ * ValueInfoProto, TensorProto) with protobufjs and ONNX's schema (export/onnx-schema.ts) into
+ * plain objects, and TensorProtos into Kiln host Tensors. Malformed bytes are
+ * KilnError('CORRUPT_MODEL') naming the message being read. int64 values become int32
+ * (KilnError when one does not fit); only float32, the integer types and bool have a Kiln dtype.
  */
+import protobuf from 'protobufjs';
 import { type BytesLike, type DType, KilnError, Tensor, allocData, fmtShape, sizeOf, toBytes } from '@kiln/graph';
-import { type WireField, corrupt, fieldBytes, fieldFloat, fieldInt, fieldString, pushDoubles, pushFloats, pushInts, readFields } from './wire.js';
+import { onnxType } from './export/onnx-schema.js';
 
 export const ONNX_DTYPE_NAMES: Record<number, string> = {
   0: 'UNDEFINED',
@@ -31,8 +33,32 @@ export function onnxDTypeName(code: number): string {
   return ONNX_DTYPE_NAMES[code] ?? `type#${code}`;
 }
 
+/** Whether the import in progress computes float64 (DOUBLE) values in float32 (opted in). */
+let float64AsFloat32: { warned: boolean; who: string } | undefined;
+
+/**
+ * Runs `fn` with DOUBLE tensors read as float32 (importOnnx's `float64: 'float32'` option): the
+ * first DOUBLE value met prints one console warning, since the results lose precision.
+ */
+export function withFloat64AsFloat32<T>(on: boolean, who: string, fn: () => T): T {
+  const outer = float64AsFloat32;
+  float64AsFloat32 = on ? { warned: false, who } : undefined;
+  try {
+    return fn();
+  } finally {
+    float64AsFloat32 = outer;
+  }
+}
+
 /** The Kiln dtype an ONNX element type maps onto, or undefined when Kiln has none. */
 export function kilnDType(code: number): DType | undefined {
+  if (code === 11 && float64AsFloat32) {
+    if (!float64AsFloat32.warned) {
+      float64AsFloat32.warned = true;
+      console.warn(`${float64AsFloat32.who}: float64 (DOUBLE) values are computed in float32, as the float64: 'float32' option asks; results lose precision`);
+    }
+    return 'float32';
+  }
   switch (code) {
     case 1: // FLOAT
     case 10: // FLOAT16 (widened exactly)
@@ -123,99 +149,139 @@ export interface OnnxModel {
   graph: OnnxGraph;
 }
 
-export function decodeTensorProto(buf: Uint8Array, what = 'TensorProto'): OnnxTensor {
-  const t: OnnxTensor = { name: '', dims: [], dataType: 0, floatData: [], int32Data: [], int64Data: [], doubleData: [], uint64Data: [], external: false };
-  const dims: bigint[] = [];
-  for (const f of readFields(buf, what)) {
-    switch (f.no) {
-      case 1:
-        pushInts(f, dims, what);
-        break;
-      case 2:
-        t.dataType = Number(fieldInt(f, what));
-        break;
-      case 4:
-        pushFloats(f, t.floatData, what);
-        break;
-      case 5:
-        pushInts(f, t.int32Data, what);
-        break;
-      case 7:
-        pushInts(f, t.int64Data, what);
-        break;
-      case 8:
-        t.name = fieldString(f, what);
-        break;
-      case 9:
-        t.raw = fieldBytes(f, what);
-        break;
-      case 10:
-        pushDoubles(f, t.doubleData, what);
-        break;
-      case 11:
-        pushInts(f, t.uint64Data, what);
-        break;
-      case 13:
-        t.external = true;
-        break;
-      case 14:
-        if (fieldInt(f, what) === 1n) t.external = true;
-        break;
-      default:
-        break; // segment, string_data, doc_string: not needed
+/** A protobufjs int64 field: a number, or a Long when long.js is present. */
+type Int64 = number | { toString(): string };
+/** A decoded message: fields by their .proto (snake_case) names. */
+type Msg = Record<string, unknown>;
+
+function big(v: unknown): bigint {
+  return typeof v === 'number' ? BigInt(v) : BigInt((v as Int64).toString());
+}
+
+function has(m: Msg, field: string): boolean {
+  return Object.prototype.hasOwnProperty.call(m, field);
+}
+
+function str(v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (v instanceof Uint8Array) return new TextDecoder('utf-8', { fatal: false }).decode(v);
+  return '';
+}
+
+function list<T>(m: Msg, field: string): T[] {
+  const v = m[field];
+  return Array.isArray(v) ? (v as T[]) : [];
+}
+
+/** The wrapped types, so every nested decode names its message in an error (set up once). */
+const named = new WeakSet<protobuf.Type>();
+
+function nameErrors(t: protobuf.Type): void {
+  if (named.has(t)) return;
+  named.add(t);
+  t.setup();
+  const generated = t.decode.bind(t);
+  t.decode = ((reader: protobuf.Reader | Uint8Array, length?: number) => {
+    try {
+      return generated(reader, length);
+    } catch (e) {
+      if (e instanceof KilnError) throw e;
+      const where = typeof (reader as protobuf.Reader).pos === 'number' ? ` at byte ${(reader as protobuf.Reader).pos}` : '';
+      throw new KilnError('CORRUPT_MODEL', `ONNX ${t.name}${where}: ${(e as Error).message} (the file is truncated or not an ONNX protobuf)`);
     }
+  }) as typeof t.decode;
+  for (const f of t.fieldsArray) {
+    f.resolve();
+    if (f.resolvedType && 'fieldsArray' in f.resolvedType) nameErrors(f.resolvedType);
   }
-  for (const d of dims) {
-    if (d < 0n || d > 0x7fffffffn) throw corrupt(what, `invalid dim ${d}`);
+  for (const nested of t.nestedArray) if ('fieldsArray' in nested) nameErrors(nested as protobuf.Type);
+}
+
+/** Decodes bytes as one onnx.* message; malformed bytes are CORRUPT_MODEL naming the message. */
+function decodeMessage(name: 'ModelProto' | 'TensorProto' | 'SequenceProto' | 'OptionalProto', bytes: Uint8Array): Msg {
+  const t = onnxType(name);
+  nameErrors(t);
+  try {
+    return t.decode(protobuf.Reader.create(bytes)) as unknown as Msg;
+  } catch (e) {
+    if (e instanceof KilnError) throw e;
+    // A stack overflow from absurdly nested messages, or anything the decoder did not name.
+    throw new KilnError('CORRUPT_MODEL', `ONNX ${name}: ${(e as Error).message} (the file is truncated or not an ONNX protobuf)`);
+  }
+}
+
+function corrupt(what: string, detail: string): KilnError {
+  return new KilnError('CORRUPT_MODEL', `ONNX ${what}: ${detail} (the file is truncated or not an ONNX protobuf)`);
+}
+
+function tensorOf(m: Msg, what: string): OnnxTensor {
+  const t: OnnxTensor = {
+    name: str(m['name']),
+    dims: [],
+    dataType: Number(m['data_type'] ?? 0),
+    floatData: list<number>(m, 'float_data'),
+    int32Data: list<number>(m, 'int32_data').map((v) => BigInt(v)),
+    int64Data: list<unknown>(m, 'int64_data').map(big),
+    doubleData: list<number>(m, 'double_data'),
+    uint64Data: list<unknown>(m, 'uint64_data').map(big),
+    external: list(m, 'external_data').length > 0 || Number(m['data_location'] ?? 0) === 1,
+  };
+  const raw = m['raw_data'];
+  if (raw instanceof Uint8Array && has(m, 'raw_data')) t.raw = raw;
+  for (const d of list<unknown>(m, 'dims').map(big)) {
+    if (d < 0n || d > 0x7fffffffn) throw corrupt(what, `field 'dims': invalid dim ${d}`);
     t.dims.push(Number(d));
   }
   return t;
 }
 
-function decodeAttr(buf: Uint8Array, what: string): OnnxAttr {
-  const a: OnnxAttr = { name: '', type: 0, hasGraph: false, floats: [], ints: [], strings: [] };
-  for (const f of readFields(buf, what)) {
-    switch (f.no) {
-      case 1:
-        a.name = fieldString(f, what);
-        break;
-      case 2:
-        a.f = fieldFloat(f, what);
-        break;
-      case 3:
-        a.i = fieldInt(f, what);
-        break;
-      case 4:
-        a.s = fieldString(f, what);
-        break;
-      case 5:
-        a.t = decodeTensorProto(fieldBytes(f, what), `${what} tensor`);
-        break;
-      case 6:
-        a.hasGraph = true;
-        break;
-      case 7:
-        pushFloats(f, a.floats, what);
-        break;
-      case 8:
-        pushInts(f, a.ints, what);
-        break;
-      case 9:
-        a.strings.push(fieldString(f, what));
-        break;
-      case 10:
-        a.hasGraph = true;
-        break; // graphs
-      case 20:
-        a.type = Number(fieldInt(f, what));
-        break;
-      case 21:
-        a.refAttrName = fieldString(f, what);
-        break;
-      default:
-        break;
-    }
+/** Decodes a serialized TensorProto. A SequenceProto/OptionalProto value is UNSUPPORTED. */
+export function decodeTensorProto(buf: Uint8Array, what = 'TensorProto'): OnnxTensor {
+  const m = decodeMessage('TensorProto', buf);
+  // A TensorProto never carries a `segment` in a model or test file; a sequence's or optional's
+  // element (field 3 of SequenceProto/OptionalProto) lands there when read as a TensorProto.
+  if (has(m, 'segment') || looksLikeContainer(buf, m)) {
+    throw new KilnError(
+      'UNSUPPORTED',
+      `${what}: the value is an ONNX sequence or optional (SequenceProto/OptionalProto), not a tensor; Kiln has no sequence/optional values`,
+    );
   }
+  return tensorOf(m, what);
+}
+
+/**
+ * Whether bytes that read as a TensorProto are really a SequenceProto/OptionalProto (an ONNX
+ * test's sequence or optional input): they read as one, with a printable name (field 1, where a
+ * TensorProto has packed dims) and a container element type (field 2: 1 tensor .. 5 optional),
+ * and read as a TensorProto they have no name and no raw or float data.
+ */
+function looksLikeContainer(buf: Uint8Array, tm: Msg): boolean {
+  if (has(tm, 'name') || has(tm, 'raw_data') || list(tm, 'float_data').length > 0) return false;
+  let seq: Msg;
+  try {
+    seq = decodeMessage('SequenceProto', buf);
+  } catch {
+    return false;
+  }
+  const elem = Number(seq['elem_type'] ?? 0);
+  const name = str(seq['name']);
+  return has(seq, 'elem_type') && elem >= 1 && elem <= 5 && name.length > 0 && /^[\x20-\x7e]+$/.test(name);
+}
+
+function attrOf(m: Msg, what: string): OnnxAttr {
+  const a: OnnxAttr = {
+    name: str(m['name']),
+    type: Number(m['type'] ?? 0),
+    hasGraph: has(m, 'g') || list(m, 'graphs').length > 0,
+    floats: list<number>(m, 'floats'),
+    ints: list<unknown>(m, 'ints').map(big),
+    strings: list<unknown>(m, 'strings').map(str),
+  };
+  if (has(m, 'f')) a.f = m['f'] as number;
+  if (has(m, 'i')) a.i = big(m['i']);
+  if (has(m, 's')) a.s = str(m['s']);
+  if (has(m, 't')) a.t = tensorOf(m['t'] as Msg, `${what} '${a.name}' tensor`);
+  if (has(m, 'ref_attr_name')) a.refAttrName = str(m['ref_attr_name']);
   if (a.type === 0) {
     // Older writers leave `type` out: infer it from the field present.
     if (a.f !== undefined) a.type = ATTR_FLOAT;
@@ -230,136 +296,68 @@ function decodeAttr(buf: Uint8Array, what: string): OnnxAttr {
   return a;
 }
 
-function decodeNode(buf: Uint8Array, index: number): OnnxNode {
+function nodeOf(m: Msg, index: number): OnnxNode {
   const what = `NodeProto #${index}`;
-  const n: OnnxNode = { name: '', opType: '', domain: '', inputs: [], outputs: [], attrs: new Map() };
-  for (const f of readFields(buf, what)) {
-    switch (f.no) {
-      case 1:
-        n.inputs.push(fieldString(f, what));
-        break;
-      case 2:
-        n.outputs.push(fieldString(f, what));
-        break;
-      case 3:
-        n.name = fieldString(f, what);
-        break;
-      case 4:
-        n.opType = fieldString(f, what);
-        break;
-      case 5: {
-        const a = decodeAttr(fieldBytes(f, what), `${what} attribute`);
-        n.attrs.set(a.name, a);
-        break;
-      }
-      case 7:
-        n.domain = fieldString(f, what);
-        break;
-      default:
-        break;
-    }
+  const n: OnnxNode = {
+    name: str(m['name']),
+    opType: str(m['op_type']),
+    domain: str(m['domain']),
+    inputs: list<string>(m, 'input'),
+    outputs: list<string>(m, 'output'),
+    attrs: new Map(),
+  };
+  for (const am of list<Msg>(m, 'attribute')) {
+    const a = attrOf(am, `${what} attribute`);
+    n.attrs.set(a.name, a);
   }
-  if (!n.opType) throw corrupt(what, 'node without op_type');
+  if (!n.opType) throw corrupt(what, "field 'op_type': node without op_type");
   return n;
 }
 
-function decodeShape(buf: Uint8Array, what: string): (number | string | null)[] {
-  const dims: (number | string | null)[] = [];
-  for (const f of readFields(buf, what)) {
-    if (f.no !== 1) continue;
-    let d: number | string | null = null;
-    for (const g of readFields(fieldBytes(f, what), what)) {
-      if (g.no === 1) d = Number(fieldInt(g, what));
-      else if (g.no === 2) d = fieldString(g, what);
+function valueInfoOf(m: Msg): OnnxValueInfo {
+  const v: OnnxValueInfo = { name: str(m['name']), kind: 'unknown' };
+  const type = m['type'] as Msg | undefined;
+  if (!type) return v;
+  if (has(type, 'tensor_type')) {
+    v.kind = 'tensor';
+    const tt = type['tensor_type'] as Msg;
+    if (has(tt, 'elem_type')) v.elemType = Number(tt['elem_type']);
+    if (has(tt, 'shape')) {
+      v.shape = list<Msg>(tt['shape'] as Msg, 'dim').map((d) =>
+        has(d, 'dim_value') ? Number(big(d['dim_value'])) : has(d, 'dim_param') ? str(d['dim_param']) : null,
+      );
     }
-    dims.push(d);
-  }
-  return dims;
-}
-
-function decodeValueInfo(buf: Uint8Array, what: string): OnnxValueInfo {
-  const v: OnnxValueInfo = { name: '', kind: 'unknown' };
-  for (const f of readFields(buf, what)) {
-    if (f.no === 1) v.name = fieldString(f, what);
-    else if (f.no === 2) {
-      for (const g of readFields(fieldBytes(f, what), what)) {
-        if (g.no === 1) {
-          v.kind = 'tensor';
-          for (const h of readFields(fieldBytes(g, what), what)) {
-            if (h.no === 1) v.elemType = Number(fieldInt(h, what));
-            else if (h.no === 2) v.shape = decodeShape(fieldBytes(h, what), what);
-          }
-        } else if (g.no === 4) v.kind = 'sequence';
-        else if (g.no === 5) v.kind = 'map';
-        else if (g.no === 9) v.kind = 'optional';
-      }
-    }
-  }
+  } else if (has(type, 'sequence_type')) v.kind = 'sequence';
+  else if (has(type, 'map_type')) v.kind = 'map';
+  else if (has(type, 'optional_type')) v.kind = 'optional';
   return v;
 }
 
-function decodeGraph(buf: Uint8Array): OnnxGraph {
-  const what = 'GraphProto';
-  const g: OnnxGraph = { name: '', nodes: [], initializers: [], inputs: [], outputs: [], valueInfo: [] };
-  for (const f of readFields(buf, what)) {
-    switch (f.no) {
-      case 1:
-        g.nodes.push(decodeNode(fieldBytes(f, what), g.nodes.length));
-        break;
-      case 2:
-        g.name = fieldString(f, what);
-        break;
-      case 5:
-        g.initializers.push(decodeTensorProto(fieldBytes(f, what), `initializer #${g.initializers.length}`));
-        break;
-      case 11:
-        g.inputs.push(decodeValueInfo(fieldBytes(f, what), 'graph input'));
-        break;
-      case 12:
-        g.outputs.push(decodeValueInfo(fieldBytes(f, what), 'graph output'));
-        break;
-      case 13:
-        g.valueInfo.push(decodeValueInfo(fieldBytes(f, what), 'value_info'));
-        break;
-      default:
-        break;
-    }
-  }
-  return g;
+function graphOf(m: Msg): OnnxGraph {
+  return {
+    name: str(m['name']),
+    nodes: list<Msg>(m, 'node').map((n, i) => nodeOf(n, i)),
+    initializers: list<Msg>(m, 'initializer').map((t, i) => tensorOf(t, `initializer #${i}`)),
+    inputs: list<Msg>(m, 'input').map(valueInfoOf),
+    outputs: list<Msg>(m, 'output').map(valueInfoOf),
+    valueInfo: list<Msg>(m, 'value_info').map(valueInfoOf),
+  };
 }
 
 /** Decodes a serialized ModelProto. Corrupt or non-ONNX bytes throw KilnError('CORRUPT_MODEL'). */
 export function decodeModel(input: BytesLike, who = 'importOnnx'): OnnxModel {
   const bytes = toBytes(input, who);
   if (bytes.length === 0) throw new KilnError('CORRUPT_MODEL', 'ONNX ModelProto: the file is empty');
-  const what = 'ModelProto';
-  let irVersion = 0;
-  let graphBytes: Uint8Array | undefined;
+  const m = decodeMessage('ModelProto', bytes);
   const opsets = new Map<string, number>();
-  let fields: WireField[];
-  try {
-    fields = readFields(bytes, what);
-  } catch (e) {
-    if (e instanceof KilnError) throw e;
-    throw new KilnError('CORRUPT_MODEL', `ONNX ${what}: ${(e as Error).message}`);
+  for (const o of list<Msg>(m, 'opset_import')) {
+    const domain = str(o['domain']);
+    opsets.set(domain === 'ai.onnx' ? '' : domain, Number(big(o['version'] ?? 0)));
   }
-  for (const f of fields) {
-    if (f.no === 1) irVersion = Number(fieldInt(f, what));
-    else if (f.no === 7) graphBytes = fieldBytes(f, what);
-    else if (f.no === 8) {
-      let domain = '';
-      let version = 0;
-      for (const g of readFields(fieldBytes(f, what), 'OperatorSetIdProto')) {
-        if (g.no === 1) domain = fieldString(g, what);
-        else if (g.no === 2) version = Number(fieldInt(g, what));
-      }
-      opsets.set(domain === 'ai.onnx' ? '' : domain, version);
-    }
+  if (!has(m, 'graph')) {
+    throw new KilnError('CORRUPT_MODEL', "ONNX ModelProto: field 'graph' missing (not an ONNX model, or the file is truncated)");
   }
-  if (!graphBytes) {
-    throw new KilnError('CORRUPT_MODEL', 'ONNX ModelProto: no graph found (not an ONNX model, or the file is truncated)');
-  }
-  return { irVersion, opsets, graph: decodeGraph(graphBytes) };
+  return { irVersion: Number(big(m['ir_version'] ?? 0)), opsets, graph: graphOf(m['graph'] as Msg) };
 }
 
 function toInt32(v: bigint, what: string, index: number, saturate: boolean): number {
@@ -403,7 +401,8 @@ export function tensorFromProto(t: OnnxTensor, what: string, opts: { saturate?: 
   const sat = opts.saturate ?? false;
   const dtype = kilnDType(t.dataType);
   if (!dtype) {
-    throw new KilnError('UNSUPPORTED', `${what}: element type ${onnxDTypeName(t.dataType)} has no Kiln dtype (float32, int32, int64->int32, bool)`);
+    const hint = t.dataType === 11 ? "; pass float64: 'float32' to compute it in float32" : '';
+    throw new KilnError('UNSUPPORTED', `${what}: element type ${onnxDTypeName(t.dataType)} has no Kiln dtype (float32, int32, int64->int32, bool)${hint}`);
   }
   if (t.external) throw new KilnError('UNSUPPORTED', `${what}: tensor data stored in an external file is not supported`);
   const n = sizeOf(t.dims);
@@ -413,18 +412,20 @@ export function tensorFromProto(t: OnnxTensor, what: string, opts: { saturate?: 
     new KilnError('CORRUPT_MODEL', `${what}: shape ${fmtShape(t.dims)} needs ${n} ${onnxDTypeName(code)} values, got ${got}`);
   // The declared size is checked against the values present (and the import's budget) before
   // anything is allocated: dims [100000, 100000] with no data must not allocate 40 GB.
-  const width: Record<number, number> = { 1: 4, 2: 1, 3: 1, 4: 2, 5: 2, 6: 4, 7: 8, 9: 1, 10: 2, 12: 4, 13: 8 };
+  const width: Record<number, number> = { 1: 4, 2: 1, 3: 1, 4: 2, 5: 2, 6: 4, 7: 8, 9: 1, 10: 2, 11: 8, 12: 4, 13: 8 };
   const w = width[code]!;
   const present =
     raw && raw.length > 0
       ? raw.length / w
       : code === 1
         ? t.floatData.length
-        : code === 7
-          ? t.int64Data.length
-          : code === 12 || code === 13
-            ? t.uint64Data.length
-            : t.int32Data.length;
+        : code === 11
+          ? t.doubleData.length
+          : code === 7
+            ? t.int64Data.length
+            : code === 12 || code === 13
+              ? t.uint64Data.length
+              : t.int32Data.length;
   if (!Number.isSafeInteger(n) || n !== present) throw bad(present);
   chargeBudget(n * (dtype === 'bool' ? 1 : 4), what);
   const data = allocData(dtype, n);
@@ -462,6 +463,9 @@ export function tensorFromProto(t: OnnxTensor, what: string, opts: { saturate?: 
         case 10:
           data[i] = halfToFloat(dv.getUint16(o, true));
           break;
+        case 11:
+          data[i] = dv.getFloat64(o, true);
+          break;
         case 12:
           data[i] = toInt32(BigInt(dv.getUint32(o, true)), what, i, sat);
           break;
@@ -473,12 +477,13 @@ export function tensorFromProto(t: OnnxTensor, what: string, opts: { saturate?: 
   } else {
     let src: ArrayLike<number | bigint>;
     if (code === 1) src = t.floatData;
+    else if (code === 11) src = t.doubleData;
     else if (code === 7) src = t.int64Data;
     else if (code === 12 || code === 13) src = t.uint64Data;
     else src = t.int32Data;
     for (let i = 0; i < n; i++) {
       const v = src[i]!;
-      if (code === 1) data[i] = v as number;
+      if (code === 1 || code === 11) data[i] = v as number;
       else if (code === 9) data[i] = v !== 0n ? 1 : 0;
       else if (code === 10) data[i] = halfToFloat(Number(v));
       else data[i] = toInt32(BigInt(v), what, i, sat);

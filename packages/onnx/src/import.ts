@@ -15,6 +15,7 @@ import {
   kilnDType,
   onnxDTypeName,
   tensorFromProto,
+  withFloat64AsFloat32,
   withTensorBudget,
 } from './decode.js';
 import { foldNode } from './fold.js';
@@ -36,6 +37,11 @@ export interface ImportOptions {
    * (default 2 GiB); a model declaring more is refused with RESOURCE_EXHAUSTED before it is allocated.
    */
   maxBytes?: number;
+  /**
+   * float64 (DOUBLE) inputs, initializers and casts are UNSUPPORTED unless this is 'float32':
+   * then they are computed in float32, with one console warning per import.
+   */
+  float64?: 'float32';
 }
 
 export interface ImportedModel {
@@ -105,8 +111,14 @@ export function convertModel(model: OnnxModel, opts: ImportOptions = {}): Import
   if (typeof maxBytes !== 'number' || !Number.isSafeInteger(maxBytes) || maxBytes <= 0) {
     throw new KilnError('INVALID_ARGUMENT', `importOnnx: maxBytes must be a positive integer number of bytes, got ${String(maxBytes)}`);
   }
+  if (opts.float64 !== undefined && opts.float64 !== 'float32') {
+    throw new KilnError(
+      'INVALID_ARGUMENT',
+      `importOnnx: float64 must be 'float32' (compute float64 values in float32) or left out, got ${String(opts.float64)}`,
+    );
+  }
   checkSingleAssignment(model);
-  return withTensorBudget(maxBytes, () => convertChecked(model, opts));
+  return withFloat64AsFloat32(opts.float64 === 'float32', 'importOnnx', () => withTensorBudget(maxBytes, () => convertChecked(model, opts)));
 }
 
 function convertChecked(model: OnnxModel, opts: ImportOptions): ImportedModel {

@@ -4,7 +4,7 @@
  * TensorProto (.pb) as a Kiln Tensor.
  */
 import { type BytesLike, type Tensor, toBytes } from '@kiln/graph';
-import { decodeTensorProto, onnxDTypeName, tensorFromProto } from './decode.js';
+import { decodeTensorProto, onnxDTypeName, tensorFromProto, withFloat64AsFloat32 } from './decode.js';
 
 export { importOnnx, importOnnxModel, type ImportOptions, type ImportedModel } from './import.js';
 export { staticInputNames } from './static-inputs.js';
@@ -22,10 +22,12 @@ export interface DecodedOnnxTensor {
 
 /**
  * Decodes a serialized TensorProto (an ONNX test's input_N.pb / output_N.pb). int64 becomes
- * int32 (KilnError when a value does not fit, unless `saturate`, which clamps).
+ * int32 (KilnError when a value does not fit, unless `saturate`, which clamps); DOUBLE is
+ * UNSUPPORTED unless `float64: 'float32'` (then read as float32, with a warning).
  */
-export function decodeOnnxTensor(bytes: BytesLike, opts: { saturate?: boolean } = {}): DecodedOnnxTensor {
+export function decodeOnnxTensor(bytes: BytesLike, opts: { saturate?: boolean; float64?: 'float32' } = {}): DecodedOnnxTensor {
   const t = decodeTensorProto(toBytes(bytes, 'decodeOnnxTensor'));
   const what = `TensorProto '${t.name}'`;
-  return { name: t.name, onnxDType: onnxDTypeName(t.dataType), tensor: tensorFromProto(t, what, opts) };
+  const tensor = withFloat64AsFloat32(opts.float64 === 'float32', 'decodeOnnxTensor', () => tensorFromProto(t, what, opts));
+  return { name: t.name, onnxDType: onnxDTypeName(t.dataType), tensor };
 }

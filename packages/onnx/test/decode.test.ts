@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { KilnError } from '@kiln/graph';
 import { decodeOnnxTensor } from '@kiln/onnx';
+import { onnxType } from '../src/export/onnx-schema.js';
 import { BOOL, DOUBLE, FLOAT, INT32, INT64, tensorProto } from './onnx-builder.js';
 
 describe('decodeOnnxTensor', () => {
@@ -59,5 +60,44 @@ describe('decodeOnnxTensor', () => {
   it('reports a data length that disagrees with dims as CORRUPT_MODEL', () => {
     const bytes = tensorProto({ dims: [3], type: FLOAT, values: [1, 2] });
     expect(() => decodeOnnxTensor(bytes)).toThrow(expect.objectContaining({ code: 'CORRUPT_MODEL' }) as unknown as Error);
+  });
+});
+
+describe('decodeOnnxTensor on non-tensor values and damaged bytes', () => {
+  it('a SequenceProto or OptionalProto value is UNSUPPORTED, naming sequence/optional', () => {
+    const el = onnxType('TensorProto').create({ dims: [2], data_type: FLOAT, float_data: [1, 2] });
+    const seq = onnxType('SequenceProto')
+      .encode(onnxType('SequenceProto').create({ name: 'seq', elem_type: 1, tensor_values: [el] }))
+      .finish();
+    const opt = onnxType('OptionalProto')
+      .encode(onnxType('OptionalProto').create({ name: 'opt', elem_type: 1, tensor_value: el }))
+      .finish();
+    const empty = onnxType('OptionalProto')
+      .encode(onnxType('OptionalProto').create({ name: 'x', elem_type: 1 }))
+      .finish();
+    for (const [label, bytes] of [
+      ['sequence', seq],
+      ['optional', opt],
+      ['empty optional', empty],
+    ] as const) {
+      let err: unknown;
+      try {
+        decodeOnnxTensor(bytes);
+      } catch (e) {
+        err = e;
+      }
+      expect([label, (err as KilnError).code, (err as KilnError).message]).toEqual([label, 'UNSUPPORTED', expect.stringMatching(/sequence or optional/)]);
+    }
+  });
+
+  it('truncated bytes are CORRUPT_MODEL naming the protobuf message', () => {
+    const bytes = tensorProto({ name: 'x', dims: [4], type: FLOAT, values: [1, 2, 3, 4] });
+    let err: unknown;
+    try {
+      decodeOnnxTensor(bytes.subarray(0, bytes.length - 3));
+    } catch (e) {
+      err = e;
+    }
+    expect([(err as KilnError).code, (err as KilnError).message]).toEqual(['CORRUPT_MODEL', expect.stringMatching(/^ONNX TensorProto at byte \d+: /)]);
   });
 });

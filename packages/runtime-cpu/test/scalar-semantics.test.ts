@@ -92,6 +92,7 @@ const SIGNATURES: Record<ScalarFn, Sig[]> = {
   tanh: [[[F], F]],
   sin: [[[F], F]],
   cos: [[[F], F]],
+  atan: [[[F], F]],
   erf: [[[F], F]],
   floor: [[[F], F]],
   ceil: [[[F], F]],

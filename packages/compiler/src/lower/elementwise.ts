@@ -26,6 +26,11 @@ const B = 'bool';
 const SELU_SCALE = 1.0507009873554805;
 const SELU_ALPHA = 1.6732632423543772;
 
+/** asin(x) as atan(x / sqrt(1 - x^2)), the one inverse trig function the scalar level has. */
+function asinExpr(x: ScalarExpr): ScalarExpr {
+  return call('atan', F, call('div', F, x, call('sqrt', F, call('sub', F, lit(1), call('mul', F, x, x)))));
+}
+
 const bin =
   (fn: Parameters<typeof call>[0]): ElementwiseLowering =>
   ([a, b], _attrs, dt) =>
@@ -135,6 +140,20 @@ const ELEMENTWISE_LOWERINGS: Readonly<Record<OpName, ElementwiseLowering | null>
   sigmoid: ([x]) => call('div', F, lit(1), call('add', F, lit(1), call('exp', F, call('neg', F, x!)))),
   sign: un('sign'),
   sin: un('sin'),
+  tan: ([x]) => call('div', F, call('sin', F, x!), call('cos', F, x!)),
+  atan: un('atan'),
+  // asin(x) = atan(x / sqrt(1 - x^2)): x = +-1 divides by 0 into atan(+-Infinity) = +-pi/2.
+  asin: ([x]) => asinExpr(x!),
+  acos: ([x]) => call('sub', F, lit(Math.PI / 2), asinExpr(x!)),
+  sinh: ([x]) => call('mul', F, lit(0.5), call('sub', F, call('exp', F, x!), call('exp', F, call('neg', F, x!)))),
+  cosh: ([x]) => call('mul', F, lit(0.5), call('add', F, call('exp', F, x!), call('exp', F, call('neg', F, x!)))),
+  // asinh is odd: sign(x) * log(|x| + sqrt(x^2 + 1)) keeps negative inputs accurate.
+  asinh: ([x]) => {
+    const a = call('abs', F, x!);
+    return call('mul', F, call('sign', F, x!), call('log', F, call('add', F, a, call('sqrt', F, call('add', F, call('mul', F, a, a), lit(1))))));
+  },
+  acosh: ([x]) => call('log', F, call('add', F, x!, call('sqrt', F, call('sub', F, call('mul', F, x!, x!), lit(1))))),
+  atanh: ([x]) => call('mul', F, lit(0.5), call('sub', F, call('log1p', F, x!), call('log1p', F, call('neg', F, x!)))),
   slice: null,
   softmax: null,
   softplus: ([x]) => call('add', F, call('max', F, x!, lit(0)), call('log1p', F, call('exp', F, call('neg', F, call('abs', F, x!))))),

@@ -82,6 +82,8 @@ function apply(fn: ScalarFn, a: readonly number[], argType: DType): number {
       return Math.tanh(x);
     case 'sin':
       return Math.sin(x);
+    case 'atan':
+      return Math.atan(x);
     case 'cos':
       return Math.cos(x);
     case 'erf':

@@ -31,6 +31,7 @@ export type ScalarFn =
   | 'tanh'
   | 'sin'
   | 'cos'
+  | 'atan'
   | 'erf'
   // rounding
   | 'floor'
@@ -85,6 +86,7 @@ export const SCALAR_FN_ARITY: Readonly<Record<ScalarFn, number>> = {
   tanh: 1,
   sin: 1,
   cos: 1,
+  atan: 1,
   erf: 1,
   floor: 1,
   ceil: 1,

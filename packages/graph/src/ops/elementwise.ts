@@ -86,6 +86,15 @@ defineUnary('ceil', FLOAT, 'Smallest integer >= x.');
 defineUnary('round', FLOAT, 'Nearest integer, halves to even (as TensorFlow: round(2.5) = 2).');
 defineUnary('sin', FLOAT, 'sin(x).');
 defineUnary('cos', FLOAT, 'cos(x).');
+defineUnary('tan', FLOAT, 'tan(x).');
+defineUnary('asin', FLOAT, 'arcsin(x) (NaN outside [-1, 1]).');
+defineUnary('acos', FLOAT, 'arccos(x) (NaN outside [-1, 1]).');
+defineUnary('atan', FLOAT, 'arctan(x).');
+defineUnary('sinh', FLOAT, 'sinh(x).');
+defineUnary('cosh', FLOAT, 'cosh(x).');
+defineUnary('asinh', FLOAT, 'arsinh(x).');
+defineUnary('acosh', FLOAT, 'arcosh(x) (NaN below 1).');
+defineUnary('atanh', FLOAT, 'artanh(x) (NaN outside [-1, 1]).');
 defineUnary('tanh', FLOAT, 'tanh(x).');
 defineUnary('sigmoid', FLOAT, '1 / (1 + e^-x).');
 defineUnary('relu', NUM, 'max(x, 0).');
@@ -195,6 +204,33 @@ export function sin(x: TensorLike): SymbolicTensor {
 }
 export function cos(x: TensorLike): SymbolicTensor {
   return apply1('cos', [x]);
+}
+export function tan(x: TensorLike): SymbolicTensor {
+  return apply1('tan', [x]);
+}
+export function asin(x: TensorLike): SymbolicTensor {
+  return apply1('asin', [x]);
+}
+export function acos(x: TensorLike): SymbolicTensor {
+  return apply1('acos', [x]);
+}
+export function atan(x: TensorLike): SymbolicTensor {
+  return apply1('atan', [x]);
+}
+export function sinh(x: TensorLike): SymbolicTensor {
+  return apply1('sinh', [x]);
+}
+export function cosh(x: TensorLike): SymbolicTensor {
+  return apply1('cosh', [x]);
+}
+export function asinh(x: TensorLike): SymbolicTensor {
+  return apply1('asinh', [x]);
+}
+export function acosh(x: TensorLike): SymbolicTensor {
+  return apply1('acosh', [x]);
+}
+export function atanh(x: TensorLike): SymbolicTensor {
+  return apply1('atanh', [x]);
 }
 export function tanh(x: TensorLike): SymbolicTensor {
   return apply1('tanh', [x]);

@@ -116,6 +116,15 @@ export const OP_NAMES = [
   'unsortedSegmentSum',
   'variable',
   'where',
+  'acos',
+  'acosh',
+  'asin',
+  'asinh',
+  'atan',
+  'atanh',
+  'cosh',
+  'sinh',
+  'tan',
 ] as const;
 
 export type OpName = (typeof OP_NAMES)[number];

@@ -1,8 +1,9 @@
 /**
- * The part of ONNX's protobuf schema that the exporter writes (ModelProto, GraphProto,
- * NodeProto, AttributeProto, TensorProto, ValueInfoProto and the type/shape messages), as
- * .proto text parsed once by protobufjs. Field numbers and types are ONNX's (onnx/onnx.proto,
- * IR version 8); only the fields Kiln fills are declared, so readers see a standard model.
+ * The part of ONNX's protobuf schema that Kiln writes and reads (ModelProto, GraphProto,
+ * NodeProto, AttributeProto, TensorProto, ValueInfoProto, the type/shape messages, and the
+ * SequenceProto/OptionalProto test values), as .proto text parsed once by protobufjs. Field
+ * numbers and types are ONNX's (onnx/onnx.proto, IR version 8); the exporter fills a subset, the
+ * importer (decode.ts) reads every field it needs; fields not declared are skipped.
  */
 import protobuf from 'protobufjs';
 
@@ -35,8 +36,26 @@ message TypeProto {
     optional int32 elem_type = 1;
     optional TensorShapeProto shape = 2;
   }
+  message Sequence {
+    optional TypeProto elem_type = 1;
+  }
+  message Map {
+    optional int32 key_type = 1;
+    optional TypeProto value_type = 2;
+  }
+  message Optional {
+    optional TypeProto elem_type = 1;
+  }
+  message SparseTensor {
+    optional int32 elem_type = 1;
+    optional TensorShapeProto shape = 2;
+  }
   oneof value {
     Tensor tensor_type = 1;
+    Sequence sequence_type = 4;
+    Map map_type = 5;
+    Optional optional_type = 9;
+    SparseTensor sparse_tensor_type = 8;
   }
 }
 
@@ -47,10 +66,40 @@ message ValueInfoProto {
 }
 
 message TensorProto {
+  message Segment {
+    optional int64 begin = 1;
+    optional int64 end = 2;
+  }
   repeated int64 dims = 1;
   optional int32 data_type = 2;
+  optional Segment segment = 3;
+  repeated float float_data = 4;
+  repeated int32 int32_data = 5;
+  repeated bytes string_data = 6;
+  repeated int64 int64_data = 7;
   optional string name = 8;
   optional bytes raw_data = 9;
+  repeated double double_data = 10;
+  repeated uint64 uint64_data = 11;
+  optional string doc_string = 12;
+  repeated StringStringEntryProto external_data = 13;
+  optional int32 data_location = 14;
+}
+
+message SequenceProto {
+  optional string name = 1;
+  optional int32 elem_type = 2;
+  repeated TensorProto tensor_values = 3;
+  repeated SequenceProto sequence_values = 5;
+  repeated OptionalProto optional_values = 7;
+}
+
+message OptionalProto {
+  optional string name = 1;
+  optional int32 elem_type = 2;
+  optional TensorProto tensor_value = 3;
+  optional SequenceProto sequence_value = 5;
+  optional OptionalProto optional_value = 7;
 }
 
 message AttributeProto {
@@ -70,9 +119,15 @@ message AttributeProto {
   optional int64 i = 3;
   optional bytes s = 4;
   optional TensorProto t = 5;
+  optional GraphProto g = 6;
   repeated float floats = 7;
   repeated int64 ints = 8;
+  repeated bytes strings = 9;
+  repeated TensorProto tensors = 10;
+  repeated GraphProto graphs = 11;
+  optional string doc_string = 13;
   optional AttributeType type = 20;
+  optional string ref_attr_name = 21;
 }
 
 message NodeProto {
@@ -121,10 +176,15 @@ export const ATTR_TYPE = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, FLOATS: 6, IN
 export const EXPORT_OPSET = 17;
 export const EXPORT_IR_VERSION = 8;
 
-let modelType: protobuf.Type | undefined;
+let root: protobuf.Root | undefined;
+
+/** One onnx.* message type (field names in the .proto's snake_case). */
+export function onnxType(name: 'ModelProto' | 'TensorProto' | 'SequenceProto' | 'OptionalProto'): protobuf.Type {
+  root ??= protobuf.parse(ONNX_SUBSET_PROTO, { keepCase: true }).root;
+  return root.lookupType(`onnx.${name}`);
+}
 
 /** The onnx.ModelProto message type (field names in the .proto's snake_case). */
 export function onnxModelType(): protobuf.Type {
-  modelType ??= protobuf.parse(ONNX_SUBSET_PROTO, { keepCase: true }).root.lookupType('onnx.ModelProto');
-  return modelType;
+  return onnxType('ModelProto');
 }

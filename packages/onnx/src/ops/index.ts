@@ -7,3 +7,5 @@ import './movement.js';
 import './nn.js';
 import './conv.js';
 import './pool.js';
+import './index-maps.js';
+import './compositions.js';

@@ -15,6 +15,15 @@ import {
   div,
   elu,
   erf,
+  tan,
+  asin,
+  acos,
+  atan,
+  sinh,
+  cosh,
+  asinh,
+  acosh,
+  atanh,
   exp,
   fillTensor,
   floor,
@@ -33,6 +42,7 @@ import {
   pow,
   reciprocal,
   relu,
+  reshape,
   round,
   selu,
   sigmoid,
@@ -69,6 +79,15 @@ for (const [op, fn] of [
   ['Sin', sin],
   ['Cos', cos],
   ['Erf', erf],
+  ['Tan', tan],
+  ['Asin', asin],
+  ['Acos', acos],
+  ['Atan', atan],
+  ['Sinh', sinh],
+  ['Cosh', cosh],
+  ['Asinh', asinh],
+  ['Acosh', acosh],
+  ['Atanh', atanh],
   ['Softplus', softplus],
 ] as const) {
   register(op, unary(fn));
@@ -162,7 +181,13 @@ register('Gelu', (ctx) => {
 });
 register('PRelu', (ctx) => {
   const x = ctx.input(0);
-  return [where(less(x, 0), mul(x, ctx.input(1)), x)];
+  let slope = ctx.input(1);
+  // Before opset 7 a 1-D slope of C values is per channel (axis 1), not numpy-broadcast.
+  const c = x.shape[1];
+  if (ctx.opset < 7 && slope.shape.length === 1 && x.shape.length > 2 && typeof c === 'number' && slope.shape[0] === c && c !== 1) {
+    slope = reshape(slope, [c, ...new Array<number>(x.shape.length - 2).fill(1)]);
+  }
+  return [where(less(x, 0), mul(x, slope), x)];
 });
 register('ThresholdedRelu', (ctx) => {
   const x = ctx.input(0);

@@ -46,7 +46,7 @@ function literal(v: number): string {
 export const JS_TARGET: TargetCapabilities = capabilitiesWithout('cpu-js', []);
 
 /** Functions whose float32 result may need rounding (the others return one of their operands or an integer). */
-const INEXACT = new Set(['toFloat', 'add', 'sub', 'mul', 'div', 'floordiv', 'mod', 'pow', 'exp', 'log', 'log1p', 'sqrt', 'tanh', 'sin', 'cos', 'erf']);
+const INEXACT = new Set(['toFloat', 'add', 'sub', 'mul', 'div', 'floordiv', 'mod', 'pow', 'exp', 'log', 'log1p', 'sqrt', 'tanh', 'sin', 'cos', 'atan', 'erf']);
 /** Deeper inline nesting is bound to a local: V8's parser recurses on the nesting of an expression. */
 const MAX_INLINE_DEPTH = 24;
 
@@ -100,6 +100,8 @@ function renderCall(e: CallExpr, a: string[], int: boolean): string {
       return `Math.sin(${a[0]})`;
     case 'cos':
       return `Math.cos(${a[0]})`;
+    case 'atan':
+      return `Math.atan(${a[0]})`;
     case 'erf':
       return `H.erf(${a[0]})`;
     case 'floor':

@@ -130,6 +130,8 @@ function renderCall(e: CallExpr, a: string[], use: (h: string) => string): strin
       return `sin(${a[0]})`;
     case 'cos':
       return `cos(${a[0]})`;
+    case 'atan':
+      return `atan(${a[0]})`;
     case 'floor':
       return fl ? `floor(${a[0]})` : a[0]!;
     case 'ceil':

@@ -8,6 +8,7 @@ import {
   type SymbolicTensor,
   add,
   cos,
+  cosh,
   div,
   erf,
   exp,
@@ -23,6 +24,8 @@ import {
   sigmoid,
   sign,
   sin,
+  sinh,
+  sqrt,
   square,
   sub,
   tanh,
@@ -91,6 +94,15 @@ unaryGrad('rsqrt', (dy, x, y) => mul(dy, mul(-0.5, div(y, x))));
 unaryGrad('reciprocal', (dy, _x, y) => neg(mul(dy, square(y))));
 unaryGrad('sin', (dy, x) => mul(dy, cos(x)));
 unaryGrad('cos', (dy, x) => neg(mul(dy, sin(x))));
+unaryGrad('tan', (dy, _x, y) => mul(dy, add(1, square(y))));
+unaryGrad('asin', (dy, x) => div(dy, sqrt(sub(1, square(x)))));
+unaryGrad('acos', (dy, x) => neg(div(dy, sqrt(sub(1, square(x))))));
+unaryGrad('atan', (dy, x) => div(dy, add(1, square(x))));
+unaryGrad('sinh', (dy, x) => mul(dy, cosh(x)));
+unaryGrad('cosh', (dy, x) => mul(dy, sinh(x)));
+unaryGrad('asinh', (dy, x) => div(dy, sqrt(add(square(x), 1))));
+unaryGrad('acosh', (dy, x) => div(dy, sqrt(sub(square(x), 1))));
+unaryGrad('atanh', (dy, x) => div(dy, sub(1, square(x))));
 unaryGrad('tanh', (dy, _x, y) => mul(dy, sub(1, square(y))));
 unaryGrad('sigmoid', (dy, _x, y) => mul(dy, mul(y, sub(1, y))));
 // relu'(0) = 0, as TensorFlow.
