@@ -13,7 +13,7 @@ import { type DType, allocData } from '@kiln/graph';
 import { GemmEngine } from '../src/compiled/wasm/index.js';
 import { compileElementwise } from '../src/compiled/js-codegen.js';
 import { compileWasmElementwise, isWasmElementwiseEligible } from '../src/compiled/wasm-codegen/elementwise-wasm.js';
-import { EDGES, F, SIGNATURES } from '../../../tests/helpers/scalar-edge-table.js';
+import { B, EDGES, F, SIGNATURES } from '../../../tests/helpers/scalar-edge-table.js';
 
 const engine = await GemmEngine.create({ threads: 1 });
 afterAll(() => engine.dispose());
