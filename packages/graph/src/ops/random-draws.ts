@@ -37,37 +37,27 @@ function inferDraw(allowed: readonly DType[]) {
 
 const seedAttr = { type: 'int', default: -1 } as const;
 
-registerOp({
-  name: 'randomNormal',
-  family: 'random',
-  stateful: true,
-  doc: 'Draws from a normal distribution N(mean, stdDev^2) of a static shape.',
-  inputs: [],
-  attrs: {
-    shape: { type: 'ints' },
-    mean: { type: 'float', default: 0 },
-    stdDev: { type: 'float', default: 1 },
-    dtype: { type: 'dtype', default: 'float32' },
-    seed: seedAttr,
-  },
-  infer: inferDraw(['float32', 'int32']),
-});
-
-registerOp({
-  name: 'truncatedNormal',
-  family: 'random',
-  stateful: true,
-  doc: 'Draws from a normal distribution, redrawing values more than two standard deviations from the mean.',
-  inputs: [],
-  attrs: {
-    shape: { type: 'ints' },
-    mean: { type: 'float', default: 0 },
-    stdDev: { type: 'float', default: 1 },
-    dtype: { type: 'dtype', default: 'float32' },
-    seed: seedAttr,
-  },
-  infer: inferDraw(['float32', 'int32']),
-});
+// The two normal draws share their signature; truncatedNormal redraws beyond two deviations.
+for (const [name, doc] of [
+  ['randomNormal', 'Draws from a normal distribution N(mean, stdDev^2) of a static shape.'],
+  ['truncatedNormal', 'Draws from a normal distribution, redrawing values more than two standard deviations from the mean.'],
+] as const) {
+  registerOp({
+    name,
+    family: 'random',
+    stateful: true,
+    doc,
+    inputs: [],
+    attrs: {
+      shape: { type: 'ints' },
+      mean: { type: 'float', default: 0 },
+      stdDev: { type: 'float', default: 1 },
+      dtype: { type: 'dtype', default: 'float32' },
+      seed: seedAttr,
+    },
+    infer: inferDraw(['float32', 'int32']),
+  });
+}
 
 registerOp({
   name: 'randomUniform',

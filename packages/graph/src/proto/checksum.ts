@@ -4,26 +4,26 @@
  */
 import { CHECKSUM_TAG } from './schema.js';
 
-let table: Uint32Array | undefined;
-
-function crcTable(): Uint32Array {
-  if (table) return table;
-  table = new Uint32Array(256);
+/**
+ * A table-driven CRC-32 for a reflected polynomial (init and final xor 0xffffffff): the same
+ * algorithm serves CRC-32 (0xedb88320) here and CRC-32C (0x82f63b78) for TFRecord files.
+ */
+export function reflectedCrc32(poly: number): (bytes: Uint8Array) => number {
+  const table = new Uint32Array(256);
   for (let n = 0; n < 256; n++) {
     let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    for (let k = 0; k < 8; k++) c = c & 1 ? poly ^ (c >>> 1) : c >>> 1;
     table[n] = c >>> 0;
   }
-  return table;
+  return (bytes) => {
+    let c = 0xffffffff;
+    for (let i = 0; i < bytes.length; i++) c = table[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
 }
 
 /** CRC-32 of `bytes` (crc32('123456789') === 0xcbf43926). */
-export function crc32(bytes: Uint8Array): number {
-  const t = crcTable();
-  let c = 0xffffffff;
-  for (let i = 0; i < bytes.length; i++) c = t[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
+export const crc32 = reflectedCrc32(0xedb88320);
 
 /** Appends the checksum field (tag + little-endian CRC-32 of `body`) to `body`. */
 export function sealModelBytes(body: Uint8Array): Uint8Array {

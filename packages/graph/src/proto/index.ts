@@ -3,7 +3,7 @@ export { MODEL_FORMAT_VERSION, serializeGraph, serializeGraphDef } from './seria
 export type { SerializeOptions, SignatureSpec } from './serialize.js';
 export { deserializeGraph, deserializeModel } from './deserialize.js';
 export type { LoadedModel, Signature } from './deserialize.js';
-export { crc32 } from './checksum.js';
+export { crc32, reflectedCrc32 } from './checksum.js';
 export { type BytesLike, toBytes } from './bytes.js';
 export { kilnProtoRoot } from './schema.js';
 export { KILN_PROTO_TEXT } from './schema-text.js';
