@@ -145,6 +145,30 @@ function container(kind: 'ProgramProto' | 'ModelProto') {
   };
 }
 
+/** Evaluates the last `count` nodes of a graph that survived decoding, on generated feeds: a result or an allowed KilnError. */
+function evaluateLast(g: Graph, count: number, target: string, what: string): void {
+  try {
+    const fetch = g.nodes
+      .filter((n) => n.outputs.length > 0 && n.op !== 'placeholder')
+      .slice(-count)
+      .flatMap((n) => n.outputs);
+    const feeds = Object.fromEntries(
+      g.placeholders().map((p, i) => [
+        p.name,
+        feedFor(
+          p.output.dtype,
+          p.output.shape.map((d) => d ?? 2),
+          i,
+        ),
+      ]),
+    );
+    evaluate(fetch, feeds);
+    tally(target, 'evaluated');
+  } catch (e) {
+    allowed(target, e, `${what} (at evaluate)`);
+  }
+}
+
 describe('fuzz: structural mutations of saved files', () => {
   it('ProgramProto: one field changed and re-sealed loads and runs, or is a KilnError; the sentinel survives', async () => {
     const t = trainingGraph();
@@ -201,26 +225,7 @@ describe('fuzz: structural mutations of saved files', () => {
       } catch (e) {
         return allowed('model', e, what);
       }
-      try {
-        const fetch = g.nodes
-          .filter((n) => n.outputs.length > 0 && n.op !== 'placeholder')
-          .slice(-3)
-          .flatMap((n) => n.outputs);
-        const feeds = Object.fromEntries(
-          g.placeholders().map((p, i) => [
-            p.name,
-            feedFor(
-              p.output.dtype,
-              p.output.shape.map((d) => d ?? 2),
-              i,
-            ),
-          ]),
-        );
-        evaluate(fetch, feeds);
-        tally('model', 'evaluated');
-      } catch (e) {
-        allowed('model', e, `${what} (at evaluate)`);
-      }
+      evaluateLast(g, 3, 'model', what);
     };
     fc.assert(fc.property(mutationArb, property), { seed: SEED + 1, numRuns: runs(80) });
   });
@@ -270,26 +275,7 @@ describe('fuzz: text IR and ONNX bytes', () => {
       } catch (e) {
         return allowed('onnx', e, what);
       }
-      try {
-        const outs = g.nodes
-          .filter((n) => n.op !== 'placeholder' && n.outputs.length > 0)
-          .slice(-2)
-          .flatMap((n) => n.outputs);
-        const feeds = Object.fromEntries(
-          g.placeholders().map((p, i) => [
-            p.name,
-            feedFor(
-              p.output.dtype,
-              p.output.shape.map((d) => d ?? 2),
-              i,
-            ),
-          ]),
-        );
-        evaluate(outs, feeds);
-        tally('onnx', 'evaluated');
-      } catch (e) {
-        allowed('onnx', e, `${what} (at evaluate)`);
-      }
+      evaluateLast(g, 2, 'onnx', what);
     };
     fc.assert(fc.property(byteMutationArb, property), { seed: SEED + 3, numRuns: runs(300) });
   });
